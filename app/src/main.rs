@@ -1,0 +1,2 @@
+//! hvsignal console program (being written).
+fn main() {}

@@ -1,0 +1,639 @@
+//! The hypervisor CPUID leaves 0x40000000–0x40000006, the partition privilege mask, and the
+//! choice of hypercall instruction from the CPU vendor (reference notes §3–§4).
+
+use core::fmt;
+
+/// The four registers CPUID returns.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct CpuidResult {
+    /// EAX.
+    pub eax: u32,
+    /// EBX.
+    pub ebx: u32,
+    /// ECX.
+    pub ecx: u32,
+    /// EDX.
+    pub edx: u32,
+}
+
+/// CPUID leaf 1: ECX bit 31 is set when a hypervisor is present.
+pub const LEAF_FEATURES: u32 = 0x0000_0001;
+/// ECX bit 31 of leaf 1.
+pub const HYPERVISOR_PRESENT_BIT: u32 = 1 << 31;
+/// First hypervisor leaf: max leaf and vendor signature.
+pub const LEAF_VENDOR: u32 = 0x4000_0000;
+/// Interface signature ("Hv#1").
+pub const LEAF_INTERFACE: u32 = 0x4000_0001;
+/// Hypervisor version.
+pub const LEAF_VERSION: u32 = 0x4000_0002;
+/// Privilege mask (EAX, EBX) and features (ECX, EDX).
+pub const LEAF_FEATURES_AND_PRIVILEGES: u32 = 0x4000_0003;
+/// Implementation recommendations.
+pub const LEAF_RECOMMENDATIONS: u32 = 0x4000_0004;
+/// Implementation limits.
+pub const LEAF_LIMITS: u32 = 0x4000_0005;
+/// Hardware features in use.
+pub const LEAF_HARDWARE_FEATURES: u32 = 0x4000_0006;
+/// Number of hypervisor leaves this crate decodes (0x40000000–0x40000006).
+pub const HYPERVISOR_LEAF_COUNT: usize = 7;
+/// `"Hv#1"` as EAX of leaf 0x40000001.
+pub const HV1_INTERFACE_SIGNATURE: u32 = 0x3123_7648;
+/// `"Microsoft Hv"` as EBX, ECX, EDX of leaf 0x40000000.
+pub const MICROSOFT_HV_SIGNATURE: [u32; 3] = [0x7263_694D, 0x666F_736F, 0x7648_2074];
+/// Hyper-V's synthetic MSR holding the TSC frequency in Hz.
+pub const HV_X64_MSR_TSC_FREQUENCY: u32 = 0x4000_0022;
+/// Leaf 0x40000003 EDX bit 8: the frequency MSRs are available.
+pub const FEATURE_FREQUENCY_MSRS_AVAILABLE: u32 = 1 << 8;
+
+/// Named bits of leaf 0x40000003 EDX (Linux `hvgdk_mini.h` "Group D" features, TLFS).
+pub const EDX_FEATURE_BITS: &[(u8, &str)] = &[
+    (0, "MwaitAvailable"),
+    (1, "GuestDebuggingAvailable"),
+    (2, "PerformanceMonitorAvailable"),
+    (3, "CpuDynamicPartitioningAvailable"),
+    (4, "XmmRegistersForFastHypercallInput"),
+    (5, "GuestIdleStateAvailable"),
+    (8, "FrequencyMsrsAvailable"),
+    (10, "GuestCrashMsrsAvailable"),
+    (11, "DebugMsrsAvailable"),
+    (15, "XmmRegistersForFastHypercallOutput"),
+    (17, "SintPollingModeAvailable"),
+    (18, "HypercallMsrLockAvailable"),
+    (19, "DirectSyntheticTimers"),
+];
+
+/// One named bit of `HV_PARTITION_PRIVILEGE_MASK`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PrivilegeBit {
+    /// Bit number in the 64-bit mask (EAX = 0–31, EBX = 32–63 of leaf 0x40000003).
+    pub bit: u8,
+    /// Name: the TLFS name, or for bits the TLFS calls reserved, the OpenVMM/HDK name.
+    pub name: &'static str,
+    /// True when the TLFS itself names the bit.
+    pub tlfs_named: bool,
+}
+
+const fn named(bit: u8, name: &'static str) -> PrivilegeBit {
+    PrivilegeBit {
+        bit,
+        name,
+        tlfs_named: true,
+    }
+}
+const fn implementation_named(bit: u8, name: &'static str) -> PrivilegeBit {
+    PrivilegeBit {
+        bit,
+        name,
+        tlfs_named: false,
+    }
+}
+
+/// Every named bit of the privilege mask (reference notes §4.1), ascending.
+pub const PRIVILEGE_BITS: &[PrivilegeBit] = &[
+    named(0, "AccessVpRunTimeReg"),
+    named(1, "AccessPartitionReferenceCounter"),
+    named(2, "AccessSynicRegs"),
+    named(3, "AccessSyntheticTimerRegs"),
+    named(4, "AccessIntrCtrlRegs"),
+    named(5, "AccessHypercallMsrs"),
+    named(6, "AccessVpIndex"),
+    named(7, "AccessResetReg"),
+    named(8, "AccessStatsReg"),
+    named(9, "AccessPartitionReferenceTsc"),
+    named(10, "AccessGuestIdleReg"),
+    named(11, "AccessFrequencyRegs"),
+    implementation_named(12, "AccessDebugRegs"),
+    named(13, "AccessReenlightenmentControls"),
+    implementation_named(14, "AccessRootSchedulerReg"),
+    implementation_named(15, "AccessTscInvariantControls"),
+    named(32, "CreatePartitions"),
+    named(33, "AccessPartitionId"),
+    named(34, "AccessMemoryPool"),
+    implementation_named(35, "AdjustMessageBuffers"),
+    named(36, "PostMessages"),
+    named(37, "SignalEvents"),
+    named(38, "CreatePort"),
+    named(39, "ConnectPort"),
+    named(40, "AccessStats"),
+    named(43, "Debugging"),
+    named(44, "CpuManagement"),
+    implementation_named(45, "ConfigureProfiler"),
+    implementation_named(46, "AccessVpExitTracing"),
+    implementation_named(47, "EnableExtendedGvaRangesForFlushVirtualAddressList"),
+    named(48, "AccessVSM"),
+    named(49, "AccessVpRegisters"),
+    implementation_named(51, "FastHypercallOutput"),
+    named(52, "EnableExtendedHypercalls"),
+    named(53, "StartVirtualProcessor"),
+    implementation_named(54, "Isolation"),
+];
+
+/// `HV_PARTITION_PRIVILEGE_MASK`: leaf 0x40000003 EAX (bits 31:0) and EBX (bits 63:32).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct PrivilegeMask(pub u64);
+
+impl PrivilegeMask {
+    /// Bit 11: access to the TSC and APIC frequency MSRs.
+    pub const ACCESS_FREQUENCY_REGS: u8 = 11;
+    /// Bit 36 (EBX bit 4).
+    pub const POST_MESSAGES: u8 = 36;
+    /// Bit 37 (EBX bit 5): required by `HvCallSignalEvent`.
+    pub const SIGNAL_EVENTS: u8 = 37;
+
+    /// The mask from leaf 0x40000003's EAX and EBX.
+    #[must_use]
+    pub const fn from_registers(eax: u32, ebx: u32) -> Self {
+        Self(eax as u64 | (ebx as u64) << 32)
+    }
+
+    /// True when `bit` (0–63) is set; false for any larger number.
+    #[must_use]
+    pub const fn has(self, bit: u8) -> bool {
+        bit < 64 && self.0 & (1 << bit) != 0
+    }
+
+    /// True when the partition may call `HvCallSignalEvent`.
+    #[must_use]
+    pub const fn signal_events(self) -> bool {
+        self.has(Self::SIGNAL_EVENTS)
+    }
+
+    /// The named bits that are set.
+    pub fn set_bits(self) -> impl Iterator<Item = &'static PrivilegeBit> {
+        PRIVILEGE_BITS.iter().filter(move |b| self.has(b.bit))
+    }
+
+    /// Set bits that have no name (reserved in every source).
+    #[must_use]
+    pub fn unnamed_bits(self) -> u64 {
+        PRIVILEGE_BITS
+            .iter()
+            .fold(self.0, |rest, b| rest & !(1u64 << b.bit))
+    }
+
+    /// The bit with this name (case-insensitive).
+    #[must_use]
+    pub fn bit_by_name(name: &str) -> Option<&'static PrivilegeBit> {
+        PRIVILEGE_BITS
+            .iter()
+            .find(|b| b.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// The CPU vendor, from CPUID leaf 0.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum CpuVendor {
+    /// `GenuineIntel` (VMX).
+    Intel,
+    /// `AuthenticAMD` or `HygonGenuine` (SVM).
+    Amd,
+    /// Any other vendor string.
+    Other([u8; 12]),
+}
+
+/// The instruction that enters the hypervisor.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum HypercallInstruction {
+    /// `vmcall` (0F 01 C1), Intel VMX.
+    Vmcall,
+    /// `vmmcall` (0F 01 D9), AMD SVM.
+    Vmmcall,
+}
+
+impl HypercallInstruction {
+    /// The mnemonic.
+    #[must_use]
+    pub const fn mnemonic(self) -> &'static str {
+        match self {
+            Self::Vmcall => "vmcall",
+            Self::Vmmcall => "vmmcall",
+        }
+    }
+
+    /// The instruction bytes.
+    #[must_use]
+    pub const fn encoding(self) -> [u8; 3] {
+        match self {
+            Self::Vmcall => [0x0F, 0x01, 0xC1],
+            Self::Vmmcall => [0x0F, 0x01, 0xD9],
+        }
+    }
+}
+
+impl fmt::Display for HypercallInstruction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.mnemonic())
+    }
+}
+
+impl CpuVendor {
+    /// The vendor from CPUID leaf 0 (vendor string in EBX, EDX, ECX order).
+    #[must_use]
+    pub fn from_leaf0(leaf0: CpuidResult) -> Self {
+        let vendor = registers_to_bytes([leaf0.ebx, leaf0.edx, leaf0.ecx]);
+        match &vendor {
+            b"GenuineIntel" => Self::Intel,
+            b"AuthenticAMD" | b"HygonGenuine" => Self::Amd,
+            _ => Self::Other(vendor),
+        }
+    }
+
+    /// CPUID leaf 0's EBX, EDX, ECX for this vendor (for models and tests).
+    #[must_use]
+    pub fn leaf0_registers(self) -> [u32; 3] {
+        let bytes = match self {
+            Self::Intel => *b"GenuineIntel",
+            Self::Amd => *b"AuthenticAMD",
+            Self::Other(bytes) => bytes,
+        };
+        bytes_to_registers(bytes)
+    }
+
+    /// `vmcall` on Intel, `vmmcall` on AMD, `None` when the vendor is unknown (the caller must
+    /// then refuse to issue hypercalls rather than guess: the wrong one raises #UD).
+    #[must_use]
+    pub const fn instruction(self) -> Option<HypercallInstruction> {
+        match self {
+            Self::Intel => Some(HypercallInstruction::Vmcall),
+            Self::Amd => Some(HypercallInstruction::Vmmcall),
+            Self::Other(_) => None,
+        }
+    }
+}
+
+/// Twelve bytes from three little-endian registers.
+#[must_use]
+pub fn registers_to_bytes(registers: [u32; 3]) -> [u8; 12] {
+    let mut out = [0u8; 12];
+    for (chunk, register) in out.chunks_exact_mut(4).zip(registers) {
+        chunk.copy_from_slice(&register.to_le_bytes());
+    }
+    out
+}
+
+/// Three little-endian registers from twelve bytes.
+#[must_use]
+pub fn bytes_to_registers(bytes: [u8; 12]) -> [u32; 3] {
+    let mut out = [0u32; 3];
+    for (register, chunk) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+        let mut word = [0u8; 4];
+        word.copy_from_slice(chunk);
+        *register = u32::from_le_bytes(word);
+    }
+    out
+}
+
+/// Hypervisor version, leaf 0x40000002.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct HypervisorVersion {
+    /// EAX: build number.
+    pub build: u32,
+    /// EBX 31:16.
+    pub major: u16,
+    /// EBX 15:0.
+    pub minor: u16,
+    /// ECX: service pack.
+    pub service_pack: u32,
+    /// EDX 31:24.
+    pub service_branch: u8,
+    /// EDX 23:0.
+    pub service_number: u32,
+}
+
+/// The raw hypervisor leaves 0x40000000–0x40000006 with typed accessors.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct HypervisorCpuid {
+    /// Leaf `0x40000000 + i` at index `i`.
+    pub leaves: [CpuidResult; HYPERVISOR_LEAF_COUNT],
+}
+
+impl HypervisorCpuid {
+    /// Reads the seven leaves with `cpuid`.
+    pub fn read(mut cpuid: impl FnMut(u32) -> CpuidResult) -> Self {
+        let mut leaves = [CpuidResult::default(); HYPERVISOR_LEAF_COUNT];
+        for (leaf, slot) in (LEAF_VENDOR..).zip(leaves.iter_mut()) {
+            *slot = cpuid(leaf);
+        }
+        Self { leaves }
+    }
+
+    fn leaf(&self, leaf: u32) -> CpuidResult {
+        leaf.checked_sub(LEAF_VENDOR)
+            .and_then(|index| self.leaves.get(index as usize))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Leaf 0x40000000 EAX: the highest hypervisor leaf.
+    #[must_use]
+    pub fn max_leaf(&self) -> u32 {
+        self.leaf(LEAF_VENDOR).eax
+    }
+
+    /// The vendor signature, e.g. `Microsoft Hv` (EBX, ECX, EDX of leaf 0x40000000).
+    #[must_use]
+    pub fn vendor_signature(&self) -> [u8; 12] {
+        let l = self.leaf(LEAF_VENDOR);
+        registers_to_bytes([l.ebx, l.ecx, l.edx])
+    }
+
+    /// Leaf 0x40000001 EAX.
+    #[must_use]
+    pub fn interface_signature(&self) -> u32 {
+        self.leaf(LEAF_INTERFACE).eax
+    }
+
+    /// True when the hypervisor implements the Microsoft hypervisor interface (`Hv#1`) and
+    /// reports leaves up to at least 0x40000003, so the privilege mask can be trusted.
+    #[must_use]
+    pub fn is_hv1(&self) -> bool {
+        self.interface_signature() == HV1_INTERFACE_SIGNATURE
+            && self.max_leaf() >= LEAF_FEATURES_AND_PRIVILEGES
+    }
+
+    /// Leaf 0x40000002.
+    #[must_use]
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "register halves and bytes, on purpose"
+    )]
+    pub fn version(&self) -> HypervisorVersion {
+        let l = self.leaf(LEAF_VERSION);
+        HypervisorVersion {
+            build: l.eax,
+            major: (l.ebx >> 16) as u16,
+            minor: l.ebx as u16,
+            service_pack: l.ecx,
+            service_branch: (l.edx >> 24) as u8,
+            service_number: l.edx & 0x00FF_FFFF,
+        }
+    }
+
+    /// Leaf 0x40000003 EAX/EBX.
+    #[must_use]
+    pub fn privileges(&self) -> PrivilegeMask {
+        let l = self.leaf(LEAF_FEATURES_AND_PRIVILEGES);
+        PrivilegeMask::from_registers(l.eax, l.ebx)
+    }
+
+    /// Leaf 0x40000003 ECX (miscellaneous features).
+    #[must_use]
+    pub fn misc_features(&self) -> u32 {
+        self.leaf(LEAF_FEATURES_AND_PRIVILEGES).ecx
+    }
+
+    /// Leaf 0x40000003 EDX (feature bits, see [`EDX_FEATURE_BITS`]).
+    #[must_use]
+    pub fn features(&self) -> u32 {
+        self.leaf(LEAF_FEATURES_AND_PRIVILEGES).edx
+    }
+
+    /// True when the TSC frequency MSR may be read: privilege AccessFrequencyRegs (bit 11) and
+    /// feature FrequencyMsrsAvailable (EDX bit 8), the test Linux makes before reading it.
+    #[must_use]
+    pub fn tsc_frequency_msr_available(&self) -> bool {
+        self.is_hv1()
+            && self.privileges().has(PrivilegeMask::ACCESS_FREQUENCY_REGS)
+            && self.features() & FEATURE_FREQUENCY_MSRS_AVAILABLE != 0
+    }
+
+    /// Leaf 0x40000004 EAX (implementation recommendations).
+    #[must_use]
+    pub fn recommendations(&self) -> u32 {
+        self.leaf(LEAF_RECOMMENDATIONS).eax
+    }
+
+    /// Leaf 0x40000004 EBX: spinlock retry count (0xFFFFFFFF = never notify).
+    #[must_use]
+    pub fn spin_retry_count(&self) -> u32 {
+        self.leaf(LEAF_RECOMMENDATIONS).ebx
+    }
+
+    /// Leaf 0x40000005 EAX: maximum virtual processors.
+    #[must_use]
+    pub fn max_virtual_processors(&self) -> u32 {
+        self.leaf(LEAF_LIMITS).eax
+    }
+
+    /// Leaf 0x40000005 EBX: maximum logical processors.
+    #[must_use]
+    pub fn max_logical_processors(&self) -> u32 {
+        self.leaf(LEAF_LIMITS).ebx
+    }
+
+    /// Leaf 0x40000006 EAX (hardware features in use).
+    #[must_use]
+    pub fn hardware_features(&self) -> u32 {
+        self.leaf(LEAF_HARDWARE_FEATURES).eax
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn signatures_have_their_reference_values() {
+        assert_eq!(&registers_to_bytes(MICROSOFT_HV_SIGNATURE), b"Microsoft Hv");
+        assert_eq!(HV1_INTERFACE_SIGNATURE.to_le_bytes(), *b"Hv#1");
+        assert_eq!(
+            MICROSOFT_HV_SIGNATURE,
+            [0x7263_694D, 0x666F_736F, 0x7648_2074]
+        );
+        assert_eq!(HV1_INTERFACE_SIGNATURE, 0x3123_7648);
+    }
+
+    fn hyperv_leaves(privileges_low: u32, privileges_high: u32, features: u32) -> HypervisorCpuid {
+        let [b, c, d] = MICROSOFT_HV_SIGNATURE;
+        HypervisorCpuid::read(|leaf| match leaf {
+            LEAF_VENDOR => CpuidResult {
+                eax: 0x4000_000C,
+                ebx: b,
+                ecx: c,
+                edx: d,
+            },
+            LEAF_INTERFACE => CpuidResult {
+                eax: HV1_INTERFACE_SIGNATURE,
+                ..Default::default()
+            },
+            LEAF_VERSION => CpuidResult {
+                eax: 26100,
+                ebx: 0x000A_0000,
+                ecx: 0,
+                edx: 0x0100_1234,
+            },
+            LEAF_FEATURES_AND_PRIVILEGES => CpuidResult {
+                eax: privileges_low,
+                ebx: privileges_high,
+                ecx: 0,
+                edx: features,
+            },
+            LEAF_LIMITS => CpuidResult {
+                eax: 2048,
+                ebx: 512,
+                ecx: 0,
+                edx: 0,
+            },
+            _ => CpuidResult::default(),
+        })
+    }
+
+    #[test]
+    fn decodes_a_hyperv_guest() {
+        // Privilege mask of a WSL2 guest (reference §4.1): low 0x2e7f, high 0x3b8030.
+        let cpuid = hyperv_leaves(0x2E7F, 0x003B_8030, 0x0000_0100);
+        assert_eq!(&cpuid.vendor_signature(), b"Microsoft Hv");
+        assert!(cpuid.is_hv1());
+        assert_eq!(cpuid.max_leaf(), 0x4000_000C);
+        let v = cpuid.version();
+        assert_eq!(
+            (
+                v.build,
+                v.major,
+                v.minor,
+                v.service_branch,
+                v.service_number
+            ),
+            (26100, 10, 0, 1, 0x1234)
+        );
+        let mask = cpuid.privileges();
+        assert_eq!(mask.0, 0x003B_8030_0000_2E7F);
+        assert!(mask.signal_events());
+        assert!(mask.has(PrivilegeMask::POST_MESSAGES));
+        assert!(mask.has(PrivilegeMask::ACCESS_FREQUENCY_REGS));
+        assert!(cpuid.tsc_frequency_msr_available());
+        assert_eq!(
+            (
+                cpuid.max_virtual_processors(),
+                cpuid.max_logical_processors()
+            ),
+            (2048, 512)
+        );
+    }
+
+    #[test]
+    fn signal_events_is_ebx_bit_5_of_leaf_0x40000003() {
+        assert_eq!(PrivilegeMask::SIGNAL_EVENTS, 37);
+        assert!(PrivilegeMask::from_registers(0, 1 << 5).signal_events());
+        assert!(!PrivilegeMask::from_registers(u32::MAX, !(1 << 5)).signal_events());
+        assert!(PrivilegeMask::from_registers(0, 1 << 4).has(PrivilegeMask::POST_MESSAGES));
+        assert_eq!(
+            PrivilegeMask::bit_by_name("signalevents").map(|b| b.bit),
+            Some(37)
+        );
+        assert_eq!(
+            PrivilegeMask::bit_by_name("PostMessages").map(|b| b.bit),
+            Some(36)
+        );
+    }
+
+    #[test]
+    fn privilege_bits_have_reference_positions() {
+        let expect = [
+            (0, "AccessVpRunTimeReg"),
+            (5, "AccessHypercallMsrs"),
+            (6, "AccessVpIndex"),
+            (9, "AccessPartitionReferenceTsc"),
+            (11, "AccessFrequencyRegs"),
+            (13, "AccessReenlightenmentControls"),
+            (32, "CreatePartitions"),
+            (33, "AccessPartitionId"),
+            (34, "AccessMemoryPool"),
+            (38, "CreatePort"),
+            (39, "ConnectPort"),
+            (40, "AccessStats"),
+            (43, "Debugging"),
+            (44, "CpuManagement"),
+            (48, "AccessVSM"),
+            (49, "AccessVpRegisters"),
+            (52, "EnableExtendedHypercalls"),
+            (53, "StartVirtualProcessor"),
+        ];
+        for (bit, name) in expect {
+            let found = PrivilegeMask::bit_by_name(name).unwrap();
+            assert_eq!((found.bit, found.tlfs_named), (bit, true), "{name}");
+        }
+        assert!(PRIVILEGE_BITS.windows(2).all(|w| w[0].bit < w[1].bit));
+        assert_eq!(PrivilegeMask(1 << 41 | 1 << 37).unnamed_bits(), 1 << 41);
+        assert!(!PrivilegeMask(u64::MAX).has(64));
+    }
+
+    #[test]
+    fn no_frequency_msr_without_both_bits() {
+        assert!(
+            !hyperv_leaves(0x2E7F & !(1 << 11), 0x003B_8030, 0x100).tsc_frequency_msr_available()
+        );
+        assert!(!hyperv_leaves(0x2E7F, 0x003B_8030, 0).tsc_frequency_msr_available());
+    }
+
+    #[test]
+    fn vendors_choose_their_instruction() {
+        let leaf0 = |s: &[u8; 12]| {
+            let [ebx, edx, ecx] = bytes_to_registers(*s);
+            CpuidResult {
+                eax: 0x16,
+                ebx,
+                ecx,
+                edx,
+            }
+        };
+        assert_eq!(
+            CpuVendor::from_leaf0(leaf0(b"GenuineIntel")),
+            CpuVendor::Intel
+        );
+        assert_eq!(
+            CpuVendor::from_leaf0(leaf0(b"AuthenticAMD")),
+            CpuVendor::Amd
+        );
+        assert_eq!(
+            CpuVendor::from_leaf0(leaf0(b"HygonGenuine")),
+            CpuVendor::Amd
+        );
+        assert_eq!(
+            CpuVendor::Intel.instruction(),
+            Some(HypercallInstruction::Vmcall)
+        );
+        assert_eq!(
+            CpuVendor::Amd.instruction(),
+            Some(HypercallInstruction::Vmmcall)
+        );
+        assert_eq!(
+            CpuVendor::from_leaf0(leaf0(b"VIA VIA VIA ")).instruction(),
+            None
+        );
+        assert_eq!(HypercallInstruction::Vmcall.encoding(), [0x0F, 0x01, 0xC1]);
+        assert_eq!(HypercallInstruction::Vmmcall.encoding(), [0x0F, 0x01, 0xD9]);
+        // GenuineIntel in leaf 0 order: EBX "Genu", EDX "ineI", ECX "ntel".
+        assert_eq!(
+            CpuVendor::Intel.leaf0_registers(),
+            [0x756E_6547, 0x4965_6E69, 0x6C65_746E]
+        );
+    }
+
+    #[test]
+    fn absent_hypervisor_is_not_hv1() {
+        let cpuid = HypervisorCpuid::default();
+        assert!(!cpuid.is_hv1());
+        assert!(!cpuid.privileges().signal_events());
+    }
+
+    proptest! {
+        #[test]
+        fn vendor_bytes_round_trip(bytes: [u8; 12]) {
+            prop_assert_eq!(registers_to_bytes(bytes_to_registers(bytes)), bytes);
+            let vendor = CpuVendor::Other(bytes);
+            let [ebx, edx, ecx] = vendor.leaf0_registers();
+            let back = CpuVendor::from_leaf0(CpuidResult { eax: 0, ebx, ecx, edx });
+            prop_assert!(back == vendor || back.instruction().is_some());
+        }
+
+        #[test]
+        fn privilege_mask_splits_into_eax_and_ebx(mask: u64) {
+            #[allow(clippy::cast_possible_truncation)]
+            let m = PrivilegeMask::from_registers(mask as u32, (mask >> 32) as u32);
+            prop_assert_eq!(m.0, mask);
+            for bit in 0..64u8 { prop_assert_eq!(m.has(bit), mask >> bit & 1 == 1); }
+        }
+    }
+}

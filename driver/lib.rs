@@ -1,0 +1,1 @@
+//! hvsignal KMDF driver (being written). Empty off Windows.
