@@ -62,6 +62,51 @@ pub const EDX_FEATURE_BITS: &[(u8, &str)] = &[
     (19, "DirectSyntheticTimers"),
 ];
 
+/// Named bits of leaf 0x40000003 ECX (miscellaneous features, reference notes §4).
+pub const ECX_FEATURE_BITS: &[(u8, &str)] = &[
+    (5, "InvariantMperfAvailable"),
+    (6, "SupervisorShadowStackAvailable"),
+    (7, "ArchitecturalPmuAvailable"),
+    (8, "ExceptionTrapInterceptAvailable"),
+];
+
+/// Named bits of leaf 0x40000004 EAX (implementation recommendations; reference notes §4,
+/// Linux `hyperv-tlfs.h`). Only bits confirmed by two sources are named.
+pub const RECOMMENDATION_BITS: &[(u8, &str)] = &[
+    (0, "AddressSpaceSwitchHypercall"),
+    (1, "LocalTlbFlushHypercall"),
+    (9, "DeprecateAutoEoi"),
+    (10, "SyntheticClusterIpi"),
+    (11, "ExProcessorMasks"),
+    (12, "Nested"),
+    (14, "EnlightenedVmcs"),
+    (18, "NoNonArchitecturalCoreSharing"),
+];
+
+/// Named bits of leaf 0x40000006 EAX (hardware features in use; TLFS, Windows
+/// `_HV_HYPERVISOR_HARDWARE_FEATURES`). Bits 13:10 are the nesting level, see
+/// [`HypervisorCpuid::nesting_level`].
+pub const HARDWARE_FEATURE_BITS: &[(u8, &str)] = &[
+    (0, "ApicOverlayAssistInUse"),
+    (1, "MsrBitmapsInUse"),
+    (2, "ArchitecturalPerformanceCountersInUse"),
+    (3, "SecondLevelAddressTranslationInUse"),
+    (4, "DmaRemappingInUse"),
+    (5, "InterruptRemappingInUse"),
+    (6, "MemoryPatrolScrubberPresent"),
+];
+
+/// The names of the bits of `value` found in `table`, in table order.
+pub fn named_bits(
+    value: u32,
+    table: &'static [(u8, &'static str)],
+) -> impl Iterator<Item = &'static str> {
+    table
+        .iter()
+        .filter(move |(bit, _)| *bit < 32 && value & (1 << bit) != 0)
+        .map(|(_, name)| *name)
+}
+
 /// One named bit of `HV_PARTITION_PRIVILEGE_MASK`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct PrivilegeBit {
@@ -409,6 +454,14 @@ impl HypervisorCpuid {
         self.leaf(LEAF_RECOMMENDATIONS).ebx
     }
 
+    /// Leaf 0x40000004 ECX bits 6:0: implemented physical address bits (0 when not reported).
+    #[must_use]
+    pub fn physical_address_bits(&self) -> u8 {
+        #[allow(clippy::cast_possible_truncation, reason = "masked to 7 bits first")]
+        let bits = (self.leaf(LEAF_RECOMMENDATIONS).ecx & 0x7F) as u8;
+        bits
+    }
+
     /// Leaf 0x40000005 EAX: maximum virtual processors.
     #[must_use]
     pub fn max_virtual_processors(&self) -> u32 {
@@ -421,6 +474,20 @@ impl HypervisorCpuid {
         self.leaf(LEAF_LIMITS).ebx
     }
 
+    /// Leaf 0x40000005 ECX: maximum interrupt-remapping vectors.
+    #[must_use]
+    pub fn max_interrupt_vectors(&self) -> u32 {
+        self.leaf(LEAF_LIMITS).ecx
+    }
+
+    /// Leaf 0x40000006 EAX bits 13:10: hypervisor nesting level (0 = not nested).
+    #[must_use]
+    pub fn nesting_level(&self) -> u8 {
+        #[allow(clippy::cast_possible_truncation, reason = "masked to 4 bits first")]
+        let level = ((self.hardware_features() >> 10) & 0xF) as u8;
+        level
+    }
+
     /// Leaf 0x40000006 EAX (hardware features in use).
     #[must_use]
     pub fn hardware_features(&self) -> u32 {
@@ -430,6 +497,7 @@ impl HypervisorCpuid {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
     use proptest::prelude::*;
 
@@ -609,6 +677,93 @@ mod tests {
             CpuVendor::Intel.leaf0_registers(),
             [0x756E_6547, 0x4965_6E69, 0x6C65_746E]
         );
+    }
+
+    #[test]
+    fn feature_tables_have_reference_positions() {
+        let find = |table: &[(u8, &str)], name: &str| {
+            table.iter().find(|(_, n)| *n == name).map(|(b, _)| *b)
+        };
+        assert_eq!(
+            find(EDX_FEATURE_BITS, "XmmRegistersForFastHypercallInput"),
+            Some(4)
+        );
+        assert_eq!(find(EDX_FEATURE_BITS, "FrequencyMsrsAvailable"), Some(8));
+        assert_eq!(
+            find(EDX_FEATURE_BITS, "XmmRegistersForFastHypercallOutput"),
+            Some(15)
+        );
+        assert_eq!(find(EDX_FEATURE_BITS, "SintPollingModeAvailable"), Some(17));
+        assert_eq!(
+            find(EDX_FEATURE_BITS, "HypercallMsrLockAvailable"),
+            Some(18)
+        );
+        assert_eq!(find(EDX_FEATURE_BITS, "DirectSyntheticTimers"), Some(19));
+        assert_eq!(find(ECX_FEATURE_BITS, "InvariantMperfAvailable"), Some(5));
+        assert_eq!(
+            find(ECX_FEATURE_BITS, "ExceptionTrapInterceptAvailable"),
+            Some(8)
+        );
+        assert_eq!(
+            find(RECOMMENDATION_BITS, "AddressSpaceSwitchHypercall"),
+            Some(0)
+        );
+        assert_eq!(find(RECOMMENDATION_BITS, "DeprecateAutoEoi"), Some(9));
+        assert_eq!(find(RECOMMENDATION_BITS, "EnlightenedVmcs"), Some(14));
+        assert_eq!(
+            find(RECOMMENDATION_BITS, "NoNonArchitecturalCoreSharing"),
+            Some(18)
+        );
+        assert_eq!(
+            find(HARDWARE_FEATURE_BITS, "SecondLevelAddressTranslationInUse"),
+            Some(3)
+        );
+        for table in [
+            EDX_FEATURE_BITS,
+            ECX_FEATURE_BITS,
+            RECOMMENDATION_BITS,
+            HARDWARE_FEATURE_BITS,
+        ] {
+            assert!(table.windows(2).all(|w| w[0].0 < w[1].0));
+        }
+        let names: std::vec::Vec<_> =
+            named_bits(1 << 4 | 1 << 8 | 1 << 30, EDX_FEATURE_BITS).collect();
+        assert_eq!(
+            names,
+            [
+                "XmmRegistersForFastHypercallInput",
+                "FrequencyMsrsAvailable"
+            ]
+        );
+    }
+
+    #[test]
+    fn limits_nesting_and_address_bits() {
+        let cpuid = HypervisorCpuid::read(|leaf| match leaf {
+            LEAF_RECOMMENDATIONS => CpuidResult {
+                eax: 1 << 12,
+                ebx: 0xFFFF_FFFF,
+                ecx: 0x80 | 0x2E,
+                edx: 0,
+            },
+            LEAF_LIMITS => CpuidResult {
+                eax: 240,
+                ebx: 64,
+                ecx: 1024,
+                edx: 0,
+            },
+            LEAF_HARDWARE_FEATURES => CpuidResult {
+                eax: 0b1000 | (2 << 10),
+                ..Default::default()
+            },
+            _ => CpuidResult::default(),
+        });
+        assert_eq!(cpuid.physical_address_bits(), 46);
+        assert_eq!(cpuid.spin_retry_count(), 0xFFFF_FFFF);
+        assert_eq!(cpuid.recommendations(), 1 << 12);
+        assert_eq!(cpuid.max_interrupt_vectors(), 1024);
+        assert_eq!(cpuid.nesting_level(), 2);
+        assert_eq!(cpuid.hardware_features() & 0x3FF, 0b1000);
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub mod status;
 pub use control::{ControlError, ControlField, HypercallControl, SIGNAL_EVENT};
 pub use cpuid::{
     CpuVendor, CpuidResult, HypercallInstruction, HypervisorCpuid, HypervisorVersion, PrivilegeBit,
-    PrivilegeMask,
+    PrivilegeMask, named_bits,
 };
 pub use primitive::{HypercallPrimitive, InputPage, PAGE_SIZE};
 pub use result::HypercallResult;
