@@ -1,0 +1,335 @@
+//! The command line (clap derive), in the command structure of DESIGN.md and the contract of
+//! docs/ARCHITECTURE.md: `hvsignal [--backend device|model] [--world FILE] [--json] COMMAND`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::numbers;
+
+/// Issue Hyper-V's HvCallSignalEvent (call code 0x005D) through the hvsignal driver, or
+/// against the built-in reference model of the hypervisor.
+#[derive(Parser, Debug)]
+#[command(name = "hvsignal", version, about, long_about = None, max_term_width = 100)]
+#[command(
+    after_help = "Numbers are decimal (8193), hexadecimal (0x2001) or binary (0b1).\n\
+Exit status: 0 every hypercall returned HV_STATUS_SUCCESS; 1 a hypercall returned another \
+status (or conform found a firm mismatch); 2 bad usage or input file; 3 environment missing \
+(no driver, no hypervisor, access denied)."
+)]
+pub struct Cli {
+    /// Where hypercalls go: the hvsignal driver (Windows) or the in-process model of the
+    /// hypervisor. [default: device on Windows, model elsewhere; model when --world is given]
+    #[arg(long, value_enum, global = true, value_name = "BACKEND")]
+    pub backend: Option<BackendKind>,
+
+    /// World file (TOML) the model simulates instead of its built-in default world.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub world: Option<PathBuf>,
+
+    /// Print one JSON document on stdout instead of tables (schemas: docs/CLI.md).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// A backend.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum BackendKind {
+    /// The hvsignal driver, through its device interface (Windows only).
+    Device,
+    /// The reference model of the hypervisor, in process (any OS); reports say "simulated".
+    Model,
+}
+
+impl BackendKind {
+    /// The name used in reports and JSON.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Device => "device",
+            Self::Model => "model",
+        }
+    }
+
+    /// The default on this OS: `device` on Windows, `model` elsewhere.
+    #[must_use]
+    pub const fn platform_default() -> Self {
+        if cfg!(windows) {
+            Self::Device
+        } else {
+            Self::Model
+        }
+    }
+}
+
+/// The commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Hypervisor, privileges (SignalEvents highlighted), features, CPU vendor and instruction,
+    /// driver and protocol version, raw-call policy.
+    Info,
+    /// Issue HvCallSignalEvent and print the status, its meaning, counts and timing.
+    Signal(SignalArgs),
+    /// Measure the latency of HvCallSignalEvent: min, median, p90, p99, max, calls/s.
+    Bench(BenchArgs),
+    /// Probe a range of connection ids and summarise which ids answered what.
+    ///
+    /// Every live connection found is really signalled (its flag set, its SINT raised).
+    Scan(ScanArgs),
+    /// Decode an HV_STATUS value (or name): its TLFS name and meaning.
+    Status(StatusArgs),
+    /// Run conformance cases and compare observed statuses with each profile's expectations.
+    Conform(ConformArgs),
+}
+
+impl Command {
+    /// The command's name, as typed.
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Signal(_) => "signal",
+            Self::Bench(_) => "bench",
+            Self::Scan(_) => "scan",
+            Self::Status(_) => "status",
+            Self::Conform(_) => "conform",
+        }
+    }
+}
+
+/// `signal` options.
+#[derive(Args, Debug)]
+pub struct SignalArgs {
+    /// Connection id (24 bits; up to 32 bits with --raw). Repeat for several operations.
+    #[arg(short = 'c', long = "connection", value_name = "ID", required = true,
+          value_parser = numbers::connection_id)]
+    pub connections: Vec<u32>,
+
+    /// Flag number, relative to the port's base flag.
+    #[arg(short = 'f', long, value_name = "FLAG", default_value = "0",
+          value_parser = numbers::flag_number)]
+    pub flag: u16,
+
+    /// Issue each operation N times (timing is reported for N > 1).
+    #[arg(short = 'n', long, value_name = "N", default_value = "1",
+          value_parser = numbers::call_count)]
+    pub repeat: u32,
+
+    /// Use the memory (slow) convention: the 8 input bytes in the driver's input page.
+    #[arg(long)]
+    pub memory: bool,
+
+    /// Print the registers and input bytes that would be issued; issue nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Raw-mode fields (need a driver or world that allows raw hypercalls).
+    #[command(flatten)]
+    pub raw: RawArgs,
+}
+
+/// Raw-mode options: fields a well-formed SignalEvent keeps zero.
+#[derive(Args, Debug, Default, Clone)]
+#[command(
+    next_help_heading = "Raw mode (needs AllowRawHypercalls=1, or allow_raw_hypercalls in the world)"
+)]
+pub struct RawArgs {
+    /// Raw mode: allow connection ids with bits 31:24 set. Implied by every option below.
+    #[arg(long)]
+    pub raw: bool,
+
+    /// RsvdZ, input bits 63:48 (16 bits).
+    #[arg(long, value_name = "N", value_parser = numbers::rsvd_z)]
+    pub rsvd: Option<u16>,
+
+    /// Rep count, control bits 43:32 (12 bits).
+    #[arg(long, value_name = "N", value_parser = numbers::rep_field)]
+    pub rep_count: Option<u16>,
+
+    /// Rep start index, control bits 59:48 (12 bits).
+    #[arg(long, value_name = "N", value_parser = numbers::rep_field)]
+    pub rep_start: Option<u16>,
+
+    /// Variable header size in 8-byte units, control bits 26:17 (10 bits).
+    #[arg(long, value_name = "N", value_parser = numbers::variable_header)]
+    pub var_header: Option<u16>,
+
+    /// Extra control-word bits, given in place: the reserved bits 30:27, 47:44, 63:60 and the
+    /// nested bit 31 (e.g. 0x1000000000000000 for bit 60).
+    #[arg(long, value_name = "BITS", value_parser = numbers::any_u64)]
+    pub control_bits: Option<u64>,
+}
+
+impl RawArgs {
+    /// True when any raw option is given (raw mode).
+    #[must_use]
+    pub fn is_raw(&self) -> bool {
+        self.raw
+            || self.rsvd.is_some()
+            || self.rep_count.is_some()
+            || self.rep_start.is_some()
+            || self.var_header.is_some()
+            || self.control_bits.is_some()
+    }
+}
+
+/// `bench` options.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Connection id (24 bits).
+    #[arg(short = 'c', long = "connection", value_name = "ID",
+          value_parser = numbers::connection_id)]
+    pub connection: u32,
+
+    /// Flag number.
+    #[arg(short = 'f', long, value_name = "FLAG", default_value = "0",
+          value_parser = numbers::flag_number)]
+    pub flag: u16,
+
+    /// Number of calls to time (split into several requests when large).
+    #[arg(long, value_name = "N", default_value = "10000", value_parser = numbers::call_count)]
+    pub calls: u32,
+
+    /// Use the memory (slow) convention.
+    #[arg(long)]
+    pub memory: bool,
+}
+
+/// `scan` options.
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// First connection id of the range.
+    #[arg(long, value_name = "A", value_parser = numbers::connection_id)]
+    pub from: u32,
+
+    /// Last connection id of the range (inclusive).
+    #[arg(long, value_name = "B", value_parser = numbers::connection_id)]
+    pub to: u32,
+
+    /// Flag number signalled on every id.
+    #[arg(short = 'f', long, value_name = "FLAG", default_value = "0",
+          value_parser = numbers::flag_number)]
+    pub flag: u16,
+
+    /// Confirm a scan of more than 4096 ids.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// `status` options.
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// HV_STATUS value (decimal, 0x-hex, 0b-binary, 0 to 0xFFFF) or name
+    /// (HV_STATUS_INVALID_PORT_ID, INVALID_PORT_ID).
+    #[arg(value_name = "CODE")]
+    pub code: String,
+}
+
+/// `conform` options.
+#[derive(Args, Debug)]
+pub struct ConformArgs {
+    /// Case files (TOML) to run instead of the built-in set.
+    #[arg(value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+
+    /// Whose expectations to compare with; with the model backend the model also runs as this
+    /// profile. [default: the world's profile (model), tlfs (device)]
+    #[arg(long, value_enum, value_name = "PROFILE")]
+    pub profile: Option<ProfileName>,
+
+    /// Live connection id for cases that need one (device backend; the model takes it from the
+    /// world).
+    #[arg(long, value_name = "ID", value_parser = numbers::connection_id)]
+    pub connection: Option<u32>,
+}
+
+/// A behaviour profile (reference §7d columns).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum, PartialOrd, Ord, Hash)]
+pub enum ProfileName {
+    /// The TLFS as documented (Hyper-V).
+    Tlfs,
+    /// KVM with QEMU in user space.
+    Kvm,
+    /// QEMU's handler alone.
+    Qemu,
+    /// Microsoft OpenVMM.
+    Openvmm,
+}
+
+impl ProfileName {
+    /// Every profile, in reference-table order.
+    pub const ALL: [Self; 4] = [Self::Tlfs, Self::Kvm, Self::Qemu, Self::Openvmm];
+
+    /// The name used in case files, reports and JSON.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Tlfs => "tlfs",
+            Self::Kvm => "kvm",
+            Self::Qemu => "qemu",
+            Self::Openvmm => "openvmm",
+        }
+    }
+
+    /// The profile with this name.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn raw_mode_is_implied_by_every_raw_field() {
+        assert!(!RawArgs::default().is_raw());
+        for raw in [
+            RawArgs {
+                raw: true,
+                ..RawArgs::default()
+            },
+            RawArgs {
+                rsvd: Some(0),
+                ..RawArgs::default()
+            },
+            RawArgs {
+                rep_count: Some(0),
+                ..RawArgs::default()
+            },
+            RawArgs {
+                rep_start: Some(0),
+                ..RawArgs::default()
+            },
+            RawArgs {
+                var_header: Some(0),
+                ..RawArgs::default()
+            },
+            RawArgs {
+                control_bits: Some(0),
+                ..RawArgs::default()
+            },
+        ] {
+            assert!(raw.is_raw());
+        }
+    }
+
+    #[test]
+    fn profile_names_round_trip() {
+        for p in ProfileName::ALL {
+            assert_eq!(ProfileName::from_name(p.name()), Some(p));
+        }
+        assert_eq!(ProfileName::from_name("hyperv"), None);
+    }
+}
