@@ -1,0 +1,150 @@
+//! The names every part of hvsignal agrees on: driver binary, service, hardware ID, raw-call
+//! policy value, device security descriptor and the device interface GUID. Each is defined once
+//! here; the driver, the INF test, the console program and the VM harness use these constants.
+
+use core::fmt;
+
+/// The driver's service name (`HKLM\SYSTEM\CurrentControlSet\Services\HvSignal`).
+pub const SERVICE_NAME: &str = "HvSignal";
+
+/// The root-enumerated device's hardware ID, as written in the INF and given to `devcon`/`pnputil`.
+pub const HARDWARE_ID: &str = "Root\\HvSignal";
+
+/// The driver binary the package contains.
+pub const DRIVER_BINARY: &str = "hvsignal_driver.sys";
+
+/// The DWORD under the service's `Parameters` key that allows raw mode when it is 1.
+pub const RAW_POLICY_VALUE_NAME: &str = "AllowRawHypercalls";
+
+/// The registry key (below `HKEY_LOCAL_MACHINE`) holding [`RAW_POLICY_VALUE_NAME`].
+pub const POLICY_KEY_PATH: &str = "SYSTEM\\CurrentControlSet\\Services\\HvSignal\\Parameters";
+
+/// The device's security descriptor: full access for LocalSystem and Administrators only
+/// (`SDDL_DEVOBJ_SYS_ALL_ADM_ALL`).
+pub const DEVICE_SDDL: &str = "D:P(A;;GA;;;SY)(A;;GA;;;BA)";
+
+/// A GUID in the Windows `GUID` layout (`Data1`–`Data4`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Guid {
+    /// First 8 hex digits.
+    pub data1: u32,
+    /// Next 4 hex digits.
+    pub data2: u16,
+    /// Next 4 hex digits.
+    pub data3: u16,
+    /// Last 16 hex digits: 2 bytes, then (after a dash) 6 bytes.
+    pub data4: [u8; 8],
+}
+
+/// Length of the registry format `{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}`.
+pub const GUID_REGISTRY_FORMAT_LEN: usize = 38;
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+impl Guid {
+    /// The registry format with lowercase hex digits and braces, e.g.
+    /// `{7705f10c-2086-488b-b836-3c5bb2b55a15}`, as ASCII bytes.
+    #[must_use]
+    #[allow(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        reason = "constant indices below 38 and nibble values below 16, checked at compile time"
+    )]
+    pub const fn registry_format(&self) -> [u8; GUID_REGISTRY_FORMAT_LEN] {
+        let mut out = [0u8; GUID_REGISTRY_FORMAT_LEN];
+        out[0] = b'{';
+        out[9] = b'-';
+        out[14] = b'-';
+        out[19] = b'-';
+        out[24] = b'-';
+        out[37] = b'}';
+        // Data1: 8 digits at 1..9, Data2: 4 at 10..14, Data3: 4 at 15..19.
+        let mut i = 0;
+        while i < 8 {
+            out[1 + i] = HEX_DIGITS[((self.data1 >> (28 - 4 * i)) & 0xF) as usize];
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 4 {
+            out[10 + i] = HEX_DIGITS[((self.data2 >> (12 - 4 * i)) & 0xF) as usize];
+            out[15 + i] = HEX_DIGITS[((self.data3 >> (12 - 4 * i)) & 0xF) as usize];
+            i += 1;
+        }
+        // Data4: bytes 0–1 at 20..24, bytes 2–7 at 25..37.
+        let mut b = 0;
+        while b < 8 {
+            let at = if b < 2 { 20 + 2 * b } else { 25 + 2 * (b - 2) };
+            out[at] = HEX_DIGITS[(self.data4[b] >> 4) as usize];
+            out[at + 1] = HEX_DIGITS[(self.data4[b] & 0xF) as usize];
+            b += 1;
+        }
+        out
+    }
+}
+
+impl fmt::Display for Guid {
+    /// The registry format, lowercase: `{7705f10c-2086-488b-b836-3c5bb2b55a15}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bytes = self.registry_format();
+        // The bytes are ASCII by construction; a failure would be a bug, shown rather than hidden.
+        match core::str::from_utf8(&bytes) {
+            Ok(text) => f.write_str(text),
+            Err(_) => Err(fmt::Error),
+        }
+    }
+}
+
+/// The device interface the driver registers and the console program opens:
+/// `{7705f10c-2086-488b-b836-3c5bb2b55a15}`.
+pub const HVSIGNAL_INTERFACE_GUID: Guid = Guid {
+    data1: 0x7705_f10c,
+    data2: 0x2086,
+    data3: 0x488b,
+    data4: [0xb8, 0x36, 0x3c, 0x5b, 0xb2, 0xb5, 0x5a, 0x15],
+};
+
+/// [`HVSIGNAL_INTERFACE_GUID`] in registry format (a test checks the two agree).
+pub const HVSIGNAL_INTERFACE_GUID_STR: &str = "{7705f10c-2086-488b-b836-3c5bb2b55a15}";
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn interface_guid_formats_as_the_documented_string() {
+        assert_eq!(
+            HVSIGNAL_INTERFACE_GUID.to_string(),
+            "{7705f10c-2086-488b-b836-3c5bb2b55a15}"
+        );
+        assert_eq!(
+            &HVSIGNAL_INTERFACE_GUID.registry_format(),
+            HVSIGNAL_INTERFACE_GUID_STR.as_bytes()
+        );
+    }
+
+    #[test]
+    fn guid_fields_land_in_the_right_places() {
+        let guid = Guid {
+            data1: 0x0123_4567,
+            data2: 0x89ab,
+            data3: 0xcdef,
+            data4: [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0xff],
+        };
+        assert_eq!(guid.to_string(), "{01234567-89ab-cdef-0011-2233445566ff}");
+    }
+
+    #[test]
+    fn names_are_the_documented_ones() {
+        assert_eq!(SERVICE_NAME, "HvSignal");
+        assert_eq!(HARDWARE_ID, r"Root\HvSignal");
+        assert_eq!(DRIVER_BINARY, "hvsignal_driver.sys");
+        assert_eq!(RAW_POLICY_VALUE_NAME, "AllowRawHypercalls");
+        assert_eq!(
+            POLICY_KEY_PATH,
+            r"SYSTEM\CurrentControlSet\Services\HvSignal\Parameters"
+        );
+        assert_eq!(DEVICE_SDDL, "D:P(A;;GA;;;SY)(A;;GA;;;BA)");
+    }
+}
