@@ -1,0 +1,769 @@
+//! The shared hypervisor state and the decision function: registers in, RAX out.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use hvcall::{
+    CpuidResult, HvStatus, HypercallControl, HypercallResult, PAGE_SIZE, SIGNAL_EVENT,
+    SignalEventInput,
+};
+
+use crate::world::{FLAGS_PER_SINT, PartitionState, Port, PortType, SINT_COUNT, TargetVp, World};
+use crate::{ModelPrimitive, Profile};
+
+/// Size of a SINT's slot in the SIEF page (`HV_SYNIC_EVENT_FLAGS`).
+pub const SIEF_SLOT_SIZE: usize = 256;
+/// Bits 31:27, 47:44 and 63:60 of the control word: what KVM rejects (it counts the Is-Nested
+/// bit 31 as reserved, reference §1.1 and §7a).
+pub const KVM_RESERVED_CONTROL_MASK: u64 =
+    HypercallControl::RESERVED_MASK | HypercallControl::NESTED_BIT;
+/// Bits 47:32 of the input: the flag number, which KVM and QEMU require to be zero.
+const FLAG_BITS: u64 = 0xFFFF_0000_0000;
+/// The connection-id bits KVM and QEMU accept; everything else must be zero.
+const CONN_ID_MASK: u64 = 0x00FF_FFFF;
+/// The highest page offset at which an 8-byte input still fits in its page.
+const LAST_INPUT_OFFSET: u64 = (PAGE_SIZE - SignalEventInput::SIZE) as u64;
+const WORDS_PER_SLOT: usize = SIEF_SLOT_SIZE / 8;
+const STATUS_SLOTS: usize = 32;
+
+/// The caller's memory-convention input page as the hypervisor sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct GuestInput<'a> {
+    /// The page's bytes.
+    pub bytes: &'a [u8; PAGE_SIZE],
+    /// The guest-physical address of `bytes[0]`.
+    pub gpa: u64,
+}
+
+/// How far a call got, which the timing model prices differently.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Stage {
+    /// Rejected while decoding: call code, control word, input GPA, privilege, reserved input
+    /// bits (no connection lookup made).
+    Decode,
+    /// Rejected after the connection, port or target VP was looked up.
+    Lookup,
+    /// Accepted (HV_STATUS_SUCCESS).
+    Signalled,
+}
+
+/// One event flag the call set.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Signal {
+    /// The receiving partition.
+    pub partition: u64,
+    /// The VP whose SIEF page was written.
+    pub vp: u32,
+    /// The SINT slot.
+    pub sint: u8,
+    /// The absolute flag number in the slot (port base flag + flag number).
+    pub flag: u16,
+    /// The flag was clear before, so the SINT was raised (one interrupt counted).
+    pub newly_set: bool,
+}
+
+/// Everything the model decided for one call.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct CallOutcome {
+    /// The status in RAX bits 15:0.
+    pub status: HvStatus,
+    /// How far the call got.
+    pub stage: Stage,
+    /// The `kvm` profile handed the call to user space (QEMU).
+    pub user_exit: bool,
+    /// The flag set, when one was.
+    pub signal: Option<Signal>,
+    /// The call succeeded but the receiver could not take the event and it was silently
+    /// dropped (`kvm`, `qemu` and `openvmm` profiles only).
+    pub dropped: bool,
+}
+
+impl CallOutcome {
+    /// The RAX value: the status and zero reps completed (SignalEvent is a simple call).
+    #[must_use]
+    pub const fn result(&self) -> HypercallResult {
+        HypercallResult::new(self.status, 0)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Effect {
+    None,
+    Deliver { slot: usize, sint: u8, flag: u32 },
+    Drop,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Decision {
+    status: HvStatus,
+    stage: Stage,
+    user_exit: bool,
+    effect: Effect,
+}
+
+const fn reject(status: HvStatus, stage: Stage) -> Decision {
+    Decision {
+        status,
+        stage,
+        user_exit: false,
+        effect: Effect::None,
+    }
+}
+
+const fn accept(effect: Effect) -> Decision {
+    Decision {
+        status: HvStatus::SUCCESS,
+        stage: Stage::Signalled,
+        user_exit: false,
+        effect,
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum TargetError {
+    VpMissing,
+    NoVpAvailable,
+    SynicDisabled,
+    SiefDisabled,
+    SintMasked,
+}
+
+struct VpState {
+    partition: u64,
+    index: u32,
+    /// The SIEF page as 512 little-endian words: SINT `s`, flag `n` is bit `n % 64` of word
+    /// `32 * s + n / 64`, i.e. byte `256 * s + n / 8`, bit `n % 8`.
+    sief: Box<[AtomicU64]>,
+    interrupts: [AtomicU64; SINT_COUNT as usize],
+}
+
+impl VpState {
+    fn new(partition: u64, index: u32) -> Self {
+        Self {
+            partition,
+            index,
+            sief: (0..PAGE_SIZE / 8).map(|_| AtomicU64::new(0)).collect(),
+            interrupts: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+
+    fn word(&self, sint: u8, flag: u32) -> Option<(&AtomicU64, u64)> {
+        if sint >= SINT_COUNT || flag >= FLAGS_PER_SINT {
+            return None;
+        }
+        let index = usize::from(sint) * WORDS_PER_SLOT + (flag / 64) as usize;
+        self.sief.get(index).map(|w| (w, 1u64 << (flag % 64)))
+    }
+
+    /// Sets the flag atomically; raises the SINT (counts an interrupt) only on 0→1.
+    fn set(&self, sint: u8, flag: u32) -> Option<bool> {
+        let (word, mask) = self.word(sint, flag)?;
+        let newly = word.fetch_or(mask, Ordering::AcqRel) & mask == 0;
+        if newly && let Some(count) = self.interrupts.get(usize::from(sint)) {
+            count.fetch_add(1, Ordering::AcqRel);
+        }
+        Some(newly)
+    }
+
+    fn slot(&self, sint: u8, clear: bool) -> Option<[u8; SIEF_SLOT_SIZE]> {
+        if sint >= SINT_COUNT {
+            return None;
+        }
+        let first = usize::from(sint) * WORDS_PER_SLOT;
+        let words = self.sief.get(first..first + WORDS_PER_SLOT)?;
+        let mut out = [0u8; SIEF_SLOT_SIZE];
+        for (chunk, word) in out.chunks_exact_mut(8).zip(words) {
+            let value = if clear {
+                word.swap(0, Ordering::AcqRel)
+            } else {
+                word.load(Ordering::Acquire)
+            };
+            chunk.copy_from_slice(&value.to_le_bytes());
+        }
+        Some(out)
+    }
+}
+
+/// The hypervisor: an immutable [`World`] plus the mutable, atomically updated state (SIEF
+/// pages, interrupt counts, call statistics). Shared between callers as `Arc<Hypervisor>`;
+/// each caller issues calls through its own [`ModelPrimitive`].
+pub struct Hypervisor {
+    world: World,
+    connections: HashMap<u32, usize>,
+    ports: HashMap<u32, usize>,
+    partitions: HashMap<u64, usize>,
+    vp_slots: HashMap<(u64, u32), usize>,
+    vps: Vec<VpState>,
+    status_counts: [AtomicU64; STATUS_SLOTS],
+    other_status_count: AtomicU64,
+    total_calls: AtomicU64,
+    dropped: AtomicU64,
+    user_exits: AtomicU64,
+    next_caller: AtomicU64,
+}
+
+impl std::fmt::Debug for Hypervisor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hypervisor")
+            .field("profile", &self.world.profile())
+            .field("total_calls", &self.total_calls())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Hypervisor {
+    /// Builds the hypervisor for `world`, with every SIEF page clear and every counter zero.
+    #[must_use]
+    pub fn new(world: World) -> Arc<Self> {
+        let connections = world
+            .connections()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id, i))
+            .collect();
+        let ports = world
+            .ports()
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id, i))
+            .collect();
+        let partitions = world
+            .partitions()
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id, i))
+            .collect();
+        let mut vp_slots = HashMap::new();
+        let mut vps = Vec::new();
+        for p in world.partitions() {
+            for vp in &p.vps {
+                vp_slots.insert((p.id, vp.index), vps.len());
+                vps.push(VpState::new(p.id, vp.index));
+            }
+        }
+        Arc::new(Self {
+            world,
+            connections,
+            ports,
+            partitions,
+            vp_slots,
+            vps,
+            status_counts: std::array::from_fn(|_| AtomicU64::new(0)),
+            other_status_count: AtomicU64::new(0),
+            total_calls: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            user_exits: AtomicU64::new(0),
+            next_caller: AtomicU64::new(0),
+        })
+    }
+
+    /// The world it simulates.
+    #[must_use]
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// A new caller (one per thread or VP) with its own input page and virtual TSC.
+    #[must_use]
+    pub fn primitive(self: &Arc<Self>) -> ModelPrimitive {
+        ModelPrimitive::new(Arc::clone(self))
+    }
+
+    pub(crate) fn next_caller_index(&self) -> u64 {
+        self.next_caller.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// CPUID as the caller sees it in this world.
+    #[must_use]
+    pub fn cpuid(&self, leaf: u32) -> CpuidResult {
+        crate::cpuid::leaf(&self.world, leaf)
+    }
+
+    /// Executes one hypercall and returns RAX. `page` is the caller's input page, used only by
+    /// memory-convention calls; a GPA outside it is not backed by model memory.
+    pub fn hypercall(&self, rcx: u64, rdx: u64, r8: u64, page: Option<GuestInput<'_>>) -> u64 {
+        self.hypercall_detailed(rcx, rdx, r8, page).result().raw()
+    }
+
+    /// Executes one hypercall and says what happened. Side effects (the flag, the interrupt
+    /// count, the statistics) are applied atomically per item: concurrent calls lose nothing.
+    pub fn hypercall_detailed(
+        &self,
+        rcx: u64,
+        rdx: u64,
+        r8: u64,
+        page: Option<GuestInput<'_>>,
+    ) -> CallOutcome {
+        let decision = self.decide(rcx, rdx, r8, page.as_ref());
+        self.apply(decision)
+    }
+
+    /// The status a call would return, without any side effect (nothing set, nothing counted).
+    #[must_use]
+    pub fn probe(&self, rcx: u64, rdx: u64, r8: u64, page: Option<GuestInput<'_>>) -> HvStatus {
+        self.decide(rcx, rdx, r8, page.as_ref()).status
+    }
+
+    fn apply(&self, d: Decision) -> CallOutcome {
+        self.total_calls.fetch_add(1, Ordering::AcqRel);
+        match self.status_counts.get(usize::from(d.status.code())) {
+            Some(counter) => counter.fetch_add(1, Ordering::AcqRel),
+            None => self.other_status_count.fetch_add(1, Ordering::AcqRel),
+        };
+        if d.user_exit {
+            self.user_exits.fetch_add(1, Ordering::AcqRel);
+        }
+        let mut outcome = CallOutcome {
+            status: d.status,
+            stage: d.stage,
+            user_exit: d.user_exit,
+            signal: None,
+            dropped: false,
+        };
+        let delivered = match d.effect {
+            Effect::None => return outcome,
+            Effect::Deliver { slot, sint, flag } => self
+                .vps
+                .get(slot)
+                .and_then(|vp| Some((vp, sint, flag, vp.set(sint, flag)?))),
+            Effect::Drop => None,
+        };
+        if let Some((vp, sint, flag, newly_set)) = delivered {
+            outcome.signal = Some(Signal {
+                partition: vp.partition,
+                vp: vp.index,
+                sint,
+                #[allow(clippy::cast_possible_truncation, reason = "flag < 2048")]
+                flag: flag as u16,
+                newly_set,
+            });
+        } else {
+            self.dropped.fetch_add(1, Ordering::AcqRel);
+            outcome.dropped = true;
+        }
+        outcome
+    }
+
+    fn decide(&self, rcx: u64, rdx: u64, _r8: u64, page: Option<&GuestInput<'_>>) -> Decision {
+        if !self.world.hypervisor().present {
+            // Real hardware raises #UD; the primitive cannot, so the model answers as a
+            // hypervisor that knows no call code would (documented in MODEL.md).
+            return reject(HvStatus::INVALID_HYPERCALL_CODE, Stage::Decode);
+        }
+        let control = HypercallControl::from_raw(rcx);
+        match self.world.profile() {
+            Profile::Tlfs => self.decide_tlfs(control, rdx, page),
+            Profile::Kvm => self.decide_kvm(control, rdx, page),
+            Profile::Qemu => self.decide_qemu(control, rdx, page),
+            Profile::Openvmm => self.decide_openvmm(control, rdx, page),
+        }
+    }
+
+    /// DESIGN.md's order, steps (1)–(11).
+    fn decide_tlfs(
+        &self,
+        control: HypercallControl,
+        rdx: u64,
+        page: Option<&GuestInput<'_>>,
+    ) -> Decision {
+        use HvStatus as S;
+        if control.call_code() != SIGNAL_EVENT {
+            return reject(S::INVALID_HYPERCALL_CODE, Stage::Decode);
+        }
+        if has_rep_or_header(control) || control.reserved_bits() != 0 {
+            return reject(S::INVALID_HYPERCALL_INPUT, Stage::Decode);
+        }
+        let raw = if control.fast() {
+            rdx
+        } else if misaligned(rdx) || crosses_page(rdx) {
+            return reject(S::INVALID_ALIGNMENT, Stage::Decode);
+        } else {
+            match read_input(rdx, page) {
+                Some(raw) => raw,
+                None => return reject(S::INVALID_ALIGNMENT, Stage::Decode),
+            }
+        };
+        if !self.world.privileges().signal_events() {
+            return reject(S::ACCESS_DENIED, Stage::Decode);
+        }
+        let input = SignalEventInput::from_rdx(raw);
+        if !input.is_well_formed() {
+            return reject(S::INVALID_HYPERCALL_INPUT, Stage::Decode);
+        }
+        let Some(port) = self.port_of(input.connection_id) else {
+            return reject(S::INVALID_CONNECTION_ID, Stage::Lookup);
+        };
+        if !self.port_is_live_event_port(port) {
+            return reject(S::INVALID_PORT_ID, Stage::Lookup);
+        }
+        if input.flag_number >= port.flag_count {
+            return reject(S::INVALID_PARAMETER, Stage::Lookup);
+        }
+        match self.resolve_target(port) {
+            Ok(slot) => accept(Effect::Deliver {
+                slot,
+                sint: port.sint,
+                flag: u32::from(port.base_flag) + u32::from(input.flag_number),
+            }),
+            Err(TargetError::VpMissing | TargetError::NoVpAvailable) => {
+                reject(S::INVALID_VP_INDEX, Stage::Lookup)
+            }
+            Err(
+                TargetError::SynicDisabled | TargetError::SiefDisabled | TargetError::SintMasked,
+            ) => reject(S::INVALID_SYNIC_STATE, Stage::Lookup),
+        }
+    }
+
+    /// Linux `kvm_hv_hypercall` + `kvm_hvcall_signal_event`, falling through to QEMU (§7a).
+    fn decide_kvm(
+        &self,
+        control: HypercallControl,
+        rdx: u64,
+        page: Option<&GuestInput<'_>>,
+    ) -> Decision {
+        use HvStatus as S;
+        let is_signal = control.call_code() == SIGNAL_EVENT;
+        if self.world.hypervisor().kvm_enforce_cpuid
+            && is_signal
+            && !self.world.privileges().signal_events()
+        {
+            return reject(S::ACCESS_DENIED, Stage::Decode);
+        }
+        if control.raw() & KVM_RESERVED_CONTROL_MASK != 0 {
+            return reject(S::INVALID_HYPERCALL_INPUT, Stage::Decode);
+        }
+        if !is_signal {
+            return reject(S::INVALID_HYPERCALL_CODE, Stage::Decode);
+        }
+        if has_rep_or_header(control) {
+            return reject(S::INVALID_HYPERCALL_INPUT, Stage::Decode);
+        }
+        let raw = if control.fast() {
+            rdx
+        } else if misaligned(rdx) || crosses_page(rdx) {
+            return reject(S::INVALID_ALIGNMENT, Stage::Decode);
+        } else {
+            match read_input(rdx, page) {
+                Some(raw) => raw,
+                // kvm_vcpu_read_guest failure is also INVALID_ALIGNMENT.
+                None => return reject(S::INVALID_ALIGNMENT, Stage::Decode),
+            }
+        };
+        // In-kernel handler: flag ≠ 0 and an unregistered id both mean INVALID_PORT_ID, which
+        // falls through to the user-space exit.
+        if raw & FLAG_BITS == 0 {
+            if raw & !CONN_ID_MASK != 0 {
+                return reject(S::INVALID_HYPERCALL_INPUT, Stage::Decode);
+            }
+            #[allow(clippy::cast_possible_truncation, reason = "masked to 24 bits above")]
+            if let Some(port) = self.registered_event_port(raw as u32) {
+                return accept(self.best_effort(port, 0));
+            }
+        }
+        if !self.world.caller().synic {
+            return reject(S::INVALID_HYPERCALL_INPUT, Stage::Lookup);
+        }
+        let mut d = self.qemu_signal_event(raw);
+        d.user_exit = true;
+        if d.stage == Stage::Decode {
+            d.stage = Stage::Lookup;
+        }
+        d
+    }
+
+    /// QEMU's `kvm_hv_handle_exit` (reads only the call code and the fast bit) and
+    /// `hyperv_hcall_signal_event` (§7b).
+    fn decide_qemu(
+        &self,
+        control: HypercallControl,
+        rdx: u64,
+        page: Option<&GuestInput<'_>>,
+    ) -> Decision {
+        use HvStatus as S;
+        if control.call_code() != SIGNAL_EVENT {
+            return reject(S::INVALID_HYPERCALL_CODE, Stage::Decode);
+        }
+        let raw = if control.fast() {
+            rdx
+        } else if misaligned(rdx) {
+            return reject(S::INVALID_ALIGNMENT, Stage::Decode);
+        } else {
+            match read_input(rdx, page) {
+                Some(raw) => raw,
+                None => return reject(S::INVALID_ALIGNMENT, Stage::Decode),
+            }
+        };
+        self.qemu_signal_event(raw)
+    }
+
+    fn qemu_signal_event(&self, raw: u64) -> Decision {
+        use HvStatus as S;
+        if raw & FLAG_BITS != 0 {
+            return reject(S::INVALID_PORT_ID, Stage::Decode);
+        }
+        if raw & !CONN_ID_MASK != 0 {
+            return reject(S::INVALID_HYPERCALL_INPUT, Stage::Decode);
+        }
+        #[allow(clippy::cast_possible_truncation, reason = "masked to 24 bits above")]
+        match self.registered_event_port(raw as u32) {
+            Some(port) => accept(self.best_effort(port, 0)),
+            None => reject(S::INVALID_CONNECTION_ID, Stage::Lookup),
+        }
+    }
+
+    /// OpenVMM's `InnerDispatcher::dispatch_inner` and `SynicPortMap::handle_signal_event`
+    /// (§7c).
+    fn decide_openvmm(
+        &self,
+        control: HypercallControl,
+        rdx: u64,
+        page: Option<&GuestInput<'_>>,
+    ) -> Decision {
+        use HvStatus as S;
+        if control.call_code() != SIGNAL_EVENT {
+            return reject(S::INVALID_HYPERCALL_CODE, Stage::Decode);
+        }
+        if has_rep_or_header(control) {
+            return reject(S::INVALID_HYPERCALL_INPUT, Stage::Decode);
+        }
+        let raw = if control.fast() {
+            rdx
+        } else if crosses_page(rdx) {
+            return reject(S::INVALID_HYPERCALL_INPUT, Stage::Decode);
+        } else if misaligned(rdx) {
+            return reject(S::INVALID_ALIGNMENT, Stage::Decode);
+        } else {
+            match read_input(rdx, page) {
+                Some(raw) => raw,
+                None => return reject(S::INVALID_HYPERCALL_INPUT, Stage::Decode),
+            }
+        };
+        let input = SignalEventInput::from_rdx(raw);
+        let Some(port) = self.registered_event_port(input.connection_id) else {
+            return reject(S::INVALID_CONNECTION_ID, Stage::Lookup);
+        };
+        if self.world.caller().vtl < port.min_vtl {
+            return reject(S::OPERATION_DENIED, Stage::Lookup);
+        }
+        accept(self.best_effort(port, u32::from(input.flag_number)))
+    }
+
+    fn port_of(&self, connection_id: u32) -> Option<&Port> {
+        let conn = self
+            .connections
+            .get(&connection_id)
+            .and_then(|&i| self.world.connections().get(i))?;
+        self.ports
+            .get(&conn.port)
+            .and_then(|&i| self.world.ports().get(i))
+    }
+
+    fn port_is_live_event_port(&self, port: &Port) -> bool {
+        let active = self
+            .partitions
+            .get(&port.partition)
+            .and_then(|&i| self.world.partitions().get(i))
+            .is_some_and(|p| p.state == PartitionState::Active);
+        !port.deleted && port.port_type == PortType::Event && active
+    }
+
+    /// The port behind `connection_id` when it is an event port that can receive: what KVM's
+    /// eventfd table, QEMU's handler list and OpenVMM's port map contain.
+    fn registered_event_port(&self, connection_id: u32) -> Option<&Port> {
+        self.port_of(connection_id)
+            .filter(|p| self.port_is_live_event_port(p))
+    }
+
+    /// Delivery that never fails the call: the flag is set when the target can take it,
+    /// otherwise the event is dropped (QEMU `hyperv_set_event_flag`, OpenVMM `SynicPortMap`).
+    fn best_effort(&self, port: &Port, flag_number: u32) -> Effect {
+        let flag = u32::from(port.base_flag) + flag_number;
+        match self.resolve_target(port) {
+            Ok(slot) if flag < FLAGS_PER_SINT => Effect::Deliver {
+                slot,
+                sint: port.sint,
+                flag,
+            },
+            _ => Effect::Drop,
+        }
+    }
+
+    fn resolve_target(&self, port: &Port) -> Result<usize, TargetError> {
+        let partition = self
+            .partitions
+            .get(&port.partition)
+            .and_then(|&i| self.world.partitions().get(i))
+            .ok_or(TargetError::VpMissing)?;
+        let vp = match port.target_vp {
+            TargetVp::Index(index) => {
+                let vp = partition
+                    .vp(index)
+                    .filter(|vp| !vp.removed)
+                    .ok_or(TargetError::VpMissing)?;
+                if !vp.synic {
+                    return Err(TargetError::SynicDisabled);
+                }
+                if !vp.sief {
+                    return Err(TargetError::SiefDisabled);
+                }
+                if vp.is_masked(port.sint) {
+                    return Err(TargetError::SintMasked);
+                }
+                vp
+            }
+            TargetVp::Any => partition
+                .vps
+                .iter()
+                .filter(|vp| vp.can_take(port.sint))
+                .min_by_key(|vp| vp.index)
+                .ok_or(TargetError::NoVpAvailable)?,
+        };
+        self.vp_slots
+            .get(&(partition.id, vp.index))
+            .copied()
+            .ok_or(TargetError::VpMissing)
+    }
+
+    fn vp_state(&self, partition: u64, vp: u32) -> Option<&VpState> {
+        self.vp_slots
+            .get(&(partition, vp))
+            .and_then(|&i| self.vps.get(i))
+    }
+
+    /// The 4096-byte SIEF page of a VP (16 slots of 256 bytes).
+    #[must_use]
+    pub fn sief_page(&self, partition: u64, vp: u32) -> Option<[u8; PAGE_SIZE]> {
+        let state = self.vp_state(partition, vp)?;
+        let mut page = [0u8; PAGE_SIZE];
+        for (chunk, word) in page.chunks_exact_mut(8).zip(state.sief.iter()) {
+            chunk.copy_from_slice(&word.load(Ordering::Acquire).to_le_bytes());
+        }
+        Some(page)
+    }
+
+    /// The 256-byte slot of `sint` in a VP's SIEF page: flag `n` is byte `n / 8`, bit `n % 8`.
+    #[must_use]
+    pub fn sief_slot(&self, partition: u64, vp: u32, sint: u8) -> Option<[u8; SIEF_SLOT_SIZE]> {
+        self.vp_state(partition, vp)?.slot(sint, false)
+    }
+
+    /// Reads and clears a slot atomically word by word, as the receiver does (TLFS: clear with
+    /// a locked operation, then act). Returns the flags that were set.
+    pub fn take_sief_slot(
+        &self,
+        partition: u64,
+        vp: u32,
+        sint: u8,
+    ) -> Option<[u8; SIEF_SLOT_SIZE]> {
+        self.vp_state(partition, vp)?.slot(sint, true)
+    }
+
+    /// Whether absolute flag `flag` (0–2047) of `sint` is set in a VP's SIEF page.
+    #[must_use]
+    pub fn sief_flag(&self, partition: u64, vp: u32, sint: u8, flag: u16) -> Option<bool> {
+        let (word, mask) = self.vp_state(partition, vp)?.word(sint, u32::from(flag))?;
+        Some(word.load(Ordering::Acquire) & mask != 0)
+    }
+
+    /// How many times `sint` of a VP was raised (0→1 flag changes).
+    #[must_use]
+    pub fn interrupts(&self, partition: u64, vp: u32, sint: u8) -> Option<u64> {
+        self.vp_state(partition, vp)?
+            .interrupts
+            .get(usize::from(sint))
+            .map(|c| c.load(Ordering::Acquire))
+    }
+
+    /// Interrupts raised on every VP and SINT together.
+    #[must_use]
+    pub fn total_interrupts(&self) -> u64 {
+        self.vps
+            .iter()
+            .flat_map(|vp| vp.interrupts.iter())
+            .map(|c| c.load(Ordering::Acquire))
+            .fold(0, u64::wrapping_add)
+    }
+
+    /// How many calls returned `status`.
+    #[must_use]
+    pub fn calls_with_status(&self, status: HvStatus) -> u64 {
+        self.status_counts
+            .get(usize::from(status.code()))
+            .map_or(0, |c| c.load(Ordering::Acquire))
+    }
+
+    /// Every status returned at least once, ascending, with its count.
+    #[must_use]
+    pub fn status_counts(&self) -> Vec<(HvStatus, u64)> {
+        (0u16..)
+            .zip(self.status_counts.iter())
+            .map(|(code, c)| (HvStatus::from_code(code), c.load(Ordering::Acquire)))
+            .filter(|(_, n)| *n != 0)
+            .collect()
+    }
+
+    /// Every call made.
+    #[must_use]
+    pub fn total_calls(&self) -> u64 {
+        self.total_calls.load(Ordering::Acquire)
+    }
+
+    /// Successful calls whose event the receiver could not take (silently dropped).
+    #[must_use]
+    pub fn dropped_signals(&self) -> u64 {
+        self.dropped.load(Ordering::Acquire)
+    }
+
+    /// Calls the `kvm` profile handed to user space.
+    #[must_use]
+    pub fn user_exits(&self) -> u64 {
+        self.user_exits.load(Ordering::Acquire)
+    }
+
+    /// Clears every SIEF page and counter. Not atomic as a whole: call it while no call runs.
+    pub fn reset(&self) {
+        let counters = self
+            .status_counts
+            .iter()
+            .chain([
+                &self.other_status_count,
+                &self.total_calls,
+                &self.dropped,
+                &self.user_exits,
+            ])
+            .chain(self.vps.iter().flat_map(|vp| vp.sief.iter()))
+            .chain(self.vps.iter().flat_map(|vp| vp.interrupts.iter()));
+        for c in counters {
+            c.store(0, Ordering::Release);
+        }
+    }
+}
+
+fn has_rep_or_header(control: HypercallControl) -> bool {
+    control.rep_count() != 0 || control.rep_start() != 0 || control.variable_header_size() != 0
+}
+
+fn misaligned(gpa: u64) -> bool {
+    gpa & 7 != 0
+}
+
+fn crosses_page(gpa: u64) -> bool {
+    gpa & (PAGE_SIZE as u64 - 1) > LAST_INPUT_OFFSET
+}
+
+/// The 8 input bytes at `gpa`, when they lie inside the caller's input page.
+fn read_input(gpa: u64, page: Option<&GuestInput<'_>>) -> Option<u64> {
+    let page = page?;
+    let offset = gpa.checked_sub(page.gpa)?;
+    if offset > LAST_INPUT_OFFSET {
+        return None;
+    }
+    let offset = usize::try_from(offset).ok()?;
+    let bytes: [u8; 8] = page
+        .bytes
+        .get(offset..offset + SignalEventInput::SIZE)?
+        .try_into()
+        .ok()?;
+    Some(u64::from_le_bytes(bytes))
+}

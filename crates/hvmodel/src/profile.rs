@@ -1,0 +1,78 @@
+//! Whose hypervisor-side behaviour the model reproduces.
+
+use core::fmt;
+use core::str::FromStr;
+
+/// The behaviour profile of the model: which implementation's check order and answers it
+/// follows. See `docs/MODEL.md` for each profile's check order and its sources.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub enum Profile {
+    /// The TLFS as fixed by the project's DESIGN.md check order (the default).
+    #[default]
+    Tlfs,
+    /// Linux KVM's in-kernel handler with QEMU handling the exits to user space
+    /// (reference §7a, column "KVM (+QEMU userspace)" of §7d).
+    Kvm,
+    /// QEMU's `hyperv_hcall_signal_event` handler on its own (reference §7b, column "QEMU
+    /// handler alone" of §7d).
+    Qemu,
+    /// Microsoft OpenVMM's hv1 dispatcher and `SynicPortMap` (reference §7c).
+    Openvmm,
+}
+
+impl Profile {
+    /// Every profile, in documentation order.
+    pub const ALL: [Self; 4] = [Self::Tlfs, Self::Kvm, Self::Qemu, Self::Openvmm];
+
+    /// The name used in world files and on the command line: `tlfs`, `kvm`, `qemu`, `openvmm`.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Tlfs => "tlfs",
+            Self::Kvm => "kvm",
+            Self::Qemu => "qemu",
+            Self::Openvmm => "openvmm",
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A profile name that is not one of `tlfs`, `kvm`, `qemu`, `openvmm`.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+#[error("unknown profile `{0}`: allowed are tlfs, kvm, qemu, openvmm")]
+pub struct UnknownProfile(pub String);
+
+impl FromStr for Profile {
+    type Err = UnknownProfile;
+
+    /// Parses a profile name, ignoring ASCII case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| UnknownProfile(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for p in Profile::ALL {
+            assert_eq!(p.name().parse::<Profile>(), Ok(p));
+            assert_eq!(p.to_string(), p.name());
+        }
+        assert_eq!("OpenVMM".parse::<Profile>(), Ok(Profile::Openvmm));
+        assert_eq!(
+            "hyperv".parse::<Profile>().unwrap_err().to_string(),
+            "unknown profile `hyperv`: allowed are tlfs, kvm, qemu, openvmm"
+        );
+    }
+}
