@@ -5,13 +5,15 @@
 use hvcall::{CpuVendor, HypercallControl, HypercallInstruction, SignalEventInput};
 use serde::Serialize;
 
+use hvsignal_proto::{CallingConvention, FIXED_CONTROL_BITS, Operation};
+
 use crate::cli::RawArgs;
 use crate::exit::AppError;
 use crate::numbers::hex64_grouped;
 use crate::report::hex_bytes;
 
-/// Control-word bits `--control-bits` may set: the reserved bits and the nested bit.
-pub const EXTRA_CONTROL_BITS: u64 = HypercallControl::RESERVED_MASK | HypercallControl::NESTED_BIT;
+/// Control-word bits `--control-bits` may set: everything but the call code and the fast bit.
+pub const EXTRA_CONTROL_BITS: u64 = !FIXED_CONTROL_BITS;
 
 /// One call: input, control word and convention.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +26,8 @@ pub struct PlannedCall {
     pub memory: bool,
     /// True when raw-mode fields are in use.
     pub raw: bool,
+    /// Memory convention: offset of the input in the input page.
+    pub input_offset: u16,
 }
 
 impl PlannedCall {
@@ -65,15 +69,13 @@ impl PlannedCall {
         if let Some(bits) = raw.control_bits {
             if bits & !EXTRA_CONTROL_BITS != 0 {
                 return Err(AppError::Usage(format!(
-                    "--control-bits {bits:#x}: only the reserved bits 30:27, 47:44, 63:60 and the \
-                     nested bit 31 may be set (mask {EXTRA_CONTROL_BITS:#x}); {:#x} is outside it. \
-                     Use --rep-count, --rep-start and --var-header for those fields",
-                    bits & !EXTRA_CONTROL_BITS
+                    "--control-bits {bits:#x}: bits 16:0 (call code and fast bit) are never \
+                     settable, even in raw mode; give bits 63:17 only (mask {EXTRA_CONTROL_BITS:#x})"
                 )));
             }
             control = HypercallControl::from_raw(control.raw() | bits);
         }
-        Ok(Self {
+        let call = Self {
             input: SignalEventInput {
                 connection_id,
                 flag_number: flag,
@@ -82,7 +84,35 @@ impl PlannedCall {
             control,
             memory,
             raw: raw_mode,
-        })
+            input_offset: raw.input_offset.unwrap_or(0),
+        };
+        call.operation(1)
+            .validate(call.convention_kind(), raw_mode)
+            .map_err(|e| AppError::Usage(format!("the call cannot be issued: {e}")))?;
+        Ok(call)
+    }
+
+    /// The convention as the protocol names it.
+    #[must_use]
+    pub const fn convention_kind(&self) -> CallingConvention {
+        if self.memory {
+            CallingConvention::Memory
+        } else {
+            CallingConvention::Fast
+        }
+    }
+
+    /// The protocol operation that issues this call `repeat` times.
+    #[must_use]
+    pub const fn operation(&self, repeat: u32) -> Operation {
+        Operation {
+            connection_id: self.input.connection_id,
+            flag_number: self.input.flag_number,
+            rsvd_z: self.input.rsvd_z,
+            extra_control: self.control.raw() & !FIXED_CONTROL_BITS,
+            repeat,
+            input_offset: self.input_offset,
+        }
     }
 
     /// RCX.
@@ -141,6 +171,7 @@ impl PlannedCall {
                 rep_start: c.rep_start(),
             },
             input_bytes: hex_bytes(&self.input.to_bytes()),
+            input_offset: self.input_offset,
         }
     }
 
@@ -152,9 +183,13 @@ impl PlannedCall {
                 hex64_grouped(v),
                 "input: connection id | flag << 32 | RsvdZ << 48".to_owned(),
             ),
-            None => (
+            None if self.input_offset == 0 => (
                 "input GPA".to_owned(),
                 "guest-physical address of the driver's 8-byte-aligned input page".to_owned(),
+            ),
+            None => (
+                format!("input GPA + {:#x}", self.input_offset),
+                "the driver's input page plus --input-offset".to_owned(),
             ),
         };
         let r8_note = if self.memory {
@@ -272,6 +307,8 @@ pub struct PlannedCallJson {
     pub control: ControlJson,
     /// The 8 input bytes, hex pairs.
     pub input_bytes: String,
+    /// Offset of the input in the input page (memory convention; 0 otherwise).
+    pub input_offset: u16,
 }
 
 /// An instruction for a vendor, in JSON.
@@ -379,5 +416,14 @@ mod tests {
         };
         let err = PlannedCall::new(1, 0, false, &raw).unwrap_err();
         assert!(matches!(&err, AppError::Usage(m) if m.starts_with("--control-bits 0x10000: ")));
+        let raw = RawArgs {
+            input_offset: Some(3),
+            ..RawArgs::default()
+        };
+        let err = PlannedCall::new(1, 0, false, &raw).unwrap_err();
+        assert!(matches!(&err, AppError::Usage(m) if m.contains("needs the memory convention")));
+        let call = PlannedCall::new(1, 0, true, &raw).unwrap();
+        assert_eq!(call.operation(5).input_offset, 3);
+        assert_eq!(call.operation(5).repeat, 5);
     }
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use hvmodel::Profile;
 
 use crate::numbers;
 
@@ -158,10 +159,15 @@ pub struct RawArgs {
     #[arg(long, value_name = "N", value_parser = numbers::variable_header)]
     pub var_header: Option<u16>,
 
-    /// Extra control-word bits, given in place: the reserved bits 30:27, 47:44, 63:60 and the
-    /// nested bit 31 (e.g. 0x1000000000000000 for bit 60).
+    /// Extra control-word bits, given in place and OR-ed into RCX: any of bits 63:17, e.g. the
+    /// reserved bits 30:27, 47:44, 63:60 or the nested bit 31 (0x1000000000000000 is bit 60).
     #[arg(long, value_name = "BITS", value_parser = numbers::any_u64)]
     pub control_bits: Option<u64>,
+
+    /// Memory convention: byte offset of the input in the driver's input page (0 to 4095;
+    /// not a multiple of 8 makes the GPA misaligned, above 4088 makes it cross the page).
+    #[arg(long, value_name = "N", value_parser = numbers::input_offset, requires = "memory")]
+    pub input_offset: Option<u16>,
 }
 
 impl RawArgs {
@@ -174,6 +180,7 @@ impl RawArgs {
             || self.rep_start.is_some()
             || self.var_header.is_some()
             || self.control_bits.is_some()
+            || self.input_offset.is_some()
     }
 }
 
@@ -236,10 +243,10 @@ pub struct ConformArgs {
     #[arg(value_name = "FILES")]
     pub files: Vec<PathBuf>,
 
-    /// Whose expectations to compare with; with the model backend the model also runs as this
+    /// tlfs, kvm, qemu or openvmm: whose expectations to compare with; with the model backend the model also runs as this
     /// profile. [default: the world's profile (model), tlfs (device)]
-    #[arg(long, value_enum, value_name = "PROFILE")]
-    pub profile: Option<ProfileName>,
+    #[arg(long, value_name = "PROFILE", value_parser = profile)]
+    pub profile: Option<Profile>,
 
     /// Live connection id for cases that need one (device backend; the model takes it from the
     /// world).
@@ -247,39 +254,12 @@ pub struct ConformArgs {
     pub connection: Option<u32>,
 }
 
-/// A behaviour profile (reference §7d columns).
-#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum, PartialOrd, Ord, Hash)]
-pub enum ProfileName {
-    /// The TLFS as documented (Hyper-V).
-    Tlfs,
-    /// KVM with QEMU in user space.
-    Kvm,
-    /// QEMU's handler alone.
-    Qemu,
-    /// Microsoft OpenVMM.
-    Openvmm,
-}
-
-impl ProfileName {
-    /// Every profile, in reference-table order.
-    pub const ALL: [Self; 4] = [Self::Tlfs, Self::Kvm, Self::Qemu, Self::Openvmm];
-
-    /// The name used in case files, reports and JSON.
-    #[must_use]
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::Tlfs => "tlfs",
-            Self::Kvm => "kvm",
-            Self::Qemu => "qemu",
-            Self::Openvmm => "openvmm",
-        }
-    }
-
-    /// The profile with this name.
-    #[must_use]
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.name() == name)
-    }
+/// clap parser: a profile name (`tlfs`, `kvm`, `qemu`, `openvmm`).
+///
+/// # Errors
+/// Any other name.
+pub fn profile(text: &str) -> Result<Profile, String> {
+    text.parse::<Profile>().map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -320,16 +300,21 @@ mod tests {
                 control_bits: Some(0),
                 ..RawArgs::default()
             },
+            RawArgs {
+                input_offset: Some(0),
+                ..RawArgs::default()
+            },
         ] {
             assert!(raw.is_raw());
         }
     }
 
     #[test]
-    fn profile_names_round_trip() {
-        for p in ProfileName::ALL {
-            assert_eq!(ProfileName::from_name(p.name()), Some(p));
-        }
-        assert_eq!(ProfileName::from_name("hyperv"), None);
+    fn profile_parser_names_the_allowed_values() {
+        assert_eq!(profile("kvm"), Ok(Profile::Kvm));
+        assert_eq!(
+            profile("hyperv"),
+            Err("unknown profile `hyperv`: allowed are tlfs, kvm, qemu, openvmm".to_owned())
+        );
     }
 }

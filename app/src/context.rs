@@ -4,9 +4,14 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use hvmodel::{Profile, World};
+
 use crate::cli::{BackendKind, Cli};
+use crate::client::Client;
 use crate::exit::AppError;
 use crate::report::{Document, Style};
+use crate::transport::Transport;
+use crate::transport::model::ModelTransport;
 
 /// The global options, resolved.
 #[derive(Debug)]
@@ -66,6 +71,96 @@ impl Context {
     }
 }
 
+/// The open backend of one command.
+#[derive(Debug)]
+pub struct Session {
+    /// The driver (or its model).
+    pub client: Client,
+    /// The model's world, for the model backend.
+    pub world: Option<LoadedWorld>,
+}
+
+/// A world the model runs.
+#[derive(Debug, Clone)]
+pub struct LoadedWorld {
+    /// The world (with any profile override applied).
+    pub world: World,
+    /// `built-in` or the file's path.
+    pub source: String,
+}
+
+impl Context {
+    /// The world of the model backend: `--world FILE` or the built-in one, under `profile` when
+    /// given.
+    ///
+    /// # Errors
+    /// The world file cannot be read or is invalid (exit 2, naming file, line and key).
+    pub fn load_world(&self, profile: Option<Profile>) -> Result<LoadedWorld, AppError> {
+        let (world, source) = match &self.world {
+            Some(path) => (
+                World::from_file(path)
+                    .map_err(|e| AppError::InputFile(format!("world file {e}")))?,
+                path.display().to_string(),
+            ),
+            None => (World::builtin(), "built-in".to_owned()),
+        };
+        let world = match profile {
+            Some(p) => world.with_profile(p),
+            None => world,
+        };
+        Ok(LoadedWorld { world, source })
+    }
+
+    /// Opens the backend: the model of the world (profile overridden when given) or the device.
+    ///
+    /// # Errors
+    /// A bad world file (exit 2); no device, no access, or not Windows (exit 3).
+    pub fn open(&self, profile: Option<Profile>) -> Result<Session, AppError> {
+        match self.backend {
+            BackendKind::Model => {
+                let loaded = self.load_world(profile)?;
+                let transport = ModelTransport::new(loaded.world.clone());
+                Ok(Session {
+                    client: Client::new(Box::new(transport), BackendKind::Model),
+                    world: Some(loaded),
+                })
+            }
+            BackendKind::Device => Ok(Session {
+                client: Client::new(open_device()?, BackendKind::Device),
+                world: None,
+            }),
+        }
+    }
+
+    /// The line every human report from the model starts with, `None` for the device.
+    #[must_use]
+    pub fn banner(&self, session: &Session) -> Option<String> {
+        session.world.as_ref().map(|w| {
+            self.style.warn(&format!(
+                "simulated: model backend, world {}, profile {}",
+                w.source,
+                w.world.profile()
+            ))
+        })
+    }
+}
+
+/// Opens the hvsignal device.
+#[cfg(any(windows, hvsignal_check_windows))]
+fn open_device() -> Result<Box<dyn Transport>, AppError> {
+    Ok(Box::new(crate::transport::device::DeviceTransport::open()?))
+}
+
+/// The device backend exists only on Windows.
+#[cfg(not(any(windows, hvsignal_check_windows)))]
+fn open_device() -> Result<Box<dyn Transport>, AppError> {
+    Err(AppError::Environment(
+        "the device backend needs Windows (the hvsignal driver runs in a Windows guest); use \
+         --backend model"
+            .to_owned(),
+    ))
+}
+
 impl Context {
     /// The CPU vendor a dry run shows the instruction for: the world's (model) or this
     /// machine's (device).
@@ -77,7 +172,10 @@ impl Context {
     ) -> Result<Option<(hvcall::CpuVendor, crate::commands::signal::VendorSource)>, AppError> {
         use crate::commands::signal::VendorSource;
         match self.backend {
-            BackendKind::Model => Ok(None),
+            BackendKind::Model => {
+                let loaded = self.load_world(None)?;
+                Ok(Some((loaded.world.vendor(), VendorSource::World)))
+            }
             BackendKind::Device => Ok(local_cpu_vendor().map(|v| (v, VendorSource::Cpu))),
         }
     }

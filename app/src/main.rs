@@ -6,11 +6,14 @@
 
 mod call;
 mod cli;
+mod client;
 mod commands;
 mod context;
 mod exit;
 mod numbers;
 mod report;
+mod stats;
+mod transport;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -39,12 +42,11 @@ fn run(ctx: &Context, command: &Command) -> CommandResult {
     match command {
         Command::Status(args) => commands::status::run(ctx, args),
         Command::Signal(args) => commands::signal::run(ctx, args),
-        Command::Info | Command::Bench(_) | Command::Scan(_) | Command::Conform(_) => {
-            Err(AppError::Environment(
-                "this command needs the model or device backend, which this build does not have yet"
-                    .to_owned(),
-            ))
-        }
+        Command::Info => commands::info::run(ctx),
+        Command::Bench(_) | Command::Scan(_) | Command::Conform(_) => Err(AppError::Environment(
+            "this command needs the model or device backend, which this build does not have yet"
+                .to_owned(),
+        )),
     }
 }
 

@@ -163,6 +163,16 @@ pub fn variable_header(text: &str) -> Result<u16, String> {
     narrow(value, "a variable header size")
 }
 
+/// clap parser: a byte offset in the 4096-byte input page.
+///
+/// # Errors
+/// Not a number, or above 4095.
+pub fn input_offset(text: &str) -> Result<u16, String> {
+    let value = parse_in_range(text, 0, 4095, "an offset in the 4096-byte input page")
+        .map_err(|e| e.to_string())?;
+    narrow(value, "an input offset")
+}
+
 /// clap parser: any 64-bit value (checked against the allowed bits after parsing).
 ///
 /// # Errors

@@ -259,7 +259,7 @@ fn bad_signal_input_exits_2_naming_the_argument() {
             ],
             2
         )
-        .starts_with("hvsignal: error: --control-bits 0x10000: only the reserved bits")
+        .starts_with("hvsignal: error: --control-bits 0x10000: bits 16:0 (call code and fast bit) are never settable")
     );
     assert!(stderr_of(&["signal", "--dry-run"], 2).contains("--connection <ID>"));
     assert!(

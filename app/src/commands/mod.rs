@@ -1,4 +1,5 @@
 //! One module per command.
 
+pub mod info;
 pub mod signal;
 pub mod status;

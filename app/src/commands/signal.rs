@@ -6,10 +6,11 @@ use serde::Serialize;
 
 use crate::call::{self, InstructionJson, PlannedCall, PlannedCallJson};
 use crate::cli::SignalArgs;
+use crate::client::{Job, Outcome};
 use crate::context::Context;
 use crate::exit::{AppError, CommandResult, Exit};
 use crate::numbers::hex64_grouped;
-use crate::report::{self, Align, Style, Table, Text};
+use crate::report::{self, Align, Fields, StatusJson, Style, Table, Text};
 
 /// Where the CPU vendor of a dry run comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -54,10 +55,265 @@ pub fn run(ctx: &Context, args: &SignalArgs) -> CommandResult {
         let vendor = ctx.dry_run_vendor()?;
         return dry_run(ctx, &calls, vendor, args.repeat);
     }
-    Err(AppError::Environment(
-        "signalling needs the model or device backend, which this build does not have yet"
-            .to_owned(),
-    ))
+    issue(ctx, &calls, args.repeat)
+}
+
+/// One operation's result in `signal --json`.
+#[derive(Debug, Serialize)]
+struct OperationJson {
+    connection_id: u32,
+    flag: u16,
+    rsvd_z: u16,
+    calls: u64,
+    successes: u64,
+    failures: u64,
+    first_status: StatusJson,
+    last_status: StatusJson,
+    meaning: Option<&'static str>,
+    first_result: String,
+    last_result: String,
+    cycles: CyclesJson,
+    nanoseconds: Option<NanosJson>,
+    #[serde(flatten)]
+    issued: PlannedCallJson,
+}
+
+#[derive(Debug, Serialize)]
+struct CyclesJson {
+    min: u64,
+    mean: f64,
+    max: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct NanosJson {
+    min: f64,
+    mean: f64,
+    max: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct SignalDocument {
+    dry_run: bool,
+    convention: &'static str,
+    raw: bool,
+    repeat: u32,
+    world: Option<String>,
+    profile: Option<&'static str>,
+    tsc_frequency_hz: Option<u64>,
+    operations: Vec<OperationJson>,
+    summary: SummaryJson,
+}
+
+#[derive(Debug, Serialize)]
+struct SummaryJson {
+    calls: u64,
+    successes: u64,
+    failures: u64,
+}
+
+#[allow(clippy::cast_precision_loss, reason = "means of cycle counts")]
+fn mean(sum: u128, calls: u64) -> f64 {
+    if calls == 0 {
+        0.0
+    } else {
+        sum as f64 / calls as f64
+    }
+}
+
+#[allow(clippy::cast_precision_loss, reason = "cycle counts to nanoseconds")]
+fn ns(cycles: f64, hz: u64) -> f64 {
+    cycles * 1e9 / hz as f64
+}
+
+#[allow(clippy::cast_precision_loss, reason = "cycle counts to nanoseconds")]
+fn operation_json(o: &Outcome, c: &PlannedCall, tsc: Option<u64>) -> OperationJson {
+    let mean_cycles = mean(o.cycles_sum, o.calls);
+    OperationJson {
+        connection_id: o.connection_id,
+        flag: o.flag_number,
+        rsvd_z: o.rsvd_z,
+        calls: o.calls,
+        successes: o.successes,
+        failures: o.failures,
+        first_status: o.first_status.into(),
+        last_status: o.last_status.into(),
+        meaning: o.last_status.meaning(),
+        first_result: format!("{:#018x}", o.first_result),
+        last_result: format!("{:#018x}", o.last_result),
+        cycles: CyclesJson {
+            min: o.cycles_min,
+            mean: mean_cycles,
+            max: o.cycles_max,
+        },
+        nanoseconds: tsc.map(|hz| NanosJson {
+            min: ns(o.cycles_min as f64, hz),
+            mean: ns(mean_cycles, hz),
+            max: ns(o.cycles_max as f64, hz),
+        }),
+        issued: c.json(),
+    }
+}
+
+fn issue(ctx: &Context, calls: &[PlannedCall], repeat: u32) -> CommandResult {
+    let mut session = ctx.open(None)?;
+    let tsc = session.client.query()?.tsc_frequency();
+    let first = calls
+        .first()
+        .ok_or_else(|| AppError::Usage("give --connection".to_owned()))?;
+    let jobs: Vec<Job> = calls
+        .iter()
+        .map(|c| Job {
+            operation: c.operation(1),
+            calls: u64::from(repeat),
+        })
+        .collect();
+    let outcomes =
+        session
+            .client
+            .run(first.convention_kind(), first.raw, &jobs, None, &mut |_| {})?;
+    let operations: Vec<OperationJson> = outcomes
+        .iter()
+        .zip(calls)
+        .map(|(o, c)| operation_json(o, c, tsc))
+        .collect();
+    let summary = SummaryJson {
+        calls: outcomes.iter().map(|o| o.calls).sum(),
+        successes: outcomes.iter().map(|o| o.successes).sum(),
+        failures: outcomes.iter().map(|o| o.failures).sum(),
+    };
+    let exit = Exit::from_all_success(summary.failures == 0 && summary.calls > 0);
+    let document = SignalDocument {
+        dry_run: false,
+        convention: first.convention(),
+        raw: first.raw,
+        repeat,
+        world: session.world.as_ref().map(|w| w.source.clone()),
+        profile: session.world.as_ref().map(|w| w.world.profile().name()),
+        tsc_frequency_hz: tsc,
+        operations,
+        summary,
+    };
+    if ctx.json {
+        report::print_json(&ctx.document("signal", document))?;
+        return Ok(exit);
+    }
+    let mut text = Text::new();
+    if let Some(banner) = ctx.banner(&session) {
+        text.line(banner);
+        text.blank();
+    }
+    render_issued(&mut text, ctx.style, &document, &outcomes);
+    text.print()?;
+    Ok(exit)
+}
+
+fn status_cell(style: Style, status: hvcall::HvStatus) -> String {
+    format!(
+        "{} ({})",
+        style.status(status),
+        report::hex(u64::from(status.code()), 4)
+    )
+}
+
+fn render_issued(text: &mut Text, style: Style, d: &SignalDocument, outcomes: &[Outcome]) {
+    text.line(format!(
+        "{} {} convention{}, {} call{} per operation",
+        style.bold("HvCallSignalEvent"),
+        d.convention,
+        if d.raw { ", raw mode" } else { "" },
+        d.repeat,
+        if d.repeat == 1 { "" } else { "s" }
+    ));
+    let mut table = Table::new(&[
+        ("connection", Align::Right),
+        ("flag", Align::Right),
+        ("calls", Align::Right),
+        ("succeeded", Align::Right),
+        ("failed", Align::Right),
+        ("status", Align::Left),
+    ]);
+    for o in outcomes {
+        let status = if o.first_status == o.last_status {
+            status_cell(style, o.last_status)
+        } else {
+            format!(
+                "first {}, last {}",
+                status_cell(style, o.first_status),
+                status_cell(style, o.last_status)
+            )
+        };
+        table.row(vec![
+            format!("{:#x}", o.connection_id),
+            o.flag_number.to_string(),
+            o.calls.to_string(),
+            o.successes.to_string(),
+            o.failures.to_string(),
+            status,
+        ]);
+    }
+    text.push(table.render(style, 2));
+    text.blank();
+    let mut seen = Vec::new();
+    for o in outcomes {
+        for s in [o.first_status, o.last_status] {
+            if !seen.contains(&s) {
+                seen.push(s);
+            }
+        }
+    }
+    let mut meanings = Fields::new();
+    for s in seen {
+        meanings.add(
+            &report::status_name(s),
+            s.meaning()
+                .unwrap_or("unknown status: no source names this value"),
+        );
+    }
+    text.push(meanings.render(2));
+    if d.repeat > 1 {
+        text.blank();
+        render_timing(text, style, d, outcomes);
+    }
+}
+
+fn render_timing(text: &mut Text, style: Style, d: &SignalDocument, outcomes: &[Outcome]) {
+    let unit = if d.tsc_frequency_hz.is_some() {
+        "ns"
+    } else {
+        "cycles"
+    };
+    text.line(style.bold(&format!("Timing per call ({unit})")));
+    let mut timing = Table::new(&[
+        ("connection", Align::Right),
+        ("min", Align::Right),
+        ("mean", Align::Right),
+        ("max", Align::Right),
+        ("cycles min/mean/max", Align::Left),
+    ]);
+    for (o, j) in outcomes.iter().zip(&d.operations) {
+        let cycles = format!("{}/{:.1}/{}", j.cycles.min, j.cycles.mean, j.cycles.max);
+        let (min, avg, max) = match &j.nanoseconds {
+            Some(n) => (
+                format!("{:.1}", n.min),
+                format!("{:.1}", n.mean),
+                format!("{:.1}", n.max),
+            ),
+            None => (
+                j.cycles.min.to_string(),
+                format!("{:.1}", j.cycles.mean),
+                j.cycles.max.to_string(),
+            ),
+        };
+        timing.row(vec![
+            format!("{:#x}", o.connection_id),
+            min,
+            avg,
+            max,
+            style.dim(&cycles),
+        ]);
+    }
+    text.push(timing.render(style, 2));
 }
 
 fn dry_run(

@@ -1,0 +1,415 @@
+//! `hvsignal info`: what the driver (or model) sees of the machine: hypervisor, privileges,
+//! features, CPU vendor and instruction, driver and protocol version, raw-call policy.
+
+use hvcall::cpuid::{
+    ECX_FEATURE_BITS, EDX_FEATURE_BITS, HARDWARE_FEATURE_BITS, PRIVILEGE_BITS, RECOMMENDATION_BITS,
+};
+use hvcall::{HypervisorCpuid, PrivilegeMask};
+use hvsignal_proto::QueryResponse;
+use serde::Serialize;
+
+use crate::call::{self, InstructionJson};
+use crate::context::{Context, LoadedWorld};
+use crate::exit::{CommandResult, Exit};
+use crate::report::{self, Align, Fields, Style, Table, Text};
+
+#[derive(Debug, Serialize)]
+struct InfoDocument {
+    world: Option<WorldJson>,
+    hypervisor: HypervisorJson,
+    privileges: PrivilegesJson,
+    features: FeaturesJson,
+    cpu: CpuJson,
+    driver: DriverJson,
+    tsc_frequency_hz: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+struct WorldJson {
+    source: String,
+    profile: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct HypervisorJson {
+    present: bool,
+    hv1: bool,
+    vendor_signature: Option<String>,
+    interface: Option<String>,
+    max_leaf: String,
+    version: Option<VersionJson>,
+    max_virtual_processors: u32,
+    max_logical_processors: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct VersionJson {
+    text: String,
+    build: u32,
+    major: u16,
+    minor: u16,
+    service_pack: u32,
+    service_branch: u8,
+    service_number: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct PrivilegesJson {
+    mask: String,
+    signal_events: bool,
+    post_messages: bool,
+    bits: Vec<BitJson>,
+    unnamed_bits: String,
+}
+
+#[derive(Debug, Serialize)]
+struct BitJson {
+    bit: u8,
+    name: &'static str,
+    set: bool,
+    tlfs_named: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct FeaturesJson {
+    edx: String,
+    edx_names: Vec<&'static str>,
+    ecx: String,
+    ecx_names: Vec<&'static str>,
+    recommendations: String,
+    recommendation_names: Vec<&'static str>,
+    hardware: String,
+    hardware_names: Vec<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+struct CpuJson {
+    vendor: String,
+    vendor_string: String,
+    instruction: Option<InstructionJson>,
+}
+
+#[derive(Debug, Serialize)]
+struct DriverJson {
+    version: String,
+    protocol_version: u16,
+    allow_raw_hypercalls: bool,
+    hypercalls_available: bool,
+    memory_convention: bool,
+    max_operations: u32,
+    max_calls_per_request: u32,
+}
+
+fn printable(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                char::from(b)
+            } else {
+                '.'
+            }
+        })
+        .collect()
+}
+
+fn names(value: u32, table: &'static [(u8, &'static str)]) -> Vec<&'static str> {
+    hvcall::cpuid::named_bits(value, table).collect()
+}
+
+fn build(q: &QueryResponse, world: Option<&LoadedWorld>) -> InfoDocument {
+    let leaves: HypervisorCpuid = q.hypervisor_cpuid();
+    let present = q.hypervisor_present();
+    let mask = leaves.privileges();
+    let version = leaves.version();
+    let vendor = q.vendor();
+    InfoDocument {
+        world: world.map(|w| WorldJson {
+            source: w.source.clone(),
+            profile: w.world.profile().name(),
+        }),
+        hypervisor: HypervisorJson {
+            present,
+            hv1: q.hv1_interface(),
+            vendor_signature: present.then(|| printable(&leaves.vendor_signature())),
+            interface: present.then(|| printable(&leaves.interface_signature().to_le_bytes())),
+            max_leaf: format!("{:#010x}", leaves.max_leaf()),
+            version: q.hv1_interface().then(|| VersionJson {
+                text: format!("{}.{}.{}", version.major, version.minor, version.build),
+                build: version.build,
+                major: version.major,
+                minor: version.minor,
+                service_pack: version.service_pack,
+                service_branch: version.service_branch,
+                service_number: version.service_number,
+            }),
+            max_virtual_processors: leaves.max_virtual_processors(),
+            max_logical_processors: leaves.max_logical_processors(),
+        },
+        privileges: PrivilegesJson {
+            mask: format!("{:#018x}", mask.0),
+            signal_events: mask.signal_events(),
+            post_messages: mask.has(PrivilegeMask::POST_MESSAGES),
+            bits: PRIVILEGE_BITS
+                .iter()
+                .map(|b| BitJson {
+                    bit: b.bit,
+                    name: b.name,
+                    set: mask.has(b.bit),
+                    tlfs_named: b.tlfs_named,
+                })
+                .collect(),
+            unnamed_bits: format!("{:#x}", mask.unnamed_bits()),
+        },
+        features: FeaturesJson {
+            edx: format!("{:#010x}", leaves.features()),
+            edx_names: names(leaves.features(), EDX_FEATURE_BITS),
+            ecx: format!("{:#010x}", leaves.misc_features()),
+            ecx_names: names(leaves.misc_features(), ECX_FEATURE_BITS),
+            recommendations: format!("{:#010x}", leaves.recommendations()),
+            recommendation_names: names(leaves.recommendations(), RECOMMENDATION_BITS),
+            hardware: format!("{:#010x}", leaves.hardware_features()),
+            hardware_names: names(leaves.hardware_features(), HARDWARE_FEATURE_BITS),
+        },
+        cpu: CpuJson {
+            vendor: call::vendor_name(vendor),
+            vendor_string: printable(&q.cpu_vendor_string),
+            instruction: call::instruction_json(vendor).filter(|i| {
+                q.hypercall_instruction()
+                    .is_some_and(|h| h.mnemonic() == i.mnemonic)
+            }),
+        },
+        driver: DriverJson {
+            version: format!(
+                "{}.{}.{}",
+                q.driver_version.major, q.driver_version.minor, q.driver_version.patch
+            ),
+            protocol_version: q.header.version,
+            allow_raw_hypercalls: q.raw_allowed(),
+            hypercalls_available: q.hypercalls_available(),
+            memory_convention: q.memory_convention_available(),
+            max_operations: q.max_operations,
+            max_calls_per_request: q.max_calls_per_request,
+        },
+        tsc_frequency_hz: q.tsc_frequency(),
+    }
+}
+
+/// Runs the command.
+///
+/// # Errors
+/// A bad world file (exit 2); no device or access (exit 3).
+pub fn run(ctx: &Context) -> CommandResult {
+    let mut session = ctx.open(None)?;
+    let q = session.client.query()?;
+    let document = build(&q, session.world.as_ref());
+    if ctx.json {
+        report::print_json(&ctx.document("info", document))?;
+        return Ok(Exit::Success);
+    }
+    let style = ctx.style;
+    let mut text = Text::new();
+    if let Some(banner) = ctx.banner(&session) {
+        text.line(banner);
+        text.blank();
+    }
+    render(&mut text, style, &document, &q);
+    text.print()?;
+    Ok(Exit::Success)
+}
+
+fn yes_no(style: Style, value: bool, good_when: bool) -> String {
+    let word = if value { "yes" } else { "no" };
+    if value == good_when {
+        style.good(word)
+    } else {
+        style.bad(word)
+    }
+}
+
+fn render(text: &mut Text, style: Style, d: &InfoDocument, q: &QueryResponse) {
+    let h = &d.hypervisor;
+    text.line(style.bold("Hypervisor"));
+    let mut f = Fields::new();
+    f.add("present", yes_no(style, h.present, true));
+    if h.present {
+        f.add(
+            "vendor signature",
+            format!("\"{}\"", h.vendor_signature.as_deref().unwrap_or("")),
+        );
+        let interface = h.interface.as_deref().unwrap_or("");
+        f.add(
+            "interface",
+            if h.hv1 {
+                format!("\"{interface}\" (Microsoft hypervisor interface)")
+            } else {
+                style.bad(&format!(
+                    "\"{interface}\" (not Hv#1: no Hyper-V hypercalls)"
+                ))
+            },
+        );
+        if let Some(v) = &h.version {
+            f.add(
+                "version",
+                format!(
+                    "{} (build {}, service pack {}, branch {}, number {})",
+                    v.text, v.build, v.service_pack, v.service_branch, v.service_number
+                ),
+            );
+        }
+        f.add("max leaf", h.max_leaf.clone());
+        f.add(
+            "limits",
+            format!(
+                "{} virtual processors, {} logical processors",
+                h.max_virtual_processors, h.max_logical_processors
+            ),
+        );
+    }
+    text.push(f.render(2));
+    if h.present {
+        text.blank();
+        render_privileges(text, style, d);
+        text.blank();
+        render_features(text, style, &d.features);
+    }
+    text.blank();
+    text.line(style.bold("CPU"));
+    let mut f = Fields::new();
+    f.add(
+        "vendor",
+        format!("{} ({})", d.cpu.vendor, d.cpu.vendor_string),
+    );
+    f.add(
+        "instruction",
+        match &d.cpu.instruction {
+            Some(i) => format!("{} ({})", i.mnemonic, i.encoding),
+            None => style.bad("none: neither Intel nor AMD, no hypercalls are issued"),
+        },
+    );
+    f.add(
+        "TSC frequency",
+        q.tsc_frequency().map_or_else(
+            || "unknown (bench reports cycles only)".to_owned(),
+            |hz| format!("{hz} Hz"),
+        ),
+    );
+    text.push(f.render(2));
+    text.blank();
+    text.line(style.bold("Driver"));
+    let dr = &d.driver;
+    let mut f = Fields::new();
+    f.add("version", dr.version.clone());
+    f.add("protocol version", dr.protocol_version.to_string());
+    f.add(
+        "hypercalls available",
+        yes_no(style, dr.hypercalls_available, true),
+    );
+    f.add(
+        "memory convention",
+        yes_no(style, dr.memory_convention, true),
+    );
+    f.add(
+        "raw hypercalls",
+        if dr.allow_raw_hypercalls {
+            style.warn("allowed (AllowRawHypercalls = 1)")
+        } else {
+            "not allowed (AllowRawHypercalls = 0)".to_owned()
+        },
+    );
+    f.add(
+        "limits per request",
+        format!(
+            "{} operations, {} calls",
+            dr.max_operations, dr.max_calls_per_request
+        ),
+    );
+    text.push(f.render(2));
+}
+
+fn render_privileges(text: &mut Text, style: Style, d: &InfoDocument) {
+    let p = &d.privileges;
+    text.line(format!(
+        "{}  mask {}  SignalEvents: {}",
+        style.bold("Privileges"),
+        p.mask,
+        if p.signal_events {
+            style.good("yes (bit 37, CPUID 0x40000003 EBX bit 5)")
+        } else {
+            style.bad("no: HvCallSignalEvent returns HV_STATUS_ACCESS_DENIED")
+        }
+    ));
+    let mut table = Table::new(&[
+        ("bit", Align::Right),
+        ("name", Align::Left),
+        ("set", Align::Left),
+        ("", Align::Left),
+    ]);
+    for b in &p.bits {
+        let name = if b.bit == PrivilegeMask::SIGNAL_EVENTS {
+            style.accent(&format!("{} <-", b.name))
+        } else {
+            b.name.to_owned()
+        };
+        let set = if b.set {
+            style.good("yes")
+        } else {
+            style.dim("no")
+        };
+        let note = if b.tlfs_named {
+            String::new()
+        } else {
+            style.dim("reserved in the TLFS; named by OpenVMM/HDK")
+        };
+        table.row(vec![b.bit.to_string(), name, set, note]);
+    }
+    text.push(table.render(style, 2));
+    if p.unnamed_bits != "0x0" {
+        text.line(format!("  unnamed bits set: {}", p.unnamed_bits));
+    }
+}
+
+fn render_features(text: &mut Text, style: Style, f: &FeaturesJson) {
+    text.line(style.bold("Features"));
+    let list = |v: &[&str]| {
+        if v.is_empty() {
+            style.dim("(none named)")
+        } else {
+            v.join(", ")
+        }
+    };
+    let mut fields = Fields::new();
+    fields.add(
+        "0x40000003 EDX",
+        format!("{}  {}", f.edx, list(&f.edx_names)),
+    );
+    fields.add(
+        "0x40000003 ECX",
+        format!("{}  {}", f.ecx, list(&f.ecx_names)),
+    );
+    fields.add(
+        "0x40000004 EAX",
+        format!("{}  {}", f.recommendations, list(&f.recommendation_names)),
+    );
+    fields.add(
+        "0x40000006 EAX",
+        format!("{}  {}", f.hardware, list(&f.hardware_names)),
+    );
+    text.push(fields.render(2));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hvcall::cpuid::registers_to_bytes;
+
+    #[test]
+    fn printable_replaces_control_bytes() {
+        assert_eq!(printable(b"Hv#1"), "Hv#1");
+        assert_eq!(printable(&[0x41, 0, 0x42]), "A.B");
+        assert_eq!(
+            printable(&registers_to_bytes(hvcall::cpuid::MICROSOFT_HV_SIGNATURE)),
+            "Microsoft Hv"
+        );
+    }
+}
