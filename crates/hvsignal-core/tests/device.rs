@@ -1,0 +1,543 @@
+//! End-to-end through bytes with a scripted primitive: request bytes as the console program
+//! builds them → `Device::handle_device_control` → response bytes → decoded.
+#![allow(clippy::cast_possible_truncation, reason = "test indices and offsets are small")]
+
+mod common;
+
+use common::{Buffers, Failing, PAGE_GPA, Scripted, SystemBuffer, bare_metal_cpuid, hyperv_cpuid};
+use hvcall::{CpuVendor, HvStatus, HypercallResult, PAGE_SIZE};
+use hvsignal_core::{Completion, DRIVER_VERSION, Device, Policy};
+use hvsignal_proto::wire::{
+    CPU_VENDOR_AMD, CPU_VENDOR_INTEL, INSTRUCTION_NONE, INSTRUCTION_VMCALL, INSTRUCTION_VMMCALL,
+    QUERY_FLAG_HV1_INTERFACE, QUERY_FLAG_HYPERCALLS_AVAILABLE, QUERY_FLAG_HYPERVISOR_PRESENT,
+    QUERY_FLAG_MEMORY_CONVENTION, QUERY_FLAG_RAW_ALLOWED,
+};
+use hvsignal_proto::{
+    CallingConvention, IOCTL_HVSIGNAL_QUERY, IOCTL_HVSIGNAL_SIGNAL, MAX_SIGNAL_RESPONSE_SIZE,
+    Operation, OperationResult, QueryResponse, STATUS_ACCESS_DENIED, STATUS_BUFFER_TOO_SMALL,
+    STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_BUFFER_SIZE, STATUS_INVALID_DEVICE_REQUEST,
+    STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED, STATUS_REVISION_MISMATCH, SignalRequest,
+    SignalResponse, signal_response_size,
+};
+
+const ALLOW_RAW: Policy = Policy {
+    allow_raw_hypercalls: true,
+};
+const NO_RAW: Policy = Policy {
+    allow_raw_hypercalls: false,
+};
+/// `STATUS_INVALID_USER_BUFFER`, as a WDF retrieve call might fail.
+const STATUS_INVALID_USER_BUFFER: i32 = 0xC000_00E8_u32.cast_signed();
+
+fn device(primitive: Scripted, policy: Policy) -> Device<Scripted> {
+    Device::new(hyperv_cpuid(CpuVendor::Intel), Some(primitive), policy)
+}
+
+fn request(convention: CallingConvention, raw: bool, ops: &[Operation]) -> Vec<u8> {
+    let mut r = SignalRequest::new(convention, raw);
+    for op in ops {
+        r.push(*op).unwrap();
+    }
+    let mut bytes = vec![0; r.encoded_len()];
+    r.encode(&mut bytes).unwrap();
+    bytes
+}
+
+/// Sends `bytes` as a signal request with an output buffer of `output_len`.
+fn signal(dev: &mut Device<Scripted>, bytes: Vec<u8>, output_len: usize) -> (Completion, Vec<u8>) {
+    let mut buffers = Buffers::new(bytes, output_len);
+    let completion = dev.handle_device_control(IOCTL_HVSIGNAL_SIGNAL, &mut buffers);
+    let out = buffers.output[..completion.information].to_vec();
+    (completion, out)
+}
+
+fn results(bytes: &[u8]) -> Vec<OperationResult> {
+    SignalResponse::decode(bytes)
+        .unwrap()
+        .operations()
+        .collect()
+}
+
+fn calls(dev: &Device<Scripted>) -> &[(u64, u64, u64)] {
+    &dev.hypercalls().unwrap().calls
+}
+
+#[test]
+fn query_reports_cpu_policy_and_limits() {
+    let mut dev = device(Scripted::succeeding(), ALLOW_RAW);
+    let mut buffers = Failing {
+        // The query never reads its input: a failing input retrieval does not matter.
+        input: Err(STATUS_BUFFER_TOO_SMALL),
+        output: Ok(vec![0xA5; 200]),
+    };
+    let c = dev.handle_device_control(IOCTL_HVSIGNAL_QUERY, &mut buffers);
+    assert_eq!(c, Completion::success(184));
+    let out = buffers.output.unwrap();
+    let q = QueryResponse::decode(&out[..184]).unwrap();
+    assert_eq!(
+        q.flags,
+        QUERY_FLAG_HYPERVISOR_PRESENT
+            | QUERY_FLAG_HV1_INTERFACE
+            | QUERY_FLAG_HYPERCALLS_AVAILABLE
+            | QUERY_FLAG_MEMORY_CONVENTION
+            | QUERY_FLAG_RAW_ALLOWED
+    );
+    assert_eq!(q.cpu_vendor, CPU_VENDOR_INTEL);
+    assert_eq!(&q.cpu_vendor_string, b"GenuineIntel");
+    assert_eq!(q.instruction, INSTRUCTION_VMCALL);
+    assert_eq!(q.max_operations, 64);
+    assert_eq!(q.max_calls_per_request, 10_000);
+    assert_eq!(q.leaf1_ecx, 0xFEDA_3203);
+    assert_eq!(q.tsc_frequency_hz, 2_000_000_000);
+    assert_eq!(q.driver_version, DRIVER_VERSION);
+    assert_eq!(
+        (
+            DRIVER_VERSION.major,
+            DRIVER_VERSION.minor,
+            DRIVER_VERSION.patch
+        ),
+        (0, 1, 0)
+    );
+    assert_eq!(q.reserved, 0);
+    let hv = q.hypervisor_cpuid();
+    assert_eq!(&hv.vendor_signature(), b"Microsoft Hv");
+    assert!(hv.privileges().signal_events());
+    assert_eq!(q.hypervisor_leaves[2].eax, 0x4000_0002);
+    assert_eq!(q.hypervisor_leaves[6].edx, 0x4000_0005);
+    // Bytes past the response are untouched.
+    assert!(out[184..].iter().all(|&b| b == 0xA5));
+    assert!(calls(&dev).is_empty());
+}
+
+#[test]
+fn query_without_hypercalls_or_page_or_raw() {
+    let mut dev = Device::<Scripted>::new(bare_metal_cpuid, None, NO_RAW);
+    let q = dev.query();
+    assert_eq!(q.flags, 0);
+    assert_eq!(q.instruction, INSTRUCTION_NONE);
+    assert_eq!(q.tsc_frequency_hz, 0);
+
+    let mut primitive = Scripted::succeeding().without_page();
+    primitive.tsc_hz = None;
+    let mut dev = Device::new(hyperv_cpuid(CpuVendor::Amd), Some(primitive), NO_RAW);
+    let q = dev.query();
+    assert_eq!(
+        q.flags,
+        QUERY_FLAG_HYPERVISOR_PRESENT | QUERY_FLAG_HV1_INTERFACE | QUERY_FLAG_HYPERCALLS_AVAILABLE
+    );
+    assert_eq!(q.cpu_vendor, CPU_VENDOR_AMD);
+    assert_eq!(q.instruction, INSTRUCTION_VMMCALL);
+    assert_eq!(q.tsc_frequency_hz, 0);
+}
+
+#[test]
+fn query_output_errors() {
+    let mut dev = device(Scripted::succeeding(), NO_RAW);
+    let mut small = Buffers::new(Vec::new(), 183);
+    assert_eq!(
+        dev.handle_device_control(IOCTL_HVSIGNAL_QUERY, &mut small),
+        Completion::failed(STATUS_BUFFER_TOO_SMALL)
+    );
+    assert_eq!(small.input_reads, 0);
+    let mut failing = Failing {
+        input: Ok(Vec::new()),
+        output: Err(STATUS_INVALID_USER_BUFFER),
+    };
+    assert_eq!(
+        dev.handle_device_control(IOCTL_HVSIGNAL_QUERY, &mut failing),
+        Completion::failed(STATUS_INVALID_USER_BUFFER)
+    );
+}
+
+#[test]
+fn unknown_ioctl_touches_nothing() {
+    let mut dev = device(Scripted::succeeding(), ALLOW_RAW);
+    for code in [
+        0,
+        IOCTL_HVSIGNAL_QUERY + 4,
+        IOCTL_HVSIGNAL_SIGNAL ^ 0xC000,
+        u32::MAX,
+    ] {
+        let mut buffers = Buffers::new(
+            request(CallingConvention::Fast, false, &[Operation::new(1, 0, 1)]),
+            1000,
+        );
+        assert_eq!(
+            dev.handle_device_control(code, &mut buffers),
+            Completion::failed(STATUS_INVALID_DEVICE_REQUEST)
+        );
+        assert_eq!((buffers.input_reads, buffers.output_reads), (0, 0));
+    }
+    assert!(calls(&dev).is_empty());
+}
+
+#[test]
+fn fast_signal_end_to_end_with_exact_statuses_and_counts() {
+    let success = HypercallResult::new(HvStatus::SUCCESS, 0).raw();
+    let bad_conn = HypercallResult::new(HvStatus::INVALID_CONNECTION_ID, 0).raw();
+    // Op 0 (3 calls): SUCCESS, INVALID_CONNECTION_ID, SUCCESS; op 1 (2 calls): both
+    // INVALID_CONNECTION_ID; results cycle with period 5.
+    let primitive = Scripted::new(
+        vec![success, bad_conn, success, bad_conn, bad_conn],
+        vec![100],
+    );
+    let mut dev = device(primitive, NO_RAW);
+    let bytes = request(
+        CallingConvention::Fast,
+        false,
+        &[Operation::new(0x2001, 3, 3), Operation::new(0x99, 0, 2)],
+    );
+    let (c, out) = signal(&mut dev, bytes, MAX_SIGNAL_RESPONSE_SIZE);
+    assert_eq!(c, Completion::success(32 + 2 * 336));
+    let response = SignalResponse::decode(&out).unwrap();
+    assert_eq!(response.convention(), Some(CallingConvention::Fast));
+    assert!(!response.raw());
+    let r = results(&out);
+    assert_eq!(r.len(), 2);
+    assert_eq!(
+        (
+            r[0].connection_id,
+            r[0].flag_number,
+            r[0].rsvd_z,
+            r[0].control
+        ),
+        (0x2001, 3, 0, 0x1_005D)
+    );
+    assert_eq!((r[0].calls, r[0].successes, r[0].failures), (3, 2, 1));
+    assert_eq!(r[0].first_hv_status(), HvStatus::SUCCESS);
+    assert_eq!(r[0].last_hv_status(), HvStatus::SUCCESS);
+    assert_eq!((r[0].first_result, r[0].last_result), (success, success));
+    assert_eq!((r[1].calls, r[1].successes, r[1].failures), (2, 0, 2));
+    assert_eq!(r[1].first_status, 0x12);
+    assert_eq!(r[1].last_status, 0x12);
+    assert_eq!(
+        (r[1].cycles_min, r[1].cycles_max, r[1].cycles_sum),
+        (100, 100, 200)
+    );
+    assert_eq!(r[1].histogram[6], 2);
+    assert_eq!(r[1].histogram.iter().sum::<u32>(), 2);
+    // Registers: fast control word, RDX = conn | flag << 32, R8 = 0.
+    let issued = calls(&dev);
+    assert_eq!(issued.len(), 5);
+    assert!(
+        issued[..3]
+            .iter()
+            .all(|&c| c == (0x1_005D, 0x2001 | 3 << 32, 0))
+    );
+    assert!(issued[3..].iter().all(|&c| c == (0x1_005D, 0x99, 0)));
+}
+
+#[test]
+fn statistics_are_exact_on_scripted_cycles() {
+    let cycles = vec![5, 1, 1000, 3, 0, 4096, u64::from(u32::MAX) + 7];
+    let mut dev = device(Scripted::new(vec![0], cycles.clone()), NO_RAW);
+    let (c, out) = signal(
+        &mut dev,
+        request(CallingConvention::Fast, false, &[Operation::new(1, 0, 7)]),
+        368,
+    );
+    assert_eq!(c, Completion::success(368));
+    let r = results(&out)[0];
+    assert_eq!(r.cycles_min, 0);
+    assert_eq!(r.cycles_max, u64::from(u32::MAX) + 7);
+    assert_eq!(r.cycles_sum, cycles.iter().sum::<u64>());
+    let mut expected = [0u32; 64];
+    expected[0] = 2; // 1, 0
+    expected[1] = 1; // 3
+    expected[2] = 1; // 5
+    expected[9] = 1; // 1000
+    expected[12] = 1; // 4096
+    expected[32] = 1; // 2^32 + 6
+    assert_eq!(r.histogram, expected);
+    assert_eq!(r.mean_cycles(), Some(cycles.iter().sum::<u64>() / 7));
+}
+
+#[test]
+fn a_backwards_timestamp_counts_as_zero_cycles() {
+    /// A timestamp counter that goes down by 10 on every read.
+    struct Backwards(std::cell::Cell<u64>);
+    impl hvcall::HypercallPrimitive for Backwards {
+        fn hypercall(&mut self, _: u64, _: u64, _: u64) -> u64 {
+            0
+        }
+        fn cpuid(&self, _: u32) -> hvcall::CpuidResult {
+            hvcall::CpuidResult::default()
+        }
+        fn timestamp(&self) -> u64 {
+            let t = self.0.get();
+            self.0.set(t - 10);
+            t
+        }
+        fn input_page(&mut self) -> Option<hvcall::InputPage<'_>> {
+            None
+        }
+    }
+    let op = Operation::new(1, 0, 3);
+    let acc = hvsignal_core::Accumulator::run(
+        &mut Backwards(std::cell::Cell::new(1000)),
+        0x1_005D,
+        1,
+        0,
+        3,
+    );
+    let r = acc.result(&op, 0x1_005D);
+    assert_eq!((r.cycles_min, r.cycles_max, r.cycles_sum), (0, 0, 0));
+    assert_eq!(r.histogram[0], 3);
+    // A zero-call accumulator writes zeros, not u64::MAX.
+    let empty = hvsignal_core::Accumulator::new().result(&op, 0x1_005D);
+    assert_eq!((empty.calls, empty.cycles_min, empty.cycles_max), (0, 0, 0));
+}
+
+#[test]
+fn memory_convention_writes_the_input_page_and_passes_its_gpa() {
+    let mut dev = device(Scripted::succeeding(), NO_RAW);
+    let (c, out) = signal(
+        &mut dev,
+        request(
+            CallingConvention::Memory,
+            false,
+            &[Operation::new(0x2001, 5, 2)],
+        ),
+        368,
+    );
+    assert_eq!(c, Completion::success(368));
+    let r = results(&out)[0];
+    assert_eq!(
+        (r.control, r.calls, r.successes, r.input_offset),
+        (0x5D, 2, 2, 0)
+    );
+    let p = dev.hypercalls().unwrap();
+    assert_eq!(p.calls, vec![(0x5D, PAGE_GPA, 0); 2]);
+    let expected = vec![0x01, 0x20, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00];
+    assert_eq!(p.inputs_read, vec![expected.clone(), expected]);
+}
+
+#[test]
+fn raw_memory_input_offset_can_misalign_and_cross_the_page() {
+    let mut dev = device(Scripted::succeeding(), ALLOW_RAW);
+    let misaligned = Operation {
+        input_offset: 3,
+        ..Operation::new(0x2001, 1, 1)
+    };
+    let crossing = Operation {
+        input_offset: 4092,
+        rsvd_z: 0xBEEF,
+        ..Operation::new(0x0A0B_0C0D, 0x0E0F, 1)
+    };
+    let (c, out) = signal(
+        &mut dev,
+        request(CallingConvention::Memory, true, &[misaligned, crossing]),
+        MAX_SIGNAL_RESPONSE_SIZE,
+    );
+    assert_eq!(c, Completion::success(32 + 2 * 336));
+    let r = results(&out);
+    assert_eq!((r[0].input_offset, r[1].input_offset), (3, 4092));
+    let p = dev.hypercalls().unwrap();
+    assert_eq!(
+        p.calls,
+        vec![(0x5D, PAGE_GPA + 3, 0), (0x5D, PAGE_GPA + 4092, 0)]
+    );
+    // Only the 4 bytes that fit are written at 4092..4096: the connection id.
+    assert_eq!(p.inputs_read[1], vec![0x0D, 0x0C, 0x0B, 0x0A]);
+    let page = p.page.as_ref().unwrap();
+    assert_eq!(&page[3..11], &[0x01, 0x20, 0, 0, 1, 0, 0, 0]);
+    assert_eq!(page[PAGE_SIZE - 1], 0x0A);
+}
+
+#[test]
+fn raw_mode_sets_extra_bits_but_never_the_call_code() {
+    let mut dev = device(Scripted::new(vec![0x3], vec![10]), ALLOW_RAW);
+    let op = Operation {
+        connection_id: 0xFF00_2001,
+        rsvd_z: 0x1234,
+        extra_control: 1 << 60 | 1 << 31 | 5 << 32 | 7 << 48 | 2 << 17 | 1 << 27,
+        ..Operation::new(0, 9, 2)
+    };
+    let (c, out) = signal(&mut dev, request(CallingConvention::Fast, true, &[op]), 368);
+    assert_eq!(c.status, 0);
+    let r = results(&out)[0];
+    let expected_control = 0x1_005D | 1 << 60 | 1 << 31 | 5 << 32 | 7 << 48 | 2 << 17 | 1 << 27;
+    assert_eq!(r.control, expected_control);
+    assert_eq!(
+        (r.first_hv_status(), r.failures),
+        (HvStatus::INVALID_HYPERCALL_INPUT, 2)
+    );
+    assert_eq!(
+        calls(&dev),
+        &[(expected_control, 0x1234_0009_FF00_2001, 0); 2]
+    );
+    assert!(SignalResponse::decode(&out).unwrap().raw());
+}
+
+#[test]
+fn raw_mode_is_refused_without_the_policy_and_nothing_is_issued() {
+    let mut dev = device(Scripted::succeeding(), NO_RAW);
+    // Even a raw request whose operations use no raw field needs the policy.
+    for op in [
+        Operation::new(1, 0, 1),
+        Operation {
+            rsvd_z: 1,
+            ..Operation::new(1, 0, 1)
+        },
+    ] {
+        let (c, out) = signal(&mut dev, request(CallingConvention::Fast, true, &[op]), 368);
+        assert_eq!(c, Completion::failed(STATUS_ACCESS_DENIED));
+        assert!(out.is_empty());
+    }
+    assert!(calls(&dev).is_empty());
+}
+
+#[test]
+fn no_hypervisor_refuses_signals_and_issues_nothing() {
+    let mut dev = Device::<Scripted>::new(bare_metal_cpuid, None, ALLOW_RAW);
+    let (c, _) = signal(
+        &mut dev,
+        request(CallingConvention::Fast, false, &[Operation::new(1, 0, 1)]),
+        368,
+    );
+    assert_eq!(c, Completion::failed(STATUS_NOT_SUPPORTED));
+    // Malformed input is still reported as such.
+    let (c, _) = signal(&mut dev, vec![1, 2, 3], 368);
+    assert_eq!(c, Completion::failed(STATUS_INVALID_BUFFER_SIZE));
+}
+
+#[test]
+fn memory_convention_without_a_page_is_refused() {
+    let mut dev = device(Scripted::succeeding().without_page(), NO_RAW);
+    let (c, _) = signal(
+        &mut dev,
+        request(CallingConvention::Memory, false, &[Operation::new(1, 0, 1)]),
+        368,
+    );
+    assert_eq!(c, Completion::failed(STATUS_INSUFFICIENT_RESOURCES));
+    let (c, _) = signal(
+        &mut dev,
+        request(CallingConvention::Fast, false, &[Operation::new(1, 0, 1)]),
+        368,
+    );
+    assert_eq!(c, Completion::success(368));
+    assert_eq!(calls(&dev).len(), 1);
+}
+
+#[test]
+fn a_short_output_buffer_is_refused_before_any_call() {
+    let mut dev = device(Scripted::succeeding(), NO_RAW);
+    let bytes = request(
+        CallingConvention::Fast,
+        false,
+        &[Operation::new(1, 0, 1), Operation::new(2, 0, 1)],
+    );
+    let (c, _) = signal(&mut dev, bytes.clone(), signal_response_size(2) - 1);
+    assert_eq!(c, Completion::failed(STATUS_BUFFER_TOO_SMALL));
+    assert!(calls(&dev).is_empty());
+    let (c, _) = signal(&mut dev, bytes, signal_response_size(2));
+    assert_eq!(c, Completion::success(signal_response_size(2)));
+}
+
+#[test]
+fn parse_errors_complete_with_their_statuses() {
+    let mut dev = device(Scripted::succeeding(), ALLOW_RAW);
+    let good = request(CallingConvention::Fast, false, &[Operation::new(1, 0, 1)]);
+    let with = |offset: usize, value: &[u8]| {
+        let mut b = good.clone();
+        b[offset..offset + value.len()].copy_from_slice(value);
+        b
+    };
+    let cases: Vec<(Vec<u8>, i32)> = vec![
+        (Vec::new(), STATUS_INVALID_BUFFER_SIZE),
+        (good[..40].to_vec(), STATUS_INVALID_BUFFER_SIZE),
+        (with(0, b"nope"), STATUS_INVALID_PARAMETER),
+        (with(4, &[2, 0]), STATUS_REVISION_MISMATCH),
+        (with(6, &[1, 0]), STATUS_INVALID_PARAMETER),
+        (with(20, &[2]), STATUS_INVALID_PARAMETER),
+        (with(24, &[0]), STATUS_INVALID_PARAMETER),
+        (with(24, &[2]), STATUS_INVALID_BUFFER_SIZE),
+        (with(48, &[0]), STATUS_INVALID_PARAMETER),
+        (with(35, &[1]), STATUS_INVALID_PARAMETER),
+    ];
+    for (bytes, status) in cases {
+        let (c, out) = signal(&mut dev, bytes.clone(), 1000);
+        assert_eq!(c, Completion::failed(status), "{bytes:02x?}");
+        assert!(out.is_empty());
+    }
+    let mut failing = Failing {
+        input: Err(STATUS_INVALID_USER_BUFFER),
+        output: Ok(vec![0; 1000]),
+    };
+    assert_eq!(
+        dev.handle_device_control(IOCTL_HVSIGNAL_SIGNAL, &mut failing),
+        Completion::failed(STATUS_INVALID_USER_BUFFER)
+    );
+    let mut failing = Failing {
+        input: Ok(good.clone()),
+        output: Err(STATUS_BUFFER_TOO_SMALL),
+    };
+    assert_eq!(
+        dev.handle_device_control(IOCTL_HVSIGNAL_SIGNAL, &mut failing),
+        Completion::failed(STATUS_BUFFER_TOO_SMALL)
+    );
+    assert!(calls(&dev).is_empty());
+}
+
+#[test]
+fn method_buffered_aliasing_input_and_output_share_one_buffer() {
+    let mut dev = device(Scripted::new(vec![0, 0x12], vec![50]), NO_RAW);
+    let ops: Vec<Operation> = (0..64)
+        .map(|i| Operation::new(0x1000 + i, i as u16, 2))
+        .collect();
+    let bytes = request(CallingConvention::Fast, false, &ops);
+    let mut system = SystemBuffer::new(&bytes, MAX_SIGNAL_RESPONSE_SIZE);
+    let c = dev.handle_device_control(IOCTL_HVSIGNAL_SIGNAL, &mut system);
+    assert_eq!(c, Completion::success(MAX_SIGNAL_RESPONSE_SIZE));
+    let r = results(&system.buffer[..c.information]);
+    assert_eq!(r.len(), 64);
+    for (i, result) in r.iter().enumerate() {
+        assert_eq!(result.connection_id, 0x1000 + i as u32);
+        assert_eq!(result.flag_number, i as u16);
+        assert_eq!((result.calls, result.successes, result.failures), (2, 1, 1));
+        assert_eq!((result.first_status, result.last_status), (0, 0x12));
+    }
+    let issued = calls(&dev);
+    assert_eq!(issued.len(), 128);
+    for (i, pair) in issued.chunks(2).enumerate() {
+        let rdx = (0x1000 + i as u64) | (i as u64) << 32;
+        assert_eq!(pair, &[(0x1_005D, rdx, 0); 2]);
+    }
+}
+
+#[test]
+fn responses_are_fully_written() {
+    // The same request into a buffer of 0x00s and one of 0xFFs gives the same bytes: nothing in
+    // the response is left from the buffer's previous contents.
+    let run = |fill: u8| {
+        let mut dev = device(Scripted::new(vec![0, 5], vec![3, 900]), ALLOW_RAW);
+        let ops = [
+            Operation::new(1, 2, 3),
+            Operation {
+                rsvd_z: 4,
+                input_offset: 8,
+                ..Operation::new(5, 6, 7)
+            },
+        ];
+        let mut buffers = Buffers::new(request(CallingConvention::Memory, true, &ops), 1000);
+        buffers.output.fill(fill);
+        let c = dev.handle_device_control(IOCTL_HVSIGNAL_SIGNAL, &mut buffers);
+        let mut q = Buffers::new(Vec::new(), 184);
+        q.output.fill(fill);
+        let qc = dev.handle_device_control(IOCTL_HVSIGNAL_QUERY, &mut q);
+        (
+            c,
+            buffers.output[..c.information].to_vec(),
+            buffers.output[c.information..].to_vec(),
+            qc,
+            q.output,
+        )
+    };
+    let (c0, out0, rest0, q0, query0) = run(0x00);
+    let (c1, out1, rest1, q1, query1) = run(0xFF);
+    assert_eq!((c0, q0), (c1, q1));
+    assert_eq!(c0.information, 32 + 2 * 336);
+    assert_eq!(out0, out1);
+    assert_eq!(query0, query1);
+    assert!(rest0.iter().all(|&b| b == 0) && rest1.iter().all(|&b| b == 0xFF));
+}
