@@ -204,6 +204,11 @@ pub struct BenchArgs {
     /// Use the memory (slow) convention.
     #[arg(long)]
     pub memory: bool,
+
+    /// Estimate the quantiles from the driver's log2 histograms (10000 calls per request)
+    /// instead of timing every call on its own. Implied above 1000000 calls.
+    #[arg(long)]
+    pub histogram: bool,
 }
 
 /// `scan` options.

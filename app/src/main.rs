@@ -11,6 +11,7 @@ mod commands;
 mod context;
 mod exit;
 mod numbers;
+mod progress;
 mod report;
 mod stats;
 mod transport;
@@ -43,7 +44,9 @@ fn run(ctx: &Context, command: &Command) -> CommandResult {
         Command::Status(args) => commands::status::run(ctx, args),
         Command::Signal(args) => commands::signal::run(ctx, args),
         Command::Info => commands::info::run(ctx),
-        Command::Bench(_) | Command::Scan(_) | Command::Conform(_) => Err(AppError::Environment(
+        Command::Bench(args) => commands::bench::run(ctx, args),
+        Command::Scan(args) => commands::scan::run(ctx, args),
+        Command::Conform(_) => Err(AppError::Environment(
             "this command needs the model or device backend, which this build does not have yet"
                 .to_owned(),
         )),

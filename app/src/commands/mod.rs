@@ -1,5 +1,7 @@
 //! One module per command.
 
+pub mod bench;
 pub mod info;
+pub mod scan;
 pub mod signal;
 pub mod status;

@@ -1,0 +1,165 @@
+//! `hvsignal bench`: the latency distribution of HvCallSignalEvent.
+
+use serde::Serialize;
+
+use crate::call::PlannedCall;
+use crate::cli::{BenchArgs, RawArgs};
+use crate::client::Job;
+use crate::context::Context;
+use crate::exit::{CommandResult, Exit};
+use crate::progress;
+use crate::report::{self, Align, StatusJson, Table, Text};
+use crate::stats::{Collector, Figures, Method, NanosecondFigures};
+
+/// Above this many calls the quantiles come from the driver's histograms unless asked
+/// otherwise: timing every call separately keeps one `u64` per call in memory.
+pub const EXACT_LIMIT: u32 = 1_000_000;
+
+#[derive(Debug, Serialize)]
+struct BenchDocument {
+    connection_id: u32,
+    flag: u16,
+    convention: &'static str,
+    world: Option<String>,
+    profile: Option<&'static str>,
+    calls: u64,
+    requests: u64,
+    successes: u64,
+    failures: u64,
+    first_status: StatusJson,
+    last_status: StatusJson,
+    method: Method,
+    tsc_frequency_hz: Option<u64>,
+    cycles: Figures,
+    nanoseconds: Option<NanosecondFigures>,
+    calls_per_second: Option<f64>,
+}
+
+/// Runs the command.
+///
+/// # Errors
+/// Bad arguments or world file (exit 2), no hypervisor or device (exit 3).
+#[allow(clippy::cast_precision_loss, reason = "rates from cycle counts")]
+pub fn run(ctx: &Context, args: &BenchArgs) -> CommandResult {
+    let call = PlannedCall::new(args.connection, args.flag, args.memory, &RawArgs::default())?;
+    let method = if args.histogram || args.calls > EXACT_LIMIT {
+        Method::Histogram
+    } else {
+        Method::Exact
+    };
+    let mut session = ctx.open(None)?;
+    let tsc = session.client.query()?.tsc_frequency();
+    let bar = progress::bar(u64::from(args.calls), "calls");
+    let mut collector = Collector::new();
+    let mut requests = 0u64;
+    let jobs = [Job {
+        operation: call.operation(1),
+        calls: u64::from(args.calls),
+    }];
+    let outcomes = session.client.run(
+        call.convention_kind(),
+        false,
+        &jobs,
+        Some((&mut collector, method == Method::Exact)),
+        &mut |done| {
+            requests += 1;
+            bar.set_position(done);
+        },
+    )?;
+    bar.finish_and_clear();
+    let (Some(outcome), Some(cycles)) = (outcomes.first(), collector.figures()) else {
+        return Err(crate::exit::AppError::Device(
+            "the driver returned no results for the benchmark".to_owned(),
+        ));
+    };
+    let document = BenchDocument {
+        connection_id: args.connection,
+        flag: args.flag,
+        convention: call.convention(),
+        world: session.world.as_ref().map(|w| w.source.clone()),
+        profile: session.world.as_ref().map(|w| w.world.profile().name()),
+        calls: outcome.calls,
+        requests,
+        successes: outcome.successes,
+        failures: outcome.failures,
+        first_status: outcome.first_status.into(),
+        last_status: outcome.last_status.into(),
+        method: collector.method(),
+        tsc_frequency_hz: tsc,
+        cycles,
+        nanoseconds: tsc.map(|hz| cycles.nanoseconds(hz)),
+        calls_per_second: tsc
+            .filter(|_| cycles.mean > 0.0)
+            .map(|hz| hz as f64 / cycles.mean),
+    };
+    let exit = Exit::from_all_success(outcome.failures == 0);
+    if ctx.json {
+        report::print_json(&ctx.document("bench", document))?;
+        return Ok(exit);
+    }
+    let style = ctx.style;
+    let mut text = Text::new();
+    if let Some(banner) = ctx.banner(&session) {
+        text.line(banner);
+        text.blank();
+    }
+    let d = &document;
+    text.line(format!(
+        "{} connection {:#x}, flag {}, {} convention",
+        style.bold("HvCallSignalEvent latency"),
+        d.connection_id,
+        d.flag,
+        d.convention
+    ));
+    let status = if d.failures == 0 {
+        style.good(&format!("all {} succeeded", d.successes))
+    } else {
+        style.bad(&format!(
+            "{} failed, last status {}",
+            d.failures,
+            report::status_name(outcome.last_status)
+        ))
+    };
+    text.line(format!(
+        "  {} calls in {} request{}: {status}",
+        d.calls,
+        d.requests,
+        if d.requests == 1 { "" } else { "s" }
+    ));
+    text.line(style.dim(match d.method {
+        Method::Exact => "  quantiles: exact (every call timed on its own)",
+        Method::Histogram => {
+            "  quantiles: estimated from the driver's log2 histograms (min, max, mean exact)"
+        }
+    }));
+    text.blank();
+    let mut table = Table::new(&[
+        ("", Align::Left),
+        ("cycles", Align::Right),
+        ("ns", Align::Right),
+    ]);
+    let ns = d.nanoseconds;
+    let cell = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"));
+    let rows: [(&str, String, Option<f64>); 6] = [
+        ("min", cycles.min.to_string(), ns.map(|n| n.min)),
+        ("median", cycles.median.to_string(), ns.map(|n| n.median)),
+        ("p90", cycles.p90.to_string(), ns.map(|n| n.p90)),
+        ("p99", cycles.p99.to_string(), ns.map(|n| n.p99)),
+        ("max", cycles.max.to_string(), ns.map(|n| n.max)),
+        ("mean", format!("{:.1}", cycles.mean), ns.map(|n| n.mean)),
+    ];
+    for (name, c, n) in rows {
+        table.row(vec![name.to_owned(), c, cell(n)]);
+    }
+    text.push(table.render(style, 2));
+    text.blank();
+    text.line(match (d.calls_per_second, d.tsc_frequency_hz) {
+        (Some(rate), Some(hz)) => format!(
+            "  {:.0} calls/s back to back (TSC {hz} Hz / mean cycles)",
+            rate
+        ),
+        _ => "  calls/s unknown: the TSC frequency is not known".to_owned(),
+    });
+    text.print()?;
+    Ok(exit)
+}
