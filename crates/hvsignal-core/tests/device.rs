@@ -1,6 +1,9 @@
 //! End-to-end through bytes with a scripted primitive: request bytes as the console program
 //! builds them → `Device::handle_device_control` → response bytes → decoded.
-#![allow(clippy::cast_possible_truncation, reason = "test indices and offsets are small")]
+#![allow(
+    clippy::cast_possible_truncation,
+    reason = "test indices and offsets are small"
+)]
 
 mod common;
 

@@ -1,7 +1,10 @@
 //! Test support: a primitive with scripted results and cycle counts, CPUID scripts, and
 //! `IoBuffers` implementations.
 #![allow(dead_code, reason = "each test file uses a different part")]
-#![allow(clippy::cast_possible_truncation, reason = "offsets are checked below the page size")]
+#![allow(
+    clippy::cast_possible_truncation,
+    reason = "offsets are checked below the page size"
+)]
 
 use std::cell::Cell;
 
