@@ -10,7 +10,7 @@ use common::{FAST, SLOW, rdx};
 use hvcall::{HvStatus, HypercallPrimitive};
 use hvmodel::{Hypervisor, Profile, World};
 
-const BASE: &str = r#"
+const BASE: &str = r"
 [[partition]]
 id = 1
 [[partition.vp]]
@@ -24,7 +24,7 @@ flag_count = 16
 [[connection]]
 id = 0x2001
 port = 1
-"#;
+";
 
 fn model(profile: Profile, extra: &str) -> Arc<Hypervisor> {
     let text = format!("profile = \"{}\"\n{extra}\n{BASE}", profile.name());

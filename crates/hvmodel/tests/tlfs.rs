@@ -4,7 +4,7 @@
 mod common;
 
 use common::{FAST, SLOW, fast, hv, raw, rdx};
-use hvcall::HvStatus;
+use hvcall::{HvStatus, HypercallPrimitive};
 use hvmodel::{Profile, Stage};
 
 #[test]
@@ -218,7 +218,6 @@ fn invalid_alignment_for_misaligned_page_crossing_or_unbacked_input() {
     let hv = hv("malformed-calls.toml", None);
     let mut caller = hv.primitive();
     let gpa = caller.input_page_gpa();
-    use hvcall::HypercallPrimitive;
     let page = caller.input_page().unwrap();
     page.bytes[8..16].copy_from_slice(&rdx(0x2001, 0, 0).to_le_bytes());
     for bad in [gpa + 1, gpa + 4, gpa + 4092, gpa + 4095, gpa + 0x1000, 0] {
