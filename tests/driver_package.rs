@@ -1,0 +1,312 @@
+//! The driver package's pieces that can be checked off Windows:
+//!
+//! - the driver crate builds on this host and is empty here (everything in `driver/` is
+//!   `#[cfg(windows)]`, so the workspace builds, lints and tests on Linux);
+//! - the packaging PowerShell scripts in `tools/` parse (tree-sitter-powershell) and keep the
+//!   conventions the project's scripts share;
+//! - the build script and `.cargo/config.toml` keep what wdk-build needs on Windows.
+//!
+//! The driver's Windows code itself is compiled only on Windows (CI's Windows job, users).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every node of `tree` that is an error or a missing token, as "line:column kind".
+fn syntax_errors(tree: &tree_sitter::Tree) -> Vec<String> {
+    let mut errors = Vec::new();
+    let mut cursor = tree.walk();
+    let mut visited_children = false;
+    loop {
+        let node = cursor.node();
+        if !visited_children && (node.is_error() || node.is_missing()) {
+            let at = node.start_position();
+            errors.push(format!("{}:{} {}", at.row + 1, at.column + 1, node.kind()));
+        }
+        if !visited_children && cursor.goto_first_child() {
+            continue;
+        }
+        if cursor.goto_next_sibling() {
+            visited_children = false;
+        } else if cursor.goto_parent() {
+            visited_children = true;
+        } else {
+            break;
+        }
+    }
+    errors
+}
+
+fn parse_powershell(source: &str) -> tree_sitter::Tree {
+    let mut parser = tree_sitter::Parser::new();
+    parser
+        .set_language(&tree_sitter_powershell::LANGUAGE.into())
+        .expect("the PowerShell grammar loads");
+    parser
+        .parse(source, None)
+        .expect("the parser returns a tree")
+}
+
+fn tool_scripts() -> Vec<PathBuf> {
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(root().join("tools"))
+        .expect("tools/ exists")
+        .map(|entry| entry.expect("readable directory entry").path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("ps1"))
+        })
+        .collect();
+    scripts.sort();
+    scripts
+}
+
+#[test]
+fn the_syntax_check_catches_a_broken_script() {
+    assert!(syntax_errors(&parse_powershell("$x = 1\nif ($x) { Write-Host 'ok' }\n")).is_empty());
+    assert!(!syntax_errors(&parse_powershell("if ($x { Write-Host 'no'\n")).is_empty());
+}
+
+#[test]
+fn packaging_scripts_parse() {
+    let scripts = tool_scripts();
+    let names: Vec<String> = scripts
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.contains(&"package.ps1".to_string()), "{names:?}");
+    assert!(names.contains(&"vm-test.ps1".to_string()), "{names:?}");
+    for script in &scripts {
+        let source = std::fs::read_to_string(script).unwrap();
+        let errors = syntax_errors(&parse_powershell(&source));
+        assert!(
+            errors.is_empty(),
+            "{}: syntax errors at {errors:?}",
+            script.display()
+        );
+    }
+}
+
+#[test]
+fn packaging_scripts_follow_the_script_conventions() {
+    // Aliases that scripts must not use (they differ between PowerShell 5.1 and 7, or shadow
+    // native programs): the long cmdlet names are used instead.
+    const ALIASES: &[&str] = &[
+        "% ", "? ", "cd ", "cp ", "del ", "dir ", "echo ", "gci ", "gc ", "iex ", "ls ", "md ",
+        "mv ", "rm ", "rmdir ", "sc ", "select ", "sort ", "where ", "curl ", "wget ",
+    ];
+    for script in tool_scripts() {
+        let bytes = std::fs::read(&script).unwrap();
+        let shown = script.display();
+        assert!(
+            bytes.is_ascii(),
+            "{shown}: ASCII only (Windows PowerShell 5.1 reads ANSI)"
+        );
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(
+            text.split('\n')
+                .all(|line| line.is_empty() || line.ends_with('\r')),
+            "{shown}: CRLF line endings (.gitattributes: *.ps1 text eol=crlf)"
+        );
+        assert!(text.contains("Set-StrictMode -Version Latest"), "{shown}");
+        assert!(text.contains("$ErrorActionPreference = 'Stop'"), "{shown}");
+        for line in text.lines() {
+            let code = line.trim_start();
+            if code.starts_with('#') {
+                continue;
+            }
+            for alias in ALIASES {
+                let used = code.starts_with(alias)
+                    || code.contains(&format!("| {alias}"))
+                    || code.contains(&format!("({alias}"));
+                assert!(!used, "{shown}: alias {alias:?} in {line:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_package_script_signs_without_a_timestamp_server() {
+    let script = std::fs::read_to_string(root().join("tools").join("package.ps1")).unwrap();
+    for needed in [
+        "stampinf",
+        "inf2cat",
+        "infverif",
+        "'/w'",
+        "signtool",
+        "New-SelfSignedCertificate",
+        "hvsignal_package",
+        "WDKContentRoot",
+        "KitsRoot10",
+    ] {
+        assert!(
+            script.contains(needed),
+            "tools/package.ps1 should use {needed}"
+        );
+    }
+    assert!(
+        !script.contains("'/t'") && !script.contains("'/tr'") && !script.contains("http"),
+        "test signing must not depend on a network timestamp server"
+    );
+}
+
+#[test]
+fn makefile_test_task_runs_what_ci_runs() {
+    let makefile: toml::Table = std::fs::read_to_string(root().join("Makefile.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let ci = std::fs::read_to_string(root().join(".ci").join("run")).unwrap();
+    let tasks = makefile["tasks"].as_table().unwrap();
+    let steps = tasks["test"]["dependencies"].as_array().unwrap();
+    assert!(!steps.is_empty());
+    for step in steps {
+        let task = &tasks[step.as_str().unwrap()];
+        let args: Vec<&str> = task["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let command = format!("{} {}", task["command"].as_str().unwrap(), args.join(" "));
+        assert!(
+            ci.contains(&command),
+            "Makefile.toml runs `{command}`, which .ci/run does not"
+        );
+    }
+    let commands_in_ci = ci
+        .lines()
+        .filter(|l| l.trim_start().starts_with("cargo ") || l.contains("  cargo "))
+        .count();
+    assert_eq!(
+        commands_in_ci,
+        steps.len(),
+        ".ci/run and `cargo make test` should run the same cargo commands"
+    );
+}
+
+#[test]
+fn driver_build_configuration_is_what_wdk_build_needs() {
+    let build = std::fs::read_to_string(root().join("build.rs")).unwrap();
+    assert!(build.contains("wdk_build::configure_wdk_binary_build()"));
+    let config = std::fs::read_to_string(root().join(".cargo").join("config.toml")).unwrap();
+    assert!(config.contains("[target.x86_64-pc-windows-msvc]"));
+    assert!(config.contains("target-feature=+crt-static"));
+    let manifest: toml::Table = std::fs::read_to_string(root().join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let lib = &manifest["lib"];
+    assert_eq!(lib["path"].as_str(), Some("driver/lib.rs"));
+    assert_eq!(lib["crate-type"].as_array().unwrap().len(), 1);
+    assert_eq!(lib["crate-type"][0].as_str(), Some("cdylib"));
+    for profile in ["dev", "release"] {
+        assert_eq!(
+            manifest["profile"][profile]["panic"].as_str(),
+            Some("abort"),
+            "a kernel driver cannot unwind"
+        );
+    }
+}
+
+/// Builds the driver package (library only) for this host into a private target directory and
+/// returns the cdylib.
+fn build_driver_for_this_host() -> PathBuf {
+    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("driver-off-windows");
+    let status = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(["build", "--offline", "--locked", "--lib", "-p"])
+        .arg(env!("CARGO_PKG_NAME"))
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "the driver crate must build on this host");
+    let stem = env!("CARGO_PKG_NAME").replace('-', "_");
+    let name = format!(
+        "{}{stem}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
+    target_dir.join("debug").join(name)
+}
+
+#[test]
+#[cfg(not(windows))]
+fn driver_crate_is_empty_off_windows() {
+    let library = build_driver_for_this_host();
+    let bytes =
+        std::fs::read(&library).unwrap_or_else(|e| panic!("reading {}: {e}", library.display()));
+    // With the cfg gates in place nothing of the driver is compiled here: no entry point, no WDF
+    // callback, no use of the core crates. Without them the build above fails (wdk-sys and the
+    // core crates are Windows-only dependencies of this package) or these names show up.
+    for symbol in [
+        "DriverEntry",
+        "evt_device_add",
+        "evt_io_device_control",
+        "hvsignal_core",
+        "wdk_sys",
+    ] {
+        assert!(
+            !bytes.windows(symbol.len()).any(|w| w == symbol.as_bytes()),
+            "{} contains {symbol}: driver code was compiled off Windows",
+            library.display()
+        );
+    }
+}
+
+#[test]
+fn driver_sources_gate_everything_on_windows() {
+    let lib = std::fs::read_to_string(root().join("driver").join("lib.rs")).unwrap();
+    assert!(lib.contains("#![cfg_attr(windows, no_std)]"));
+    // Every top-level item of lib.rs carries #[cfg(windows)] (or a cfg(all(windows, ..))); the
+    // other files in driver/ are modules reached only through these items. rustfmt puts items
+    // at column 0, continuation lines are indented or start with a closing bracket.
+    let mut attributes: Vec<&str> = Vec::new();
+    let mut items = 0;
+    for line in lib.lines() {
+        let starts_item = !line.is_empty()
+            && !line.starts_with(char::is_whitespace)
+            && !line.starts_with(['}', ')', ']'])
+            && !line.starts_with("//")
+            && !line.starts_with("#![");
+        if !starts_item {
+            continue;
+        }
+        if line.starts_with("#[") {
+            attributes.push(line);
+            continue;
+        }
+        items += 1;
+        assert!(
+            attributes
+                .iter()
+                .any(|a| a.starts_with("#[cfg(windows)]") || a.starts_with("#[cfg(all(windows")),
+            "driver/lib.rs: `{line}` is not gated on #[cfg(windows)]"
+        );
+        attributes.clear();
+    }
+    assert!(items > 0, "driver/lib.rs declares the driver's modules");
+}
+
+#[path = "../driver/wide.rs"]
+mod wide;
+
+#[test]
+fn utf16_constants_are_the_ascii_text() {
+    use hvsignal_proto::names::RAW_POLICY_VALUE_NAME;
+    const NAME: [u16; RAW_POLICY_VALUE_NAME.len()] = wide::ascii_to_utf16(RAW_POLICY_VALUE_NAME);
+    let expected: Vec<u16> = RAW_POLICY_VALUE_NAME.encode_utf16().collect();
+    assert_eq!(NAME.as_slice(), expected.as_slice());
+    assert_eq!(
+        usize::from(wide::utf16_byte_length(NAME.len())),
+        2 * RAW_POLICY_VALUE_NAME.len()
+    );
+    assert_eq!(wide::ascii_to_utf16::<0>(""), [0u16; 0]);
+    assert_eq!(wide::utf16_byte_length(32_767), 65_534);
+}
