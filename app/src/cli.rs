@@ -253,6 +253,10 @@ pub struct ConformArgs {
     #[arg(long, value_name = "PROFILE", value_parser = profile)]
     pub profile: Option<Profile>,
 
+    /// Compare with every profile (the model runs once per profile).
+    #[arg(long, conflicts_with = "profile")]
+    pub all_profiles: bool,
+
     /// Live connection id for cases that need one (device backend; the model takes it from the
     /// world).
     #[arg(long, value_name = "ID", value_parser = numbers::connection_id)]

@@ -8,6 +8,7 @@ mod call;
 mod cli;
 mod client;
 mod commands;
+mod conformance;
 mod context;
 mod exit;
 mod numbers;
@@ -46,10 +47,7 @@ fn run(ctx: &Context, command: &Command) -> CommandResult {
         Command::Info => commands::info::run(ctx),
         Command::Bench(args) => commands::bench::run(ctx, args),
         Command::Scan(args) => commands::scan::run(ctx, args),
-        Command::Conform(_) => Err(AppError::Environment(
-            "this command needs the model or device backend, which this build does not have yet"
-                .to_owned(),
-        )),
+        Command::Conform(args) => commands::conform::run(ctx, args),
     }
 }
 

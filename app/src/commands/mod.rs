@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod bench;
+pub mod conform;
 pub mod info;
 pub mod scan;
 pub mod signal;

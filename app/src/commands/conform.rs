@@ -1,0 +1,276 @@
+//! `hvsignal conform`: run conformance cases on the current backend and compare the observed
+//! status with each profile's expectation.
+
+use hvcall::HvStatus;
+use hvmodel::Profile;
+use serde::Serialize;
+
+use crate::cli::{BackendKind, ConformArgs};
+use crate::conformance::{self, Case, Observation, Runner, Verdict, verdict};
+use crate::context::Context;
+use crate::exit::{CommandResult, Exit};
+use crate::report::{self, Align, StatusJson, Style, Table, Text};
+
+#[derive(Debug, Serialize)]
+struct ConformDocument {
+    profile: String,
+    profiles: Vec<ProfileJson>,
+    world: Option<String>,
+    cases: Vec<CaseJson>,
+    summary: SummaryJson,
+}
+
+#[derive(Debug, Serialize)]
+struct ProfileJson {
+    profile: &'static str,
+    summary: SummaryJson,
+}
+
+#[derive(Debug, Serialize)]
+struct CaseJson {
+    name: String,
+    row: String,
+    profile: &'static str,
+    expected: Option<StatusJson>,
+    observed: Option<StatusJson>,
+    verdict: Verdict,
+    firm: bool,
+    note: Option<String>,
+    reason: Option<String>,
+    file: String,
+}
+
+#[derive(Debug, Serialize, Default, Clone, Copy)]
+struct SummaryJson {
+    passed: u64,
+    failed: u64,
+    informational: u64,
+    skipped: u64,
+}
+
+impl SummaryJson {
+    fn add(&mut self, v: Verdict) {
+        match v {
+            Verdict::Pass => self.passed += 1,
+            Verdict::Fail => self.failed += 1,
+            Verdict::Info => self.informational += 1,
+            Verdict::Skip => self.skipped += 1,
+        }
+    }
+
+    fn merge(&mut self, o: Self) {
+        self.passed += o.passed;
+        self.failed += o.failed;
+        self.informational += o.informational;
+        self.skipped += o.skipped;
+    }
+}
+
+/// Runs the command.
+///
+/// # Errors
+/// Bad case or world files (exit 2), no device (exit 3).
+pub fn run(ctx: &Context, args: &ConformArgs) -> CommandResult {
+    let cases = if args.files.is_empty() {
+        conformance::builtin_cases()?
+    } else {
+        conformance::cases_from_files(&args.files)?
+    };
+    let mut document = ConformDocument {
+        profile: String::new(),
+        profiles: Vec::new(),
+        world: None,
+        cases: Vec::new(),
+        summary: SummaryJson::default(),
+    };
+    let banner;
+    match ctx.backend {
+        BackendKind::Model => {
+            let loaded = ctx.load_world(None)?;
+            let profiles = if args.all_profiles {
+                Profile::ALL.to_vec()
+            } else {
+                vec![args.profile.unwrap_or_else(|| loaded.world.profile())]
+            };
+            banner = ctx.style.warn(&format!(
+                "simulated: model backend, world {}, profile {}",
+                loaded.source,
+                profiles
+                    .iter()
+                    .map(|p| p.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            document.world = Some(loaded.source.clone());
+            for profile in &profiles {
+                let mut runner = Runner::Model {
+                    default_world: &loaded.world,
+                    profile: *profile,
+                };
+                let observations = observe(&mut runner, &cases)?;
+                compare(&mut document, &cases, &observations, &[*profile]);
+            }
+            document.profile = profile_label(&profiles);
+        }
+        BackendKind::Device => {
+            let profiles = if args.all_profiles {
+                Profile::ALL.to_vec()
+            } else {
+                vec![args.profile.unwrap_or(Profile::Tlfs)]
+            };
+            let mut session = ctx.open(None)?;
+            banner = String::new();
+            let mut runner = Runner::Device {
+                client: &mut session.client,
+                connection: args.connection,
+            };
+            let observations = observe(&mut runner, &cases)?;
+            compare(&mut document, &cases, &observations, &profiles);
+            document.profile = profile_label(&profiles);
+        }
+    }
+    let exit = Exit::from_all_success(document.summary.failed == 0);
+    if ctx.json {
+        report::print_json(&ctx.document("conform", document))?;
+        return Ok(exit);
+    }
+    let mut text = Text::new();
+    if !banner.is_empty() {
+        text.line(banner);
+        text.blank();
+    }
+    render(&mut text, ctx.style, &document);
+    text.print()?;
+    Ok(exit)
+}
+
+fn profile_label(profiles: &[Profile]) -> String {
+    match profiles {
+        [one] => one.name().to_owned(),
+        _ => "all".to_owned(),
+    }
+}
+
+fn observe(
+    runner: &mut Runner<'_>,
+    cases: &[Case],
+) -> Result<Vec<Observation>, crate::exit::AppError> {
+    cases.iter().map(|case| runner.run(case)).collect()
+}
+
+fn compare(
+    document: &mut ConformDocument,
+    cases: &[Case],
+    observations: &[Observation],
+    profiles: &[Profile],
+) {
+    for &profile in profiles {
+        let mut summary = SummaryJson::default();
+        for (case, observed) in cases.iter().zip(observations) {
+            let expected = case.expectation(profile);
+            let v = verdict(expected, observed);
+            summary.add(v);
+            document.cases.push(CaseJson {
+                name: case.name.clone(),
+                row: case.row.clone(),
+                profile: profile.name(),
+                expected: expected.and_then(|e| e.status).map(StatusJson::from),
+                observed: match observed {
+                    Observation::Status(s) => Some((*s).into()),
+                    Observation::Skipped(_) => None,
+                },
+                verdict: v,
+                firm: expected.is_some_and(|e| e.firm),
+                note: expected.and_then(|e| e.note.clone()),
+                reason: match observed {
+                    Observation::Skipped(r) => Some(r.clone()),
+                    Observation::Status(_) => None,
+                },
+                file: case.file.clone(),
+            });
+        }
+        document.summary.merge(summary);
+        document.profiles.push(ProfileJson {
+            profile: profile.name(),
+            summary,
+        });
+    }
+}
+
+fn short(status: Option<StatusJson>) -> String {
+    match status {
+        None => "-".to_owned(),
+        Some(s) => HvStatus::from_code(s.code).name().map_or_else(
+            || format!("unknown {:#06x}", s.code),
+            |n| n.trim_start_matches("HV_STATUS_").to_owned(),
+        ),
+    }
+}
+
+fn render(text: &mut Text, style: Style, d: &ConformDocument) {
+    for p in &d.profiles {
+        text.line(format!(
+            "{} profile {} (expected = {}'s answer)",
+            style.bold("Conformance:"),
+            p.profile,
+            p.profile
+        ));
+        let mut table = Table::new(&[
+            ("case", Align::Left),
+            ("expected", Align::Left),
+            ("observed", Align::Left),
+            ("verdict", Align::Left),
+        ]);
+        let mut reasons = Vec::new();
+        for c in d.cases.iter().filter(|c| c.profile == p.profile) {
+            let verdict = match c.verdict {
+                Verdict::Pass => style.good("pass"),
+                Verdict::Fail => style.bad("FAIL"),
+                Verdict::Info => style.dim(
+                    if c.expected.is_some()
+                        && c.expected.map(|e| e.code) == c.observed.map(|o| o.code)
+                    {
+                        "info (matches)"
+                    } else if c.expected.is_none() {
+                        "info (n/a)"
+                    } else {
+                        "info (differs)"
+                    },
+                ),
+                Verdict::Skip => style.warn("skip"),
+            };
+            let expected = if c.expected.is_none() {
+                "n/a".to_owned()
+            } else {
+                short(c.expected)
+            };
+            table.row(vec![c.name.clone(), expected, short(c.observed), verdict]);
+            if let Some(r) = &c.reason {
+                reasons.push(format!("{}: {r}", c.name));
+            }
+        }
+        text.push(table.render(style, 2));
+        let s = p.summary;
+        text.line(format!(
+            "  {}: {} passed, {} failed, {} informational, {} skipped",
+            p.profile, s.passed, s.failed, s.informational, s.skipped
+        ));
+        if !reasons.is_empty() {
+            text.line(style.dim("  skipped:"));
+            for r in reasons {
+                text.line(style.dim(&format!("    {r}")));
+            }
+        }
+        text.blank();
+    }
+    let s = d.summary;
+    let line = format!(
+        "Summary: {} passed, {} failed, {} informational, {} skipped",
+        s.passed, s.failed, s.informational, s.skipped
+    );
+    text.line(if s.failed == 0 {
+        style.good(&line)
+    } else {
+        style.bad(&line)
+    });
+}

@@ -1,0 +1,626 @@
+//! Conformance cases: the file format (TOML, documented in docs/CLI.md and in
+//! `tests/conformance/README.md`), the built-in case set, and the runner that issues each case
+//! on the current backend and compares the status with each profile's expectation.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use hvcall::HvStatus;
+use hvmodel::{Profile, World};
+use hvsignal_proto::CallingConvention;
+use serde::Deserialize;
+
+use crate::call::PlannedCall;
+use crate::cli::{BackendKind, RawArgs};
+use crate::client::{Client, Job};
+use crate::exit::AppError;
+use crate::transport::model::ModelTransport;
+
+/// The built-in case files, embedded so `hvsignal conform` works from any directory.
+pub const BUILTIN_CASES: &[(&str, &str)] = &[(
+    "tests/conformance/signal-event.toml",
+    include_str!("../../tests/conformance/signal-event.toml"),
+)];
+
+/// World files cases may name, embedded, by their path from the repository root.
+pub const EMBEDDED_WORLDS: &[(&str, &str)] = &[
+    (
+        "tests/worlds/default.toml",
+        include_str!("../../tests/worlds/default.toml"),
+    ),
+    (
+        "tests/worlds/access-denied.toml",
+        include_str!("../../tests/worlds/access-denied.toml"),
+    ),
+    (
+        "tests/worlds/malformed-calls.toml",
+        include_str!("../../tests/worlds/malformed-calls.toml"),
+    ),
+    (
+        "tests/worlds/invalid-port-id.toml",
+        include_str!("../../tests/worlds/invalid-port-id.toml"),
+    ),
+    (
+        "tests/worlds/invalid-vp-index.toml",
+        include_str!("../../tests/worlds/invalid-vp-index.toml"),
+    ),
+    (
+        "tests/worlds/invalid-synic-state.toml",
+        include_str!("../../tests/worlds/invalid-synic-state.toml"),
+    ),
+    (
+        "tests/worlds/invalid-parameter.toml",
+        include_str!("../../tests/worlds/invalid-parameter.toml"),
+    ),
+    (
+        "tests/worlds/openvmm.toml",
+        include_str!("../../tests/worlds/openvmm.toml"),
+    ),
+    (
+        "tests/conformance/worlds/enforce-cpuid-no-signal-events.toml",
+        include_str!("../../tests/conformance/worlds/enforce-cpuid-no-signal-events.toml"),
+    ),
+    (
+        "tests/conformance/worlds/caller-synic-inactive.toml",
+        include_str!("../../tests/conformance/worlds/caller-synic-inactive.toml"),
+    ),
+];
+
+/// One case file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseFile {
+    #[serde(rename = "case", default)]
+    cases: Vec<CaseSpec>,
+}
+
+/// Which connection a case signals.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum ConnectionSpec {
+    /// `"live"` or `"unknown"`.
+    Named(ConnectionName),
+    /// A fixed id.
+    Id(u32),
+}
+
+/// The named connections.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionName {
+    /// A connection that exists: the first of the world (model) or `--connection` (device).
+    Live,
+    /// An id no world and no guest has: 0xFEDCBA.
+    Unknown,
+}
+
+/// The id `connection = "unknown"` signals.
+pub const UNKNOWN_CONNECTION: u32 = 0x00FE_DCBA;
+
+/// One expectation as written: `"SUCCESS"` (firm), `"n/a"` (informational, nothing expected)
+/// or a table.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+enum ExpectSpec {
+    Short(String),
+    Full(ExpectTable),
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct ExpectTable {
+    status: String,
+    #[serde(default = "default_firm")]
+    firm: bool,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+const fn default_firm() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+struct ExpectSet {
+    tlfs: Option<ExpectSpec>,
+    kvm: Option<ExpectSpec>,
+    qemu: Option<ExpectSpec>,
+    openvmm: Option<ExpectSpec>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct CaseSpec {
+    name: String,
+    row: String,
+    #[serde(default)]
+    about: Option<String>,
+    #[serde(default)]
+    connection: Option<ConnectionSpec>,
+    #[serde(default)]
+    connection_bits: Option<u32>,
+    #[serde(default)]
+    flag: Option<u16>,
+    #[serde(default)]
+    convention: Option<String>,
+    #[serde(default)]
+    rsvd: Option<u16>,
+    #[serde(default)]
+    rep_count: Option<u16>,
+    #[serde(default)]
+    rep_start: Option<u16>,
+    #[serde(default)]
+    var_header: Option<u16>,
+    #[serde(default)]
+    control_bits: Option<u64>,
+    #[serde(default)]
+    input_offset: Option<u16>,
+    #[serde(default)]
+    world: Option<String>,
+    #[serde(default)]
+    model_world: Option<String>,
+    #[serde(default)]
+    untestable: Option<String>,
+    expect: ExpectSet,
+}
+
+/// An expectation of one profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expectation {
+    /// The status expected, `None` for "n/a" (the call never reaches that layer).
+    pub status: Option<HvStatus>,
+    /// A mismatch fails the run.
+    pub firm: bool,
+    /// Why, where the file says.
+    pub note: Option<String>,
+}
+
+/// Where a case's world comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaseWorld {
+    /// The world given with `--world`, or the built-in one.
+    Default,
+    /// A world the case needs (device backend: skipped).
+    Required(String, String),
+    /// A world the model uses; the device runs the case too.
+    ModelOnly(String, String),
+}
+
+/// A validated case.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// Unique name.
+    pub name: String,
+    /// The reference §7d row.
+    pub row: String,
+    /// What the case does.
+    pub about: Option<String>,
+    /// The file it came from.
+    pub file: String,
+    /// The connection.
+    pub connection: ConnectionSpec,
+    /// Bits OR-ed into the id.
+    pub connection_bits: u32,
+    /// Flag number.
+    pub flag: u16,
+    /// Memory convention.
+    pub memory: bool,
+    /// Raw fields.
+    pub raw: RawArgs,
+    /// The world.
+    pub world: CaseWorld,
+    /// Why the case cannot be run through the driver, if so.
+    pub untestable: Option<String>,
+    /// Expectations by profile.
+    pub expect: Vec<(Profile, Expectation)>,
+}
+
+impl Case {
+    /// The expectation of `profile`.
+    #[must_use]
+    pub fn expectation(&self, profile: Profile) -> Option<&Expectation> {
+        self.expect
+            .iter()
+            .find(|(p, _)| *p == profile)
+            .map(|(_, e)| e)
+    }
+}
+
+fn parse_status(
+    text: &str,
+    file: &str,
+    case: &str,
+    profile: Profile,
+) -> Result<HvStatus, AppError> {
+    HvStatus::from_name(text).ok_or_else(|| {
+        AppError::InputFile(format!(
+            "{file}: case `{case}`: key `expect.{profile}`: `{text}` is not a known HV_STATUS name \
+             (e.g. SUCCESS, INVALID_CONNECTION_ID, HV_STATUS_INVALID_PORT_ID), nor \"n/a\""
+        ))
+    })
+}
+
+fn expectation(
+    spec: &ExpectSpec,
+    file: &str,
+    case: &str,
+    profile: Profile,
+) -> Result<Expectation, AppError> {
+    let (status, firm, note) = match spec {
+        ExpectSpec::Short(s) => (s.as_str(), true, None),
+        ExpectSpec::Full(t) => (t.status.as_str(), t.firm, t.note.clone()),
+    };
+    if status.eq_ignore_ascii_case("n/a") {
+        return Ok(Expectation {
+            status: None,
+            firm: false,
+            note,
+        });
+    }
+    Ok(Expectation {
+        status: Some(parse_status(status, file, case, profile)?),
+        firm,
+        note,
+    })
+}
+
+fn world_ref(
+    name: &str,
+    file: &str,
+    case: &str,
+    key: &str,
+    base: Option<&Path>,
+) -> Result<(String, String), AppError> {
+    if let Some((path, text)) = EMBEDDED_WORLDS.iter().find(|(path, _)| *path == name) {
+        return Ok(((*path).to_owned(), (*text).to_owned()));
+    }
+    let path = base.map_or_else(|| PathBuf::from(name), |dir| dir.join(name));
+    std::fs::read_to_string(&path)
+        .map(|text| (path.display().to_string(), text))
+        .map_err(|e| {
+            AppError::InputFile(format!(
+                "{file}: case `{case}`: key `{key}`: world `{name}` is neither built in ({}) nor a \
+                 readable file ({}: {e})",
+                EMBEDDED_WORLDS
+                    .iter()
+                    .map(|(p, _)| *p)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                path.display()
+            ))
+        })
+}
+
+/// Parses one case file's text; `file` names it in errors, `base` resolves world paths.
+///
+/// # Errors
+/// Not TOML, an unknown key, a bad status name, a duplicate case name, or an unknown world:
+/// the message names the file, the case and the key (exit 2).
+pub fn parse_cases(text: &str, file: &str, base: Option<&Path>) -> Result<Vec<Case>, AppError> {
+    let parsed: CaseFile = toml::from_str(text)
+        .map_err(|e| AppError::InputFile(format!("{file}: {}", e.to_string().trim_end())))?;
+    let mut names = BTreeSet::new();
+    let mut out = Vec::new();
+    for spec in parsed.cases {
+        let case = spec.name.clone();
+        if !names.insert(case.clone()) {
+            return Err(AppError::InputFile(format!(
+                "{file}: case `{case}`: key `name`: the name is used twice; names must be unique"
+            )));
+        }
+        let memory = match spec.convention.as_deref() {
+            None | Some("fast") => false,
+            Some("memory") => true,
+            Some(other) => {
+                return Err(AppError::InputFile(format!(
+                    "{file}: case `{case}`: key `convention`: `{other}` is not a convention; \
+                     allowed: \"fast\", \"memory\""
+                )));
+            }
+        };
+        let world = match (&spec.world, &spec.model_world) {
+            (Some(_), Some(_)) => {
+                return Err(AppError::InputFile(format!(
+                    "{file}: case `{case}`: keys `world` and `model_world` exclude each other"
+                )));
+            }
+            (Some(w), None) => {
+                let (p, t) = world_ref(w, file, &case, "world", base)?;
+                CaseWorld::Required(p, t)
+            }
+            (None, Some(w)) => {
+                let (p, t) = world_ref(w, file, &case, "model_world", base)?;
+                CaseWorld::ModelOnly(p, t)
+            }
+            (None, None) => CaseWorld::Default,
+        };
+        let mut expect = Vec::new();
+        let set = &spec.expect;
+        for (profile, e) in [
+            (Profile::Tlfs, &set.tlfs),
+            (Profile::Kvm, &set.kvm),
+            (Profile::Qemu, &set.qemu),
+            (Profile::Openvmm, &set.openvmm),
+        ] {
+            if let Some(e) = e {
+                expect.push((profile, expectation(e, file, &case, profile)?));
+            }
+        }
+        if expect.is_empty() {
+            return Err(AppError::InputFile(format!(
+                "{file}: case `{case}`: key `expect`: give at least one of tlfs, kvm, qemu, openvmm"
+            )));
+        }
+        out.push(Case {
+            name: spec.name,
+            row: spec.row,
+            about: spec.about,
+            file: file.to_owned(),
+            connection: spec
+                .connection
+                .unwrap_or(ConnectionSpec::Named(ConnectionName::Live)),
+            connection_bits: spec.connection_bits.unwrap_or(0),
+            flag: spec.flag.unwrap_or(0),
+            memory,
+            raw: RawArgs {
+                raw: spec.connection_bits.is_some_and(|b| b != 0),
+                rsvd: spec.rsvd,
+                rep_count: spec.rep_count,
+                rep_start: spec.rep_start,
+                var_header: spec.var_header,
+                control_bits: spec.control_bits,
+                input_offset: spec.input_offset,
+            },
+            world,
+            untestable: spec.untestable,
+            expect,
+        });
+    }
+    Ok(out)
+}
+
+/// The built-in cases.
+///
+/// # Errors
+/// Never for the shipped files (a test parses them); a message naming the file otherwise.
+pub fn builtin_cases() -> Result<Vec<Case>, AppError> {
+    let mut cases = Vec::new();
+    for (file, text) in BUILTIN_CASES {
+        cases.extend(parse_cases(text, file, None)?);
+    }
+    Ok(cases)
+}
+
+/// Reads case files given on the command line.
+///
+/// # Errors
+/// A file cannot be read or is invalid (exit 2).
+pub fn cases_from_files(files: &[PathBuf]) -> Result<Vec<Case>, AppError> {
+    let mut cases: Vec<Case> = Vec::new();
+    for path in files {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| AppError::InputFile(format!("{file}: cannot read the case file: {e}")))?;
+        for case in parse_cases(&text, &file, path.parent())? {
+            if let Some(other) = cases.iter().find(|c| c.name == case.name) {
+                return Err(AppError::InputFile(format!(
+                    "{file}: case `{}`: key `name`: already used in {}",
+                    case.name, other.file
+                )));
+            }
+            cases.push(case);
+        }
+    }
+    Ok(cases)
+}
+
+/// What happened when a case ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observation {
+    /// The hypercall returned this status.
+    Status(HvStatus),
+    /// The case did not run, and why.
+    Skipped(String),
+}
+
+/// Where cases run.
+pub enum Runner<'a> {
+    /// A fresh model per case, of the case's world or `default_world`, under `profile`.
+    Model {
+        /// The `--world` (or built-in) world.
+        default_world: &'a World,
+        /// The profile the model runs as.
+        profile: Profile,
+    },
+    /// The open device; `connection` is `--connection`.
+    Device {
+        /// The device.
+        client: &'a mut Client,
+        /// The live connection, if given.
+        connection: Option<u32>,
+    },
+}
+
+impl Runner<'_> {
+    /// Runs one case.
+    ///
+    /// # Errors
+    /// A case world that does not parse (exit 2); a missing environment is a skip, not an error.
+    pub fn run(&mut self, case: &Case) -> Result<Observation, AppError> {
+        if let Some(reason) = &case.untestable {
+            return Ok(Observation::Skipped(reason.clone()));
+        }
+        match self {
+            Self::Model {
+                default_world,
+                profile,
+            } => {
+                let world = match &case.world {
+                    CaseWorld::Default => (*default_world).clone(),
+                    CaseWorld::Required(path, text) | CaseWorld::ModelOnly(path, text) => {
+                        World::from_toml_str(text, path)
+                            .map_err(|e| AppError::InputFile(format!("world file {e}")))?
+                    }
+                }
+                .with_profile(*profile);
+                let live = world.connections().first().map(|c| c.id);
+                let mut client =
+                    Client::new(Box::new(ModelTransport::new(world)), BackendKind::Model);
+                issue(&mut client, case, live)
+            }
+            Self::Device { client, connection } => {
+                if let CaseWorld::Required(path, _) = &case.world {
+                    return Ok(Observation::Skipped(format!(
+                        "needs the model world {path}; the device's world cannot be arranged"
+                    )));
+                }
+                issue(client, case, *connection)
+            }
+        }
+    }
+}
+
+fn issue(client: &mut Client, case: &Case, live: Option<u32>) -> Result<Observation, AppError> {
+    let id = match case.connection {
+        ConnectionSpec::Id(id) => id,
+        ConnectionSpec::Named(ConnectionName::Unknown) => UNKNOWN_CONNECTION,
+        ConnectionSpec::Named(ConnectionName::Live) => match live {
+            Some(id) => id,
+            None => {
+                return Ok(Observation::Skipped(
+                    "needs a live connection: give --connection ID (device) or a world with a \
+                     connection (model)"
+                        .to_owned(),
+                ));
+            }
+        },
+    } | case.connection_bits;
+    let call = match PlannedCall::new(id, case.flag, case.memory, &case.raw) {
+        Ok(call) => call,
+        Err(e) => return Ok(Observation::Skipped(format!("cannot be issued: {e}"))),
+    };
+    let convention = if case.memory {
+        CallingConvention::Memory
+    } else {
+        CallingConvention::Fast
+    };
+    let job = Job {
+        operation: call.operation(1),
+        calls: 1,
+    };
+    match client.run(convention, call.raw, &[job], None, &mut |_| {}) {
+        Ok(outcomes) => Ok(outcomes.first().map_or_else(
+            || Observation::Skipped("the driver returned no result".to_owned()),
+            |o| Observation::Status(o.first_status),
+        )),
+        Err(AppError::Environment(message) | AppError::Device(message)) => {
+            Ok(Observation::Skipped(message))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// The verdict of one case under one profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The firm expectation was met.
+    Pass,
+    /// The firm expectation was not met.
+    Fail,
+    /// Informational: compared, never fails.
+    Info,
+    /// Not run.
+    Skip,
+}
+
+/// Compares an observation with an expectation.
+#[must_use]
+pub fn verdict(expected: Option<&Expectation>, observed: &Observation) -> Verdict {
+    match (expected, observed) {
+        (_, Observation::Skipped(_)) => Verdict::Skip,
+        (Some(e), Observation::Status(s)) if e.firm => {
+            if e.status == Some(*s) {
+                Verdict::Pass
+            } else {
+                Verdict::Fail
+            }
+        }
+        _ => Verdict::Info,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_cases_parse_and_cover_every_profile() {
+        let cases = builtin_cases().unwrap();
+        assert!(cases.len() >= 12);
+        for case in &cases {
+            for profile in Profile::ALL {
+                assert!(
+                    case.expectation(profile).is_some(),
+                    "{} {profile}",
+                    case.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn errors_name_file_case_and_key() {
+        let err = parse_cases(
+            "[[case]]\nname = \"a\"\nrow = \"r\"\nexpect = { tlfs = \"NOPE\" }\n",
+            "f.toml",
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, AppError::InputFile(m) if m.starts_with("f.toml: case `a`: key `expect.tlfs`: `NOPE`"))
+        );
+        let err = parse_cases(
+            "[[case]]\nname = \"a\"\nrow = \"r\"\nbogus = 1\nexpect = { tlfs = \"SUCCESS\" }\n",
+            "f.toml",
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, AppError::InputFile(m) if m.starts_with("f.toml: ") && m.contains("bogus"))
+        );
+        let err = parse_cases("[[case]]\nname = \"a\"\nrow = \"r\"\nworld = \"nowhere.toml\"\nexpect = { tlfs = \"SUCCESS\" }\n", "f.toml", None)
+            .unwrap_err();
+        assert!(
+            matches!(&err, AppError::InputFile(m) if m.starts_with("f.toml: case `a`: key `world`: world `nowhere.toml`"))
+        );
+        let twice = "[[case]]\nname = \"a\"\nrow = \"r\"\nexpect = { tlfs = \"SUCCESS\" }\n";
+        let err = parse_cases(&format!("{twice}{twice}"), "f.toml", None).unwrap_err();
+        assert!(matches!(&err, AppError::InputFile(m) if m.contains("used twice")));
+    }
+
+    #[test]
+    fn verdicts() {
+        let firm = Expectation {
+            status: Some(HvStatus::SUCCESS),
+            firm: true,
+            note: None,
+        };
+        let info = Expectation {
+            status: Some(HvStatus::SUCCESS),
+            firm: false,
+            note: None,
+        };
+        let ok = Observation::Status(HvStatus::SUCCESS);
+        let bad = Observation::Status(HvStatus::INVALID_PORT_ID);
+        assert_eq!(verdict(Some(&firm), &ok), Verdict::Pass);
+        assert_eq!(verdict(Some(&firm), &bad), Verdict::Fail);
+        assert_eq!(verdict(Some(&info), &bad), Verdict::Info);
+        assert_eq!(verdict(None, &ok), Verdict::Info);
+        assert_eq!(
+            verdict(Some(&firm), &Observation::Skipped(String::new())),
+            Verdict::Skip
+        );
+    }
+}
