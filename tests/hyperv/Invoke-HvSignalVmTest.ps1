@@ -39,7 +39,8 @@
     Run with Driver Verifier (standard settings) on the driver and the KMDF runtime, and the
     KMDF verifier on (one guest reboot).
 .PARAMETER DevgenPath
-    devgen.exe from the WDK (default: found on PATH or under Windows Kits\10\Tools\<version>\x64).
+    devgen.exe from the WDK (default: the copy in the package, else PATH, else
+    Windows Kits\10\Tools\<version>\x64).
 .PARAMETER NoPester
     Use the plain runner even when Pester 5 is installed.
 #>
@@ -143,14 +144,20 @@ function Resolve-HvPackage {
 }
 
 function Find-HvDevgen {
+    <# devgen.exe: -DevgenPath, else the copy cargo make package puts in the package, else PATH, else the WDK. #>
     param(
-        [string] $Path
+        [string] $Path,
+        [Parameter(Mandatory = $true)] [string] $PackageDirectory
     )
     if (-not [string]::IsNullOrEmpty($Path)) {
         if (-not (Test-Path -LiteralPath $Path -PathType Leaf)) {
             throw "devgen.exe not found at '$Path'."
         }
         return (Resolve-Path -LiteralPath $Path).Path
+    }
+    $packaged = Join-Path -Path $PackageDirectory -ChildPath 'devgen.exe'
+    if (Test-Path -LiteralPath $packaged -PathType Leaf) {
+        return $packaged
     }
     $command = Get-Command -Name 'devgen.exe' -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
     if ($null -ne $command) {
@@ -196,7 +203,7 @@ try {
     Assert-HvHostElevated
     Import-HvHyperVModule
     $package = Resolve-HvPackage -Path $PackagePath -Names $names
-    $devgen = Find-HvDevgen -Path $DevgenPath
+    $devgen = Find-HvDevgen -Path $DevgenPath -PackageDirectory $PackagePath
     Write-HvLog -Message "Package: $PackagePath; devgen: $devgen"
 
     $vm = Get-VM -Name $VMName -ErrorAction SilentlyContinue
