@@ -3,9 +3,10 @@
     Guest-side helpers of the hvsignal Hyper-V VM harness.
 
 .DESCRIPTION
-    This file is copied into the test VM and dot-sourced at the start of every PowerShell Direct
-    call the host makes (see Invoke-HvGuestFunction in HvSignalVmTest.psm1). It runs in the
-    guest's Windows PowerShell 5.1, elevated (the guest credential is an administrator).
+    This file is copied into the test VM and loaded (read and dot-sourced as a script block, so
+    the guest's execution policy does not apply) at the start of every PowerShell Direct call the
+    host makes (see Invoke-HvGuestFunction in HvSignalVmTest.psm1). It runs in the guest's Windows
+    PowerShell 5.1, elevated (the guest credential is an administrator).
 
     It holds no project names: the host passes the service name, hardware ID, file names and
     registry paths as parameters, from the single names table in HvSignalVmTest.psm1.
@@ -16,16 +17,6 @@
 #>
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
-
-# CM_PROB_DISABLED: the problem code of a device disabled by pnputil /disable-device.
-$script:HvProblemDisabled = 22
-# Task Scheduler LastTaskResult values that mean "not finished": SCHED_S_TASK_RUNNING and
-# SCHED_S_TASK_HAS_NOT_RUN.
-$script:HvTaskStillRunning = 267009
-$script:HvTaskHasNotRun = 267011
-# ERROR_LOGON_TYPE_NOT_GRANTED as an HRESULT (0x80070569), the Task Scheduler result when the
-# task's account lacks "Log on as a batch job".
-$script:HvTaskLogonTypeNotGranted = 2147943785
 
 function ConvertTo-HvCommandLineArgument {
     <# Quotes one argument for CreateProcess the way the Microsoft C runtime splits it. #>
@@ -242,13 +233,15 @@ function Wait-HvDeviceState {
         [Parameter(Mandatory = $true)] [ValidateSet('Started', 'Disabled')] [string] $State,
         [int] $TimeoutSeconds = 60
     )
+    # CM_PROB_DISABLED: the problem code of a device disabled by pnputil /disable-device.
+    $problemDisabled = 22
     $deadline = (Get-Date).AddSeconds($TimeoutSeconds)
     while ($true) {
         $current = Get-HvDeviceState -InstanceId $InstanceId -ServiceName $ServiceName
         if ($State -eq 'Started' -and $current.ProblemCode -eq 0 -and $current.DriverState -eq 'Running') {
             return $current
         }
-        if ($State -eq 'Disabled' -and $current.ProblemCode -eq $script:HvProblemDisabled -and $current.DriverState -eq 'Stopped') {
+        if ($State -eq 'Disabled' -and $current.ProblemCode -eq $problemDisabled -and $current.DriverState -eq 'Stopped') {
             return $current
         }
         if ((Get-Date) -gt $deadline) {
@@ -547,6 +540,12 @@ function Invoke-HvSignalAsStandardUser {
         [string] $TaskName = 'HvSignalStandardUserProbe',
         [int] $TimeoutSeconds = 120
     )
+    # Task Scheduler LastTaskResult values: SCHED_S_TASK_RUNNING and SCHED_S_TASK_HAS_NOT_RUN
+    # (not finished yet), and ERROR_LOGON_TYPE_NOT_GRANTED as an HRESULT (0x80070569, the account
+    # lacks "Log on as a batch job").
+    $taskStillRunning = 267009
+    $taskHasNotRun = 267011
+    $taskLogonTypeNotGranted = 2147943785
     foreach ($argument in $ArgumentList) {
         if ($argument -notmatch '^[A-Za-z0-9._:-]+$') {
             throw "Argument '$argument' cannot be passed safely through a batch file."
@@ -607,7 +606,7 @@ function Invoke-HvSignalAsStandardUser {
             $task = Get-ScheduledTask -TaskName $TaskName
             $info = Get-ScheduledTaskInfo -TaskName $TaskName
             $finished = ([string] $task.State -ne 'Running') -and ([string] $task.State -ne 'Queued') -and
-                ($info.LastTaskResult -ne $script:HvTaskStillRunning) -and ($info.LastTaskResult -ne $script:HvTaskHasNotRun)
+                ($info.LastTaskResult -ne $taskStillRunning) -and ($info.LastTaskResult -ne $taskHasNotRun)
             if ($finished) {
                 break
             }
@@ -616,7 +615,7 @@ function Invoke-HvSignalAsStandardUser {
             }
         }
         $exitCode = [int64] $info.LastTaskResult
-        if ($exitCode -eq $script:HvTaskLogonTypeNotGranted) {
+        if ($exitCode -eq $taskLogonTypeNotGranted) {
             throw ("The Task Scheduler could not log '{0}' on as a batch job (0x80070569). A policy that defines " +
                 "'Log on as a batch job' overrides the right the Task Scheduler grants; allow the Users group or " +
                 "run the harness in a VM without that policy.") -f $account

@@ -140,8 +140,10 @@ function Get-HvGuestSession {
 
 function Invoke-HvGuestFunction {
     <#
-        Calls one function of HvSignalGuest.ps1 in the guest: the script block dot-sources the
-        library (already copied to the guest) in a strict scope and splats the parameters.
+        Calls one function of HvSignalGuest.ps1 in the guest: the script block loads the library
+        (already copied to the guest) in a strict scope and splats the parameters. The library is
+        read and dot-sourced as a script block rather than as a file, so the guest's execution
+        policy (Restricted by default on Windows client) does not apply and is left untouched.
     #>
     param(
         [Parameter(Mandatory = $true)] [hashtable] $Context,
@@ -157,7 +159,7 @@ function Invoke-HvGuestFunction {
         )
         Set-StrictMode -Version Latest
         $ErrorActionPreference = 'Stop'
-        . $LibraryPath
+        . ([System.Management.Automation.ScriptBlock]::Create([System.IO.File]::ReadAllText($LibraryPath)))
         & $FunctionName @FunctionParameters
     }
 }
@@ -717,7 +719,7 @@ function Invoke-HvPesterRunner {
         [Parameter(Mandatory = $true)] [string] $TestsPath
     )
     Import-Module -Name Pester -MinimumVersion '5.2.0'
-    $container = New-PesterContainer -Path $TestsPath -Data @{ Context = $Context }
+    $container = New-PesterContainer -Path $TestsPath -Data @{ HarnessContext = $Context }
     $configuration = New-PesterConfiguration
     $configuration.Run.Container = $container
     $configuration.Run.PassThru = $true

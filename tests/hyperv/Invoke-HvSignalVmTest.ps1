@@ -230,8 +230,14 @@ try {
             throw "Secure Boot is on in VM '$VMName'; test-signed drivers cannot load. Run once with -Prepare, or: Set-VMFirmware -VMName '$VMName' -EnableSecureBoot Off (VM off)."
         }
         Write-HvLog -Message 'Turning Secure Boot off (the VM is shut down for it).'
-        if ([string] (Get-VM -Name $VMName).State -ne 'Off') {
+        $state = [string] (Get-VM -Name $VMName).State
+        if ($state -eq 'Running') {
+            # A clean shutdown through the guest's integration services.
             Stop-VM -Name $VMName -Force -Confirm:$false
+        }
+        elseif ($state -ne 'Off') {
+            # Saved or paused: the state is discarded (a checkpoint, if any, is not affected).
+            Stop-VM -Name $VMName -TurnOff -Force -Confirm:$false
         }
         Set-VMFirmware -VMName $VMName -EnableSecureBoot Off
     }
