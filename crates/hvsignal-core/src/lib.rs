@@ -165,6 +165,15 @@ struct CpuFacts {
     hypervisor: HypervisorCpuid,
 }
 
+/// True when the machine can take hypercalls: the hypervisor implements `Hv#1` (and reports leaves
+/// up to 0x40000003) and the CPU vendor is known, so `vmcall` or `vmmcall` can be chosen. The
+/// driver (and the console program's model backend) create the primitive only then, and pass
+/// `None` to [`Device::new`] otherwise.
+pub fn machine_takes_hypercalls(mut cpuid: impl FnMut(u32) -> CpuidResult) -> bool {
+    let vendor = CpuVendor::from_leaf0(cpuid(0));
+    HypervisorCpuid::read(cpuid).is_hv1() && vendor.instruction().is_some()
+}
+
 /// The driver's device: CPUID facts, the hypercall primitive (when the machine can take
 /// hypercalls) and the policy.
 #[derive(Debug)]

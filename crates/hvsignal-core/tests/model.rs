@@ -1,0 +1,418 @@
+//! End to end through bytes over the reference model (`hvmodel`): request bytes as the console
+//! program builds them → `Device` → `hvmodel::ModelPrimitive` → response bytes → decoded, with
+//! exact statuses, counts, cycle statistics and the model's observed side effects.
+
+use std::sync::Arc;
+
+use hvcall::HvStatus;
+use hvmodel::{Hypervisor, INPUT_PAGE_BASE_GPA, ModelPrimitive, World};
+use hvsignal_core::{Completion, Device, Policy, machine_takes_hypercalls};
+use hvsignal_proto::wire::{
+    CPU_VENDOR_INTEL, INSTRUCTION_VMCALL, QUERY_FLAG_HV1_INTERFACE,
+    QUERY_FLAG_HYPERCALLS_AVAILABLE, QUERY_FLAG_HYPERVISOR_PRESENT, QUERY_FLAG_MEMORY_CONVENTION,
+    QUERY_FLAG_RAW_ALLOWED,
+};
+use hvsignal_proto::{
+    CallingConvention, IOCTL_HVSIGNAL_QUERY, IOCTL_HVSIGNAL_SIGNAL, MAX_SIGNAL_RESPONSE_SIZE,
+    NtStatus, Operation, OperationResult, QueryResponse, STATUS_ACCESS_DENIED,
+    STATUS_NOT_SUPPORTED, SignalRequest, SignalResponse,
+};
+
+/// The built-in world with deterministic timing: no jitter, no outliers.
+const EXACT_TIMING: &str = r#"
+profile = "tlfs"
+vendor = "intel"
+
+[driver]
+allow_raw_hypercalls = true
+
+[caller]
+privileges = ["SignalEvents", "PostMessages", "AccessFrequencyRegs"]
+
+[[partition]]
+id = 1
+name = "host"
+[[partition.vp]]
+index = 0
+
+[[port]]
+id = 1
+partition = 1
+sint = 2
+base_flag = 0
+flag_count = 16
+
+[[connection]]
+id = 0x2001
+port = 1
+
+[timing]
+jitter_cycles = 0
+outlier_one_in = 0
+"#;
+
+struct Setup {
+    hv: Arc<Hypervisor>,
+    device: Device<ModelPrimitive>,
+}
+
+/// A device over `world`, built the way the driver builds it: the primitive only when the
+/// machine takes hypercalls, the policy from the world's `[driver]` table.
+fn setup(world: World) -> Setup {
+    let policy = Policy {
+        allow_raw_hypercalls: world.allow_raw_hypercalls(),
+    };
+    let hv = Hypervisor::new(world);
+    let cpuid = |leaf| hv.cpuid(leaf);
+    let primitive = machine_takes_hypercalls(cpuid).then(|| hv.primitive());
+    let device = Device::new(cpuid, primitive, policy);
+    Setup { hv, device }
+}
+
+struct Buffers {
+    input: Vec<u8>,
+    output: Vec<u8>,
+}
+
+impl hvsignal_core::IoBuffers for Buffers {
+    fn input(&mut self) -> Result<&[u8], NtStatus> {
+        Ok(&self.input)
+    }
+    fn output(&mut self) -> Result<&mut [u8], NtStatus> {
+        Ok(&mut self.output)
+    }
+}
+
+fn signal(
+    device: &mut Device<ModelPrimitive>,
+    convention: CallingConvention,
+    raw: bool,
+    ops: &[Operation],
+) -> (Completion, Vec<OperationResult>) {
+    let mut request = SignalRequest::new(convention, raw);
+    for op in ops {
+        request.push(*op).unwrap();
+    }
+    let mut input = vec![0; request.encoded_len()];
+    request.encode(&mut input).unwrap();
+    let mut buffers = Buffers {
+        input,
+        output: vec![0; MAX_SIGNAL_RESPONSE_SIZE],
+    };
+    let c = device.handle_device_control(IOCTL_HVSIGNAL_SIGNAL, &mut buffers);
+    let results = if c.status == 0 {
+        SignalResponse::decode(&buffers.output[..c.information])
+            .unwrap()
+            .operations()
+            .collect()
+    } else {
+        assert_eq!(c.information, 0);
+        Vec::new()
+    };
+    (c, results)
+}
+
+fn counts(r: &OperationResult) -> (u32, u32, u32, HvStatus, HvStatus) {
+    (
+        r.calls,
+        r.successes,
+        r.failures,
+        r.first_hv_status(),
+        r.last_hv_status(),
+    )
+}
+
+#[test]
+fn query_over_the_builtin_world() {
+    let mut s = setup(World::builtin());
+    let mut buffers = Buffers {
+        input: Vec::new(),
+        output: vec![0; 184],
+    };
+    let c = s
+        .device
+        .handle_device_control(IOCTL_HVSIGNAL_QUERY, &mut buffers);
+    assert_eq!(c, Completion::success(184));
+    let q = QueryResponse::decode(&buffers.output).unwrap();
+    assert_eq!(
+        q.flags,
+        QUERY_FLAG_HYPERVISOR_PRESENT
+            | QUERY_FLAG_HV1_INTERFACE
+            | QUERY_FLAG_HYPERCALLS_AVAILABLE
+            | QUERY_FLAG_MEMORY_CONVENTION
+    );
+    assert_eq!(q.flags & QUERY_FLAG_RAW_ALLOWED, 0);
+    assert_eq!(
+        (q.cpu_vendor, q.instruction),
+        (CPU_VENDOR_INTEL, INSTRUCTION_VMCALL)
+    );
+    assert_eq!(&q.cpu_vendor_string, b"GenuineIntel");
+    assert_eq!(q.tsc_frequency_hz, 2_400_000_000);
+    let hv = q.hypervisor_cpuid();
+    assert_eq!(&hv.vendor_signature(), b"Microsoft Hv");
+    assert!(hv.is_hv1());
+    assert!(hv.privileges().signal_events());
+    for (i, leaf) in q.hypervisor_leaves.iter().enumerate() {
+        let expected = s.hv.cpuid(0x4000_0000 + u32::try_from(i).unwrap());
+        assert_eq!(hvcall::CpuidResult::from(*leaf), expected);
+    }
+    assert_eq!(s.hv.total_calls(), 0);
+}
+
+#[test]
+fn success_sets_the_flag_and_raises_the_sint_once() {
+    let mut s = setup(World::builtin());
+    let (c, r) = signal(
+        &mut s.device,
+        CallingConvention::Fast,
+        false,
+        &[Operation::new(0x2001, 3, 5), Operation::new(0x2004, 15, 1)],
+    );
+    assert_eq!(c, Completion::success(32 + 2 * 336));
+    assert_eq!(
+        counts(&r[0]),
+        (5, 5, 0, HvStatus::SUCCESS, HvStatus::SUCCESS)
+    );
+    assert_eq!(
+        counts(&r[1]),
+        (1, 1, 0, HvStatus::SUCCESS, HvStatus::SUCCESS)
+    );
+    assert_eq!(
+        (r[0].control, r[0].first_result, r[0].last_result),
+        (0x1_005D, 0, 0)
+    );
+    // Port 1 (base flag 0) flag 3 and port 4 (base flag 48) flag 15 in SINT 2 of VP 0.
+    assert_eq!(s.hv.sief_flag(1, 0, 2, 3), Some(true));
+    assert_eq!(s.hv.sief_flag(1, 0, 2, 63), Some(true));
+    assert_eq!(s.hv.sief_flag(1, 0, 2, 4), Some(false));
+    assert_eq!(s.hv.interrupts(1, 0, 2), Some(2));
+    assert_eq!(s.hv.calls_with_status(HvStatus::SUCCESS), 6);
+}
+
+#[test]
+fn unknown_connection_and_flag_out_of_range() {
+    let mut s = setup(World::builtin());
+    let (c, r) = signal(
+        &mut s.device,
+        CallingConvention::Fast,
+        false,
+        &[
+            Operation::new(0x9999, 0, 4),
+            Operation::new(0x2002, 16, 2),
+            Operation::new(0x2002, 15, 1),
+        ],
+    );
+    assert_eq!(c.status, 0);
+    let bad_connection = HvStatus::INVALID_CONNECTION_ID;
+    assert_eq!(counts(&r[0]), (4, 0, 4, bad_connection, bad_connection));
+    assert_eq!(r[0].first_result, 0x12);
+    let bad_flag = HvStatus::INVALID_PARAMETER;
+    assert_eq!(counts(&r[1]), (2, 0, 2, bad_flag, bad_flag));
+    assert_eq!(
+        counts(&r[2]),
+        (1, 1, 0, HvStatus::SUCCESS, HvStatus::SUCCESS)
+    );
+    assert_eq!(s.hv.calls_with_status(bad_connection), 4);
+    assert_eq!(s.hv.calls_with_status(bad_flag), 2);
+    assert_eq!(s.hv.interrupts(1, 0, 2), Some(1));
+}
+
+#[test]
+fn raw_mode_malformed_calls_return_invalid_hypercall_input() {
+    let world = World::from_toml_str(EXACT_TIMING, "exact-timing.toml").unwrap();
+    let mut s = setup(world);
+    assert!(s.device.policy().allow_raw_hypercalls);
+    let rep_count = Operation {
+        extra_control: 1 << 32,
+        ..Operation::new(0x2001, 0, 2)
+    };
+    let reserved_bit = Operation {
+        extra_control: 1 << 60,
+        ..Operation::new(0x2001, 0, 1)
+    };
+    let var_header = Operation {
+        extra_control: 1 << 17,
+        ..Operation::new(0x2001, 0, 1)
+    };
+    let rsvd_z = Operation {
+        rsvd_z: 1,
+        ..Operation::new(0x2001, 0, 1)
+    };
+    let high_id = Operation::new(0x0100_2001, 0, 1);
+    let (c, r) = signal(
+        &mut s.device,
+        CallingConvention::Fast,
+        true,
+        &[rep_count, reserved_bit, var_header, rsvd_z, high_id],
+    );
+    assert_eq!(c.status, 0);
+    let input = HvStatus::INVALID_HYPERCALL_INPUT;
+    assert_eq!(counts(&r[0]), (2, 0, 2, input, input));
+    assert_eq!(r[0].control, 0x1_005D | 1 << 32);
+    for result in &r[1..] {
+        assert_eq!(counts(result), (1, 0, 1, input, input));
+    }
+    assert_eq!(r[1].control, 0x1_005D | 1 << 60);
+    assert_eq!((r[3].rsvd_z, r[4].connection_id), (1, 0x0100_2001));
+    assert_eq!(s.hv.calls_with_status(input), 6);
+    assert_eq!(s.hv.sief_flag(1, 0, 2, 0), Some(false));
+}
+
+#[test]
+fn raw_mode_is_refused_when_the_world_does_not_allow_it() {
+    let mut s = setup(World::builtin());
+    let (c, r) = signal(
+        &mut s.device,
+        CallingConvention::Fast,
+        true,
+        &[Operation::new(0x2001, 0, 1)],
+    );
+    assert_eq!(c, Completion::failed(STATUS_ACCESS_DENIED));
+    assert!(r.is_empty());
+    assert_eq!(s.hv.total_calls(), 0);
+}
+
+#[test]
+fn memory_convention_reads_the_input_page() {
+    let world = World::from_toml_str(EXACT_TIMING, "exact-timing.toml").unwrap();
+    let mut s = setup(world);
+    let misaligned = Operation {
+        input_offset: 4,
+        ..Operation::new(0x2001, 1, 1)
+    };
+    let crossing = Operation {
+        input_offset: 4088 + 4,
+        ..Operation::new(0x2001, 1, 1)
+    };
+    let last_slot = Operation {
+        input_offset: 4088,
+        ..Operation::new(0x2001, 2, 1)
+    };
+    let (c, r) = signal(
+        &mut s.device,
+        CallingConvention::Memory,
+        true,
+        &[
+            Operation::new(0x2001, 7, 3),
+            misaligned,
+            crossing,
+            last_slot,
+        ],
+    );
+    assert_eq!(c.status, 0);
+    assert_eq!(
+        counts(&r[0]),
+        (3, 3, 0, HvStatus::SUCCESS, HvStatus::SUCCESS)
+    );
+    assert_eq!(r[0].control, 0x5D);
+    let alignment = HvStatus::INVALID_ALIGNMENT;
+    assert_eq!(counts(&r[1]), (1, 0, 1, alignment, alignment));
+    assert_eq!(counts(&r[2]), (1, 0, 1, alignment, alignment));
+    assert_eq!(
+        counts(&r[3]),
+        (1, 1, 0, HvStatus::SUCCESS, HvStatus::SUCCESS)
+    );
+    assert_eq!(s.hv.sief_flag(1, 0, 2, 7), Some(true));
+    assert_eq!(s.hv.sief_flag(1, 0, 2, 2), Some(true));
+    assert_eq!(s.hv.sief_flag(1, 0, 2, 1), Some(false));
+    let primitive = s.device.hypercalls().unwrap();
+    assert_eq!(primitive.input_page_gpa(), INPUT_PAGE_BASE_GPA);
+}
+
+#[test]
+fn cycle_statistics_are_exact_with_deterministic_timing() {
+    let world = World::from_toml_str(EXACT_TIMING, "exact-timing.toml").unwrap();
+    let timing = *world.timing();
+    let mut s = setup(world);
+    let before = s.device.hypercalls().unwrap().peek_tsc();
+    let (c, r) = signal(
+        &mut s.device,
+        CallingConvention::Fast,
+        false,
+        &[Operation::new(0x2001, 0, 10), Operation::new(0x7777, 0, 4)],
+    );
+    assert_eq!(c.status, 0);
+    // A call measures one timestamp read plus its own cost; the first success raises the SINT.
+    let success = timing.timestamp_cycles + timing.success_cycles;
+    let first = success + timing.interrupt_cycles;
+    assert_eq!(r[0].cycles_min, success);
+    assert_eq!(r[0].cycles_max, first);
+    assert_eq!(r[0].cycles_sum, first + 9 * success);
+    let mut histogram = [0u32; 64];
+    histogram[hvsignal_proto::histogram_bucket(first)] += 1;
+    histogram[hvsignal_proto::histogram_bucket(success)] += 9;
+    assert_eq!(r[0].histogram, histogram);
+    let lookup = timing.timestamp_cycles + timing.lookup_error_cycles;
+    assert_eq!(
+        (r[1].cycles_min, r[1].cycles_max, r[1].cycles_sum),
+        (lookup, lookup, 4 * lookup)
+    );
+    // Every cycle the virtual TSC advanced is accounted for: the measured sums plus the end
+    // timestamp read of each call.
+    let after = s.device.hypercalls().unwrap().peek_tsc();
+    assert_eq!(
+        after - before,
+        r[0].cycles_sum + r[1].cycles_sum + 14 * timing.timestamp_cycles
+    );
+}
+
+#[test]
+fn statistics_add_up_with_jitter_and_outliers() {
+    let mut s = setup(World::builtin());
+    let before = s.device.hypercalls().unwrap().peek_tsc();
+    let (c, r) = signal(
+        &mut s.device,
+        CallingConvention::Fast,
+        false,
+        &[Operation::new(0x2003, 1, 10_000)],
+    );
+    assert_eq!(c.status, 0);
+    let r = r[0];
+    assert_eq!((r.calls, r.successes, r.failures), (10_000, 10_000, 0));
+    assert_eq!(r.histogram.iter().sum::<u32>(), 10_000);
+    assert!(r.cycles_min <= r.mean_cycles().unwrap() && r.mean_cycles().unwrap() <= r.cycles_max);
+    let timing = *World::builtin().timing();
+    assert!(r.cycles_min >= timing.timestamp_cycles + timing.success_cycles);
+    let after = s.device.hypercalls().unwrap().peek_tsc();
+    assert_eq!(
+        after - before,
+        r.cycles_sum + 10_000 * timing.timestamp_cycles
+    );
+}
+
+#[test]
+fn caller_without_the_privilege_gets_the_hypervisors_access_denied() {
+    let text = EXACT_TIMING.replace(
+        r#"privileges = ["SignalEvents", "PostMessages", "AccessFrequencyRegs"]"#,
+        r#"privileges = ["PostMessages"]"#,
+    );
+    let mut s = setup(World::from_toml_str(&text, "no-signal-events.toml").unwrap());
+    let (c, r) = signal(
+        &mut s.device,
+        CallingConvention::Fast,
+        false,
+        &[Operation::new(0x2001, 0, 2)],
+    );
+    // The hypercall's ACCESS_DENIED is a result, not a failed request.
+    assert_eq!(c.status, 0);
+    let denied = HvStatus::ACCESS_DENIED;
+    assert_eq!(counts(&r[0]), (2, 0, 2, denied, denied));
+}
+
+#[test]
+fn without_a_hypervisor_nothing_is_issued() {
+    let text = EXACT_TIMING.replace("[driver]", "[hypervisor]\npresent = false\n\n[driver]");
+    let mut s = setup(World::from_toml_str(&text, "bare-metal.toml").unwrap());
+    assert!(s.device.hypercalls().is_none());
+    let (c, _) = signal(
+        &mut s.device,
+        CallingConvention::Fast,
+        false,
+        &[Operation::new(0x2001, 0, 1)],
+    );
+    assert_eq!(c, Completion::failed(STATUS_NOT_SUPPORTED));
+    let q = s.device.query();
+    assert_eq!(q.flags & QUERY_FLAG_HYPERCALLS_AVAILABLE, 0);
+    assert_eq!(q.flags & QUERY_FLAG_HYPERVISOR_PRESENT, 0);
+    assert_eq!(s.hv.total_calls(), 0);
+}
