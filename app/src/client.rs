@@ -79,12 +79,6 @@ impl Outcome {
         self.cycles_max = self.cycles_max.max(later.cycles_max);
         self.cycles_sum += later.cycles_sum;
     }
-
-    /// True when every call succeeded.
-    #[must_use]
-    pub const fn all_success(&self) -> bool {
-        self.failures == 0 && self.calls > 0
-    }
 }
 
 /// One operation to run: what to issue and how often (any count; the client splits it).

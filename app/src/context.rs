@@ -183,6 +183,10 @@ impl Context {
 
 /// This machine's CPU vendor from CPUID leaf 0 (legal in user mode), where the CPU has CPUID.
 #[must_use]
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "None on CPUs without CPUID (other architectures)"
+)]
 pub fn local_cpu_vendor() -> Option<hvcall::CpuVendor> {
     #[cfg(target_arch = "x86_64")]
     {

@@ -33,6 +33,7 @@ impl Style {
     }
 
     /// No colour at all.
+    #[cfg(test)]
     #[must_use]
     pub const fn plain() -> Self {
         Self { color: false }

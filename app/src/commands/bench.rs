@@ -8,7 +8,7 @@ use crate::client::Job;
 use crate::context::Context;
 use crate::exit::{CommandResult, Exit};
 use crate::progress;
-use crate::report::{self, Align, StatusJson, Table, Text};
+use crate::report::{self, Align, StatusJson, Style, Table, Text};
 use crate::stats::{Collector, Figures, Method, NanosecondFigures};
 
 /// Above this many calls the quantiles come from the driver's histograms unless asked
@@ -97,13 +97,19 @@ pub fn run(ctx: &Context, args: &BenchArgs) -> CommandResult {
         report::print_json(&ctx.document("bench", document))?;
         return Ok(exit);
     }
-    let style = ctx.style;
     let mut text = Text::new();
     if let Some(banner) = ctx.banner(&session) {
         text.line(banner);
         text.blank();
     }
-    let d = &document;
+    render(&mut text, ctx.style, &document, outcome.last_status);
+    text.print()?;
+    Ok(exit)
+}
+
+fn render(text: &mut Text, style: Style, document: &BenchDocument, last_status: hvcall::HvStatus) {
+    let d = document;
+    let cycles = d.cycles;
     text.line(format!(
         "{} connection {:#x}, flag {}, {} convention",
         style.bold("HvCallSignalEvent latency"),
@@ -117,7 +123,7 @@ pub fn run(ctx: &Context, args: &BenchArgs) -> CommandResult {
         style.bad(&format!(
             "{} failed, last status {}",
             d.failures,
-            report::status_name(outcome.last_status)
+            report::status_name(last_status)
         ))
     };
     text.line(format!(
@@ -139,7 +145,7 @@ pub fn run(ctx: &Context, args: &BenchArgs) -> CommandResult {
         ("ns", Align::Right),
     ]);
     let ns = d.nanoseconds;
-    let cell = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"));
+    let ns_cell = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"));
     let rows: [(&str, String, Option<f64>); 6] = [
         ("min", cycles.min.to_string(), ns.map(|n| n.min)),
         ("median", cycles.median.to_string(), ns.map(|n| n.median)),
@@ -149,17 +155,14 @@ pub fn run(ctx: &Context, args: &BenchArgs) -> CommandResult {
         ("mean", format!("{:.1}", cycles.mean), ns.map(|n| n.mean)),
     ];
     for (name, c, n) in rows {
-        table.row(vec![name.to_owned(), c, cell(n)]);
+        table.row(vec![name.to_owned(), c, ns_cell(n)]);
     }
     text.push(table.render(style, 2));
     text.blank();
     text.line(match (d.calls_per_second, d.tsc_frequency_hz) {
-        (Some(rate), Some(hz)) => format!(
-            "  {:.0} calls/s back to back (TSC {hz} Hz / mean cycles)",
-            rate
-        ),
+        (Some(rate), Some(hz)) => {
+            format!("  {rate:.0} calls/s back to back (TSC {hz} Hz / mean cycles)")
+        }
         _ => "  calls/s unknown: the TSC frequency is not known".to_owned(),
     });
-    text.print()?;
-    Ok(exit)
 }

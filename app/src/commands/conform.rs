@@ -30,6 +30,7 @@ struct ProfileJson {
 struct CaseJson {
     name: String,
     row: String,
+    about: Option<String>,
     profile: &'static str,
     expected: Option<StatusJson>,
     observed: Option<StatusJson>,
@@ -173,6 +174,7 @@ fn compare(
             document.cases.push(CaseJson {
                 name: case.name.clone(),
                 row: case.row.clone(),
+                about: case.about.clone(),
                 profile: profile.name(),
                 expected: expected.and_then(|e| e.status).map(StatusJson::from),
                 observed: match observed {

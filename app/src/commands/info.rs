@@ -227,20 +227,20 @@ fn yes_no(style: Style, value: bool, good_when: bool) -> String {
     }
 }
 
-fn render(text: &mut Text, style: Style, d: &InfoDocument, q: &QueryResponse) {
-    let h = &d.hypervisor;
+fn render(text: &mut Text, style: Style, doc: &InfoDocument, query: &QueryResponse) {
+    let hv = &doc.hypervisor;
     text.line(style.bold("Hypervisor"));
     let mut f = Fields::new();
-    f.add("present", yes_no(style, h.present, true));
-    if h.present {
+    f.add("present", yes_no(style, hv.present, true));
+    if hv.present {
         f.add(
             "vendor signature",
-            format!("\"{}\"", h.vendor_signature.as_deref().unwrap_or("")),
+            format!("\"{}\"", hv.vendor_signature.as_deref().unwrap_or("")),
         );
-        let interface = h.interface.as_deref().unwrap_or("");
+        let interface = hv.interface.as_deref().unwrap_or("");
         f.add(
             "interface",
-            if h.hv1 {
+            if hv.hv1 {
                 format!("\"{interface}\" (Microsoft hypervisor interface)")
             } else {
                 style.bad(&format!(
@@ -248,7 +248,7 @@ fn render(text: &mut Text, style: Style, d: &InfoDocument, q: &QueryResponse) {
                 ))
             },
         );
-        if let Some(v) = &h.version {
+        if let Some(v) = &hv.version {
             f.add(
                 "version",
                 format!(
@@ -257,39 +257,39 @@ fn render(text: &mut Text, style: Style, d: &InfoDocument, q: &QueryResponse) {
                 ),
             );
         }
-        f.add("max leaf", h.max_leaf.clone());
+        f.add("max leaf", hv.max_leaf.clone());
         f.add(
             "limits",
             format!(
                 "{} virtual processors, {} logical processors",
-                h.max_virtual_processors, h.max_logical_processors
+                hv.max_virtual_processors, hv.max_logical_processors
             ),
         );
     }
     text.push(f.render(2));
-    if h.present {
+    if hv.present {
         text.blank();
-        render_privileges(text, style, d);
+        render_privileges(text, style, doc);
         text.blank();
-        render_features(text, style, &d.features);
+        render_features(text, style, &doc.features);
     }
     text.blank();
     text.line(style.bold("CPU"));
     let mut f = Fields::new();
     f.add(
         "vendor",
-        format!("{} ({})", d.cpu.vendor, d.cpu.vendor_string),
+        format!("{} ({})", doc.cpu.vendor, doc.cpu.vendor_string),
     );
     f.add(
         "instruction",
-        match &d.cpu.instruction {
+        match &doc.cpu.instruction {
             Some(i) => format!("{} ({})", i.mnemonic, i.encoding),
             None => style.bad("none: neither Intel nor AMD, no hypercalls are issued"),
         },
     );
     f.add(
         "TSC frequency",
-        q.tsc_frequency().map_or_else(
+        query.tsc_frequency().map_or_else(
             || "unknown (bench reports cycles only)".to_owned(),
             |hz| format!("{hz} Hz"),
         ),
@@ -297,7 +297,7 @@ fn render(text: &mut Text, style: Style, d: &InfoDocument, q: &QueryResponse) {
     text.push(f.render(2));
     text.blank();
     text.line(style.bold("Driver"));
-    let dr = &d.driver;
+    let dr = &doc.driver;
     let mut f = Fields::new();
     f.add("version", dr.version.clone());
     f.add("protocol version", dr.protocol_version.to_string());

@@ -13,7 +13,7 @@ use crate::client::Job;
 use crate::context::Context;
 use crate::exit::{AppError, CommandResult, Exit};
 use crate::progress;
-use crate::report::{self, Align, StatusJson, Table, Text};
+use crate::report::{self, Align, StatusJson, Style, Table, Text};
 
 /// Ranges larger than this need `--yes`.
 pub const CONFIRM_ABOVE: u64 = 4096;
@@ -175,13 +175,18 @@ pub fn run(ctx: &Context, args: &ScanArgs) -> CommandResult {
         report::print_json(&ctx.document("scan", document))?;
         return Ok(exit);
     }
-    let style = ctx.style;
     let mut text = Text::new();
     if let Some(banner) = ctx.banner(&session) {
         text.line(banner);
         text.blank();
     }
-    let d = &document;
+    render(&mut text, ctx.style, &document);
+    text.print()?;
+    Ok(exit)
+}
+
+fn render(text: &mut Text, style: Style, document: &ScanDocument) {
+    let d = document;
     text.line(format!(
         "{} {:#x}..={:#x} ({} ids), flag {}: {} calls in {} request{}",
         style.bold("Scan"),
@@ -217,8 +222,6 @@ pub fn run(ctx: &Context, args: &ScanArgs) -> CommandResult {
             style.good(&ranges_text(&ranges(&d.live_connections)))
         )
     });
-    text.print()?;
-    Ok(exit)
 }
 
 #[cfg(test)]

@@ -35,7 +35,6 @@ const LIST_ATTEMPTS: usize = 3;
 #[derive(Debug)]
 pub struct DeviceTransport {
     handle: HANDLE,
-    path: String,
 }
 
 impl DeviceTransport {
@@ -49,7 +48,6 @@ impl DeviceTransport {
         let Some(path) = paths.into_iter().next() else {
             return Err(not_found());
         };
-        let display = utf16_to_string(&path);
         // SAFETY: `path` is a NUL-terminated UTF-16 string that outlives the call; the security
         // attributes pointer may be null and the template handle may be null for OPEN_EXISTING.
         let handle = unsafe {
@@ -64,18 +62,9 @@ impl DeviceTransport {
             )
         };
         if handle == INVALID_HANDLE_VALUE {
-            return Err(open_error(last_error(), &display));
+            return Err(open_error(last_error(), &utf16_to_string(&path)));
         }
-        Ok(Self {
-            handle,
-            path: display,
-        })
-    }
-
-    /// The device interface path that was opened.
-    #[must_use]
-    pub fn path(&self) -> &str {
-        &self.path
+        Ok(Self { handle })
     }
 }
 

@@ -18,6 +18,13 @@ pub enum TransportError {
     NtStatus(NtStatus),
     /// `DeviceIoControl` failed with this Win32 error (the I/O manager maps the driver's
     /// NTSTATUS with `RtlNtStatusToDosError`).
+    #[cfg_attr(
+        not(any(windows, hvsignal_check_windows)),
+        allow(
+            dead_code,
+            reason = "only the Windows device transport reports Win32 errors"
+        )
+    )]
     Win32(u32),
 }
 

@@ -14,7 +14,6 @@ use super::{Transport, TransportError};
 
 /// The model of one machine: the hypervisor (shared state) and the driver's core over it.
 pub struct ModelTransport {
-    hypervisor: Arc<Hypervisor>,
     device: Device<ModelPrimitive>,
 }
 
@@ -44,13 +43,7 @@ impl ModelTransport {
                 allow_raw_hypercalls,
             },
         );
-        Self { hypervisor, device }
-    }
-
-    /// The simulated hypervisor (for observations such as interrupts raised).
-    #[must_use]
-    pub fn hypervisor(&self) -> &Arc<Hypervisor> {
-        &self.hypervisor
+        Self { device }
     }
 }
 
