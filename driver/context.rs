@@ -67,7 +67,7 @@ impl ContextTypeInfo {
 pub static DEVICE_CONTEXT_TYPE_INFO: ContextTypeInfo =
     ContextTypeInfo(WDF_OBJECT_CONTEXT_TYPE_INFO {
         Size: WDF_OBJECT_CONTEXT_TYPE_INFO_SIZE,
-        ContextName: c"DeviceContext".as_ptr(),
+        ContextName: c"DeviceContext".as_ptr().cast(),
         ContextSize: core::mem::size_of::<DeviceContext>(),
         UniqueType: (&raw const DEVICE_CONTEXT_TYPE_INFO).cast(),
         EvtDriverGetUniqueContextType: None,

@@ -8,8 +8,7 @@
 //!
 //! The driver's Windows code itself is compiled only on Windows (CI's Windows job, users).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -213,9 +212,10 @@ fn driver_build_configuration_is_what_wdk_build_needs() {
 
 /// Builds the driver package (library only) for this host into a private target directory and
 /// returns the cdylib.
+#[cfg(not(windows))]
 fn build_driver_for_this_host() -> PathBuf {
-    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("driver-off-windows");
-    let status = Command::new(env!("CARGO"))
+    let target_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("driver-off-windows");
+    let status = std::process::Command::new(env!("CARGO"))
         .current_dir(root())
         .args(["build", "--offline", "--locked", "--lib", "-p"])
         .arg(env!("CARGO_PKG_NAME"))
@@ -309,4 +309,51 @@ fn utf16_constants_are_the_ascii_text() {
     );
     assert_eq!(wide::ascii_to_utf16::<0>(""), [0u16; 0]);
     assert_eq!(wide::utf16_byte_length(32_767), 65_534);
+}
+
+#[test]
+fn the_drivers_dependencies_stay_no_std_when_built_with_the_console_program() {
+    // tools/package.ps1 builds the driver and the console program in one cargo invocation, so
+    // their dependencies' features unify. A `std` (or `alloc`) feature switched on for a crate
+    // the driver links would pull the user-mode runtime into the kernel binary, which fails only
+    // on Windows, at link time. cargo tree resolves the Windows graph on any host.
+    let output = std::process::Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args([
+            "tree",
+            "--offline",
+            "--locked",
+            "-p",
+            env!("CARGO_PKG_NAME"),
+            "-p",
+            "hvsignal",
+            "--target",
+            "x86_64-pc-windows-msvc",
+            "-e",
+            "normal,features",
+            "--prefix",
+            "none",
+        ])
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let tree = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        tree.contains("hvsignal-core feature"),
+        "unexpected cargo tree output:\n{tree}"
+    );
+    for krate in ["zerocopy", "hvcall", "hvsignal-proto", "hvsignal-core"] {
+        for feature in ["std", "alloc"] {
+            let enabled = format!("{krate} feature \"{feature}\"");
+            assert!(
+                !tree.lines().any(|line| line.starts_with(&enabled)),
+                "{enabled} is enabled in the driver's build graph"
+            );
+        }
+    }
 }
