@@ -97,7 +97,7 @@ function Assert-HvHostElevated {
 function Import-HvHyperVModule {
     if (@(Get-Module -ListAvailable -Name 'Hyper-V').Count -eq 0) {
         throw ('The Hyper-V PowerShell module is not installed. Enable it with: ' +
-            'Enable-WindowsOptionalFeature -Online -FeatureName Microsoft-Hyper-V-All (client) or ' +
+            'Enable-WindowsOptionalFeature -Online -FeatureName Microsoft-Hyper-V -All (client) or ' +
             'Install-WindowsFeature -Name Hyper-V -IncludeManagementTools (server), then restart.')
     }
     Import-Module -Name 'Hyper-V'
