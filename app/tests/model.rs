@@ -1,0 +1,659 @@
+//! End-to-end tests of every command on the model backend: output, JSON schema, exit codes.
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+
+const WORLDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/worlds");
+
+fn hvsignal() -> Command {
+    let mut cmd = Command::cargo_bin("hvsignal").expect("binary built");
+    cmd.env("NO_COLOR", "1").arg("--backend").arg("model");
+    cmd
+}
+
+fn world(name: &str) -> String {
+    format!("{WORLDS}/{name}")
+}
+
+/// Runs with `--json`, checks the exit code, returns the document.
+fn json_of(args: &[&str], code: i32) -> Value {
+    let output = hvsignal().arg("--json").args(args).output().expect("runs");
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let v: Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
+    assert_eq!(v["backend"], json!("model"));
+    assert_eq!(v["simulated"], json!(true));
+    v
+}
+
+fn keys(v: &Value) -> Vec<&str> {
+    v.as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+#[test]
+fn info_reports_the_builtin_world() {
+    let v = json_of(&["info"], 0);
+    assert_eq!(v["command"], json!("info"));
+    assert_eq!(v["hypervisor"]["present"], json!(true));
+    assert_eq!(v["hypervisor"]["vendor_signature"], json!("Microsoft Hv"));
+    assert_eq!(v["hypervisor"]["interface"], json!("Hv#1"));
+    assert_eq!(v["privileges"]["mask"], json!("0x003b803000002e7f"));
+    assert_eq!(v["privileges"]["signal_events"], json!(true));
+    assert_eq!(v["driver"]["protocol_version"], json!(1));
+    assert_eq!(v["driver"]["allow_raw_hypercalls"], json!(false));
+    assert_eq!(v["cpu"]["vendor"], json!("intel"));
+    assert_eq!(v["cpu"]["instruction"]["mnemonic"], json!("vmcall"));
+    assert_eq!(v["tsc_frequency_hz"], json!(2_400_000_000_u64));
+    assert_eq!(v["world"], json!({"source": "built-in", "profile": "tlfs"}));
+    let bits = v["privileges"]["bits"].as_array().unwrap();
+    let signal = bits
+        .iter()
+        .find(|b| b["name"] == json!("SignalEvents"))
+        .unwrap();
+    assert_eq!(signal["bit"], json!(37));
+    assert_eq!(signal["set"], json!(true));
+    assert_eq!(
+        keys(&v),
+        [
+            "backend",
+            "command",
+            "cpu",
+            "driver",
+            "features",
+            "hypervisor",
+            "privileges",
+            "simulated",
+            "tsc_frequency_hz",
+            "world"
+        ]
+    );
+}
+
+#[test]
+fn info_human_says_simulated_and_highlights_signal_events() {
+    let out = hvsignal()
+        .arg("info")
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.starts_with("simulated: model backend, world built-in, profile tlfs\n"));
+    assert!(text.contains("Privileges  mask 0x003b803000002e7f  SignalEvents: yes (bit 37, CPUID 0x40000003 EBX bit 5)"));
+    assert!(text.contains("   37  SignalEvents <-"));
+    assert!(text.contains("  vendor signature  \"Microsoft Hv\""));
+}
+
+#[test]
+fn info_without_hypervisor_succeeds_and_says_so() {
+    let v = json_of(&["--world", &world("no-hypervisor.toml"), "info"], 0);
+    assert_eq!(v["hypervisor"]["present"], json!(false));
+    assert_eq!(v["hypervisor"]["vendor_signature"], Value::Null);
+    assert_eq!(v["driver"]["hypercalls_available"], json!(false));
+}
+
+#[test]
+fn info_of_an_amd_kvm_world() {
+    let v = json_of(&["--world", &world("kvm.toml"), "info"], 0);
+    assert_eq!(v["hypervisor"]["vendor_signature"], json!("Linux KVM Hv"));
+    assert_eq!(v["cpu"]["instruction"]["mnemonic"], json!("vmmcall"));
+    assert_eq!(v["world"]["profile"], json!("kvm"));
+}
+
+#[test]
+fn signal_success_exit_0() {
+    let v = json_of(&["signal", "-c", "0x2001"], 0);
+    let op = &v["operations"][0];
+    assert_eq!(op["connection_id"], json!(0x2001));
+    assert_eq!(op["flag"], json!(0));
+    assert_eq!(op["calls"], json!(1));
+    assert_eq!(op["successes"], json!(1));
+    assert_eq!(op["failures"], json!(0));
+    assert_eq!(
+        op["first_status"],
+        json!({"code": 0, "name": "HV_STATUS_SUCCESS"})
+    );
+    assert_eq!(
+        op["last_status"],
+        json!({"code": 0, "name": "HV_STATUS_SUCCESS"})
+    );
+    assert_eq!(op["registers"]["rcx"], json!("0x000000000001005d"));
+    assert_eq!(op["registers"]["rdx"], json!("0x0000000000002001"));
+    assert_eq!(
+        v["summary"],
+        json!({"calls": 1, "successes": 1, "failures": 0})
+    );
+    assert_eq!(v["dry_run"], json!(false));
+}
+
+#[test]
+fn signal_failure_exit_1_with_status_and_meaning() {
+    hvsignal()
+        .args(["signal", "-c", "0x2005"])
+        .assert()
+        .code(1)
+        .stdout(
+            "simulated: model backend, world built-in, profile tlfs\n\n\
+             HvCallSignalEvent fast convention, 1 call per operation\n  \
+             connection  flag  calls  succeeded  failed  status\n      \
+             0x2005     0      1          0       1  HV_STATUS_INVALID_CONNECTION_ID (0x0012)\n\n  \
+             HV_STATUS_INVALID_CONNECTION_ID  The connection ID is invalid: no connection with this ID exists for the caller.\n",
+        );
+}
+
+#[test]
+fn signal_repeat_is_split_across_requests_and_counted() {
+    let v = json_of(
+        &["signal", "-c", "0x2002", "-f", "3", "--repeat", "25000"],
+        0,
+    );
+    let op = &v["operations"][0];
+    assert_eq!(op["calls"], json!(25_000));
+    assert_eq!(op["successes"], json!(25_000));
+    let c = &op["cycles"];
+    assert!(c["min"].as_u64().unwrap() <= c["max"].as_u64().unwrap());
+    assert!(v["operations"][0]["nanoseconds"]["mean"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn signal_memory_convention_and_several_connections() {
+    let v = json_of(&["signal", "-c", "0x2001", "-c", "0x2004", "--memory"], 0);
+    assert_eq!(v["convention"], json!("memory"));
+    assert_eq!(v["operations"].as_array().unwrap().len(), 2);
+    assert_eq!(v["operations"][1]["connection_id"], json!(0x2004));
+    assert_eq!(
+        v["operations"][1]["registers"]["rcx"],
+        json!("0x000000000000005d")
+    );
+}
+
+#[test]
+fn signal_flag_beyond_count_is_invalid_parameter() {
+    let v = json_of(&["signal", "-c", "0x2001", "-f", "16"], 1);
+    assert_eq!(
+        v["operations"][0]["last_status"],
+        json!({"code": 5, "name": "HV_STATUS_INVALID_PARAMETER"})
+    );
+}
+
+#[test]
+fn raw_options_need_the_policy() {
+    let output = hvsignal()
+        .args(["signal", "-c", "0x2001", "--rsvd", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.starts_with(
+        "hvsignal: error: raw hypercalls are disabled in this world; set `allow_raw_hypercalls = true` under [driver] in the world file (NTSTATUS 0xc0000022"
+    ), "{stderr}");
+    let v = json_of(
+        &[
+            "--world",
+            &world("malformed-calls.toml"),
+            "signal",
+            "-c",
+            "0x2001",
+            "--rsvd",
+            "1",
+        ],
+        1,
+    );
+    assert_eq!(v["raw"], json!(true));
+    assert_eq!(
+        v["operations"][0]["last_status"]["name"],
+        json!("HV_STATUS_INVALID_HYPERCALL_INPUT")
+    );
+    let v = json_of(
+        &[
+            "--world",
+            &world("malformed-calls.toml"),
+            "signal",
+            "-c",
+            "0x2001",
+            "--memory",
+            "--input-offset",
+            "4",
+        ],
+        1,
+    );
+    assert_eq!(
+        v["operations"][0]["last_status"]["name"],
+        json!("HV_STATUS_INVALID_ALIGNMENT")
+    );
+    for (option, value, status) in [
+        ("--rep-count", "1", "HV_STATUS_INVALID_HYPERCALL_INPUT"),
+        ("--rep-start", "2", "HV_STATUS_INVALID_HYPERCALL_INPUT"),
+        ("--var-header", "1", "HV_STATUS_INVALID_HYPERCALL_INPUT"),
+        (
+            "--control-bits",
+            "0x1000000000000000",
+            "HV_STATUS_INVALID_HYPERCALL_INPUT",
+        ),
+    ] {
+        let v = json_of(
+            &[
+                "--world",
+                &world("malformed-calls.toml"),
+                "signal",
+                "-c",
+                "0x2001",
+                option,
+                value,
+            ],
+            1,
+        );
+        assert_eq!(
+            v["operations"][0]["last_status"]["name"],
+            json!(status),
+            "{option}"
+        );
+    }
+    let v = json_of(
+        &[
+            "--world",
+            &world("malformed-calls.toml"),
+            "signal",
+            "-c",
+            "0x01002001",
+            "--raw",
+        ],
+        1,
+    );
+    assert_eq!(v["operations"][0]["connection_id"], json!(0x0100_2001));
+    assert_eq!(
+        v["operations"][0]["last_status"]["name"],
+        json!("HV_STATUS_INVALID_HYPERCALL_INPUT")
+    );
+}
+
+#[test]
+fn no_hypervisor_is_exit_3_for_signal_bench_scan() {
+    let w = world("no-hypervisor.toml");
+    for args in [
+        vec!["signal", "-c", "1"],
+        vec!["bench", "-c", "1", "--calls", "10"],
+        vec!["scan", "--from", "1", "--to", "2"],
+    ] {
+        let mut all = vec!["--world", w.as_str()];
+        all.extend(args.iter().copied());
+        let output = hvsignal().args(&all).output().unwrap();
+        assert_eq!(output.status.code(), Some(3), "{args:?}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            stderr.contains("the world has no hypervisor that takes hypercalls"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn bad_world_file_is_exit_2_naming_the_file() {
+    let bad = world("invalid/unknown-key.toml");
+    let output = hvsignal().args(["--world", &bad, "info"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.starts_with(&format!("hvsignal: error: world file {bad}:")),
+        "{stderr}"
+    );
+    let output = hvsignal()
+        .args(["--world", "/nonexistent/w.toml", "info"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[cfg(not(windows))]
+#[test]
+fn device_backend_off_windows_is_exit_3() {
+    let output = Command::cargo_bin("hvsignal")
+        .unwrap()
+        .args(["--backend", "device", "info"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        "hvsignal: error: the device backend needs Windows (the hvsignal driver runs in a Windows guest); use --backend model\n"
+    );
+}
+
+#[test]
+#[allow(clippy::cast_precision_loss, reason = "cycle counts are small")]
+fn bench_figures_are_consistent() {
+    for extra in [&[][..], &["--histogram"][..], &["--memory"][..]] {
+        let mut args = vec!["bench", "-c", "0x2001", "--calls", "12345"];
+        args.extend_from_slice(extra);
+        let v = json_of(&args, 0);
+        assert_eq!(v["calls"], json!(12_345), "{extra:?}");
+        assert_eq!(v["successes"], json!(12_345));
+        let c = &v["cycles"];
+        let [min, median, p90, p99, max] =
+            ["min", "median", "p90", "p99", "max"].map(|k| c[k].as_u64().unwrap());
+        assert!(
+            min <= median && median <= p90 && p90 <= p99 && p99 <= max,
+            "{c}"
+        );
+        let mean = c["mean"].as_f64().unwrap();
+        assert!(min as f64 <= mean && mean <= max as f64);
+        let ns = &v["nanoseconds"];
+        assert!((ns["min"].as_f64().unwrap() - min as f64 / 2.4).abs() < 1e-6);
+        let rate = v["calls_per_second"].as_f64().unwrap();
+        assert!((rate - 2.4e9 / mean).abs() < 1e-3);
+        let expected_method = if extra == ["--histogram"] {
+            "histogram"
+        } else {
+            "exact"
+        };
+        assert_eq!(v["method"], json!(expected_method));
+    }
+    // Exact: 12345 calls, one per operation, 64 per request.
+    let v = json_of(&["bench", "-c", "0x2001", "--calls", "12345"], 0);
+    assert_eq!(v["requests"], json!(12_345_u64.div_ceil(64)));
+    let v = json_of(
+        &["bench", "-c", "0x2001", "--calls", "25000", "--histogram"],
+        0,
+    );
+    assert_eq!(v["requests"], json!(3));
+}
+
+#[test]
+fn bench_of_a_failing_call_exits_1() {
+    let v = json_of(&["bench", "-c", "0x2005", "--calls", "100"], 1);
+    assert_eq!(v["failures"], json!(100));
+    assert_eq!(
+        v["last_status"]["name"],
+        json!("HV_STATUS_INVALID_CONNECTION_ID")
+    );
+}
+
+#[test]
+fn bench_without_tsc_frequency_has_null_nanoseconds() {
+    let dir = std::env::temp_dir().join(format!("hvsignal-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("no-tsc.toml");
+    let text = std::fs::read_to_string(world("default.toml")).unwrap()
+        + "\n[timing]\ntsc_frequency_hz = 0\n";
+    std::fs::write(&path, text).unwrap();
+    let v = json_of(
+        &[
+            "--world",
+            path.to_str().unwrap(),
+            "bench",
+            "-c",
+            "0x2001",
+            "--calls",
+            "50",
+        ],
+        0,
+    );
+    assert_eq!(v["nanoseconds"], Value::Null);
+    assert_eq!(v["calls_per_second"], Value::Null);
+    assert_eq!(v["tsc_frequency_hz"], Value::Null);
+}
+
+#[test]
+fn scan_finds_exactly_the_worlds_live_connections() {
+    let v = json_of(&["scan", "--from", "0x1f00", "--to", "0x2100"], 1);
+    assert_eq!(v["from"], json!(0x1f00));
+    assert_eq!(v["to"], json!(0x2100));
+    assert_eq!(v["flag"], json!(0));
+    assert_eq!(
+        v["live_connections"],
+        json!([0x2001, 0x2002, 0x2003, 0x2004])
+    );
+    assert_eq!(v["results"].as_array().unwrap().len(), 0x201);
+    assert_eq!(
+        v["results"][0],
+        json!({"connection_id": 0x1f00, "status": {"code": 18, "name": "HV_STATUS_INVALID_CONNECTION_ID"}})
+    );
+    assert_eq!(v["requests"], json!(0x201_u64.div_ceil(64)));
+    let v = json_of(
+        &[
+            "--world",
+            &world("invalid-port-id.toml"),
+            "scan",
+            "--from",
+            "0x3000",
+            "--to",
+            "0x3006",
+        ],
+        1,
+    );
+    assert_eq!(v["live_connections"], json!([0x3005]));
+    assert_eq!(
+        v["summary"],
+        json!([
+            {"status": {"code": 0, "name": "HV_STATUS_SUCCESS"}, "count": 1, "ranges": [[0x3005, 0x3005]]},
+            {"status": {"code": 17, "name": "HV_STATUS_INVALID_PORT_ID"}, "count": 4, "ranges": [[0x3001, 0x3004]]},
+            {"status": {"code": 18, "name": "HV_STATUS_INVALID_CONNECTION_ID"}, "count": 2, "ranges": [[0x3000, 0x3000], [0x3006, 0x3006]]}
+        ])
+    );
+}
+
+#[test]
+fn scan_of_only_live_ids_exits_0_and_warns() {
+    let output = hvsignal()
+        .args(["scan", "--from", "0x2001", "--to", "0x2004"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .starts_with("hvsignal: warning: scan signals every live connection it finds")
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains("Live connections (4): 0x2001-0x2004"),
+        "{text}"
+    );
+}
+
+#[test]
+fn large_scans_need_yes() {
+    let output = hvsignal()
+        .args(["scan", "--from", "0", "--to", "4096"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("add --yes to confirm")
+    );
+    let v = json_of(&["scan", "--from", "0", "--to", "4096", "--yes"], 1);
+    assert_eq!(v["ids"], json!(4097));
+    let output = hvsignal()
+        .args(["scan", "--from", "9", "--to", "8"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn conform_passes_for_each_profile_against_itself() {
+    for profile in ["tlfs", "kvm", "qemu", "openvmm"] {
+        let v = json_of(&["conform", "--profile", profile], 0);
+        assert_eq!(v["profile"], json!(profile));
+        assert_eq!(v["summary"]["failed"], json!(0), "{profile}");
+        assert!(v["summary"]["passed"].as_u64().unwrap() >= 12, "{profile}");
+        let cases = v["cases"].as_array().unwrap();
+        assert_eq!(cases.len(), 28);
+        for case in cases {
+            assert!(
+                ["pass", "info", "skip"].contains(&case["verdict"].as_str().unwrap()),
+                "{case}"
+            );
+            assert_eq!(case["profile"], json!(profile));
+            for key in ["name", "expected", "observed", "verdict"] {
+                assert!(case.get(key).is_some(), "{key}");
+            }
+        }
+    }
+    let v = json_of(&["conform", "--all-profiles"], 0);
+    assert_eq!(v["profile"], json!("all"));
+    assert_eq!(v["cases"].as_array().unwrap().len(), 4 * 28);
+    assert_eq!(v["profiles"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn conform_covers_every_row_of_the_behaviour_matrix() {
+    let v = json_of(&["conform"], 0);
+    let rows: Vec<&str> = v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["row"].as_str().unwrap())
+        .collect();
+    for row in [
+        "Valid connection, flag 0, rsvd 0",
+        "Unknown connection id",
+        "Conn id bits 31:24 != 0",
+        "RsvdZ (bits 63:48) != 0",
+        "FlagNumber >= FlagCount",
+        "Rep count or start != 0",
+        "Variable header != 0",
+        "Reserved control bits (30:27, 47:44, 63:60)",
+        "Slow, input GPA misaligned",
+        "Caller lacks SignalEvents",
+        "CPL 3 caller",
+        "Unknown call code",
+    ] {
+        assert!(rows.contains(&row), "{row}");
+    }
+}
+
+#[test]
+fn conform_against_another_profiles_expectations_fails_with_exit_1() {
+    // The model runs as KVM, the expectations are read as KVM's: passes. Run the KVM world
+    // (profile kvm) but compare with the TLFS: the flag case differs.
+    let dir = std::env::temp_dir().join(format!("hvsignal-conform-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = dir.join("cases.toml");
+    std::fs::write(
+        &cases,
+        "[[case]]\nname = \"flag-one\"\nrow = \"FlagNumber >= FlagCount\"\nflag = 1\n\
+         expect = { tlfs = \"SUCCESS\", kvm = \"SUCCESS\" }\n",
+    )
+    .unwrap();
+    let v = json_of(&["conform", cases.to_str().unwrap(), "--profile", "kvm"], 1);
+    assert_eq!(
+        v["summary"],
+        json!({"passed": 0, "failed": 1, "informational": 0, "skipped": 0})
+    );
+    assert_eq!(
+        v["cases"][0]["expected"],
+        json!({"code": 0, "name": "HV_STATUS_SUCCESS"})
+    );
+    assert_eq!(
+        v["cases"][0]["observed"],
+        json!({"code": 17, "name": "HV_STATUS_INVALID_PORT_ID"})
+    );
+    assert_eq!(v["cases"][0]["verdict"], json!("fail"));
+    let v = json_of(
+        &["conform", cases.to_str().unwrap(), "--profile", "tlfs"],
+        0,
+    );
+    assert_eq!(v["cases"][0]["verdict"], json!("pass"));
+}
+
+#[test]
+fn conform_bad_case_file_is_exit_2() {
+    let dir = std::env::temp_dir().join(format!("hvsignal-badcase-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = dir.join("bad.toml");
+    std::fs::write(
+        &cases,
+        "[[case]]\nname = \"x\"\nrow = \"r\"\nexpect = { tlfs = \"SUCESS\" }\n",
+    )
+    .unwrap();
+    let output = hvsignal()
+        .args(["conform", cases.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.starts_with(&format!(
+            "hvsignal: error: {}: case `x`: key `expect.tlfs`: `SUCESS`",
+            cases.display()
+        )),
+        "{stderr}"
+    );
+    let output = hvsignal()
+        .args(["conform", "/nonexistent/cases.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let output = hvsignal()
+        .args(["conform", "--profile", "hyperv"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn conform_human_report() {
+    let out = hvsignal()
+        .args(["conform", "--profile", "openvmm"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.starts_with("simulated: model backend, world built-in, profile openvmm\n"));
+    assert!(text.contains("  rsvdz-nonzero                             SUCCESS                  SUCCESS                  pass\n"), "{text}");
+    assert!(
+        text.ends_with("Summary: 20 passed, 0 failed, 6 informational, 2 skipped\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn dry_run_uses_the_worlds_vendor() {
+    let v = json_of(
+        &[
+            "--world",
+            &world("kvm.toml"),
+            "signal",
+            "-c",
+            "0x24",
+            "--dry-run",
+        ],
+        0,
+    );
+    assert_eq!(v["vendor"], json!("amd"));
+    assert_eq!(v["vendor_source"], json!("world"));
+    assert_eq!(
+        v["instruction"],
+        json!({"vendor": "amd", "mnemonic": "vmmcall", "encoding": "0f 01 d9"})
+    );
+}
+
+#[test]
+fn help_lists_every_command() {
+    let out = Command::cargo_bin("hvsignal")
+        .unwrap()
+        .arg("--help")
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    for command in ["info", "signal", "bench", "scan", "status", "conform"] {
+        assert!(text.contains(&format!("  {command} ")), "{command}");
+    }
+}
