@@ -59,6 +59,7 @@ fn per_call_overhead_is_within_budget() {
         .args([
             "build",
             "--quiet",
+            "--locked",
             "--release",
             "-p",
             "hvsignal-core",
