@@ -35,8 +35,19 @@ if ($forwarded.Count -gt 0 -and $forwarded[0] -eq '--') {
 $powershell = (Get-Process -Id $PID).Path
 $arguments = @('-NoProfile', '-ExecutionPolicy', 'Bypass', '-File', $Harness) + $forwarded
 Write-Host "==> $Harness $($forwarded -join ' ')"
-& $powershell @arguments
-$exitCode = $LASTEXITCODE
+# Windows PowerShell 5.1 turns a native program's stderr into error records when its own output
+# is redirected (cargo-make); the harness's exit code decides, so 'Stop' must not end this
+# script on the first such line. The harness's output is not redirected, so its prompts and
+# progress reach the console unchanged.
+$previousPreference = $ErrorActionPreference
+$ErrorActionPreference = 'Continue'
+try {
+    & $powershell @arguments
+    $exitCode = $LASTEXITCODE
+}
+finally {
+    $ErrorActionPreference = $previousPreference
+}
 if ($exitCode -ne 0) {
     throw "The VM tests failed (exit code $exitCode)."
 }
