@@ -682,8 +682,8 @@ function New-HvTestResult {
 }
 
 function Test-HvPesterAvailable {
-    <# True when Pester 5.2 or later (New-PesterConfiguration, JUnit output) is installed. #>
-    $modules = @(Get-Module -ListAvailable -Name Pester | Where-Object -FilterScript { $_.Version -ge [version] '5.2.0' })
+    <# True when Pester 5.3 or later (New-PesterConfiguration, JUnit output) is installed. #>
+    $modules = @(Get-Module -ListAvailable -Name Pester | Where-Object -FilterScript { $_.Version -ge [version] '5.3.0' })
     return ($modules.Count -gt 0)
 }
 
@@ -718,7 +718,7 @@ function Invoke-HvPesterRunner {
         [Parameter(Mandatory = $true)] [string] $JUnitPath,
         [Parameter(Mandatory = $true)] [string] $TestsPath
     )
-    Import-Module -Name Pester -MinimumVersion '5.2.0'
+    Import-Module -Name Pester -MinimumVersion '5.3.0'
     $container = New-PesterContainer -Path $TestsPath -Data @{ HarnessContext = $Context }
     $configuration = New-PesterConfiguration
     $configuration.Run.Container = $container
@@ -728,7 +728,9 @@ function Invoke-HvPesterRunner {
     $configuration.TestResult.Enabled = $true
     $configuration.TestResult.OutputFormat = 'JUnitXml'
     $configuration.TestResult.OutputPath = $JUnitPath
-    $configuration.TestResult.TestSuiteName = 'hvsignal-vm'
+    if ($null -ne $configuration.TestResult.PSObject.Properties['TestSuiteName']) {
+        $configuration.TestResult.TestSuiteName = 'hvsignal-vm'
+    }
     $run = Invoke-Pester -Configuration $configuration
 
     $scenarios = Get-HvSignalScenario -ReloadCount $Context.ReloadCount

@@ -377,7 +377,7 @@ try {
     else {
         $runner = 'plain runner'
         if (-not $NoPester) {
-            Write-HvLog -Level Warning -Message 'Pester 5.2+ is not installed (Install-Module -Name Pester -MinimumVersion 5.2.0); using the plain runner.'
+            Write-HvLog -Level Warning -Message 'Pester 5.3+ is not installed (Install-Module -Name Pester -MinimumVersion 5.3.0 -SkipPublisherCheck); using the plain runner.'
         }
         $results = Invoke-HvPlainRunner -Context $context -JUnitPath $junitPath
     }
