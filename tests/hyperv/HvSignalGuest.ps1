@@ -377,12 +377,18 @@ function Remove-HvSignalDriver {
         }
     }
     foreach ($package in (Get-HvDriverPackage -InfName $InfName)) {
-        $result = Invoke-HvNativeProcess -FilePath $pnputilPath -ArgumentList @('/delete-driver', $package.Driver, '/uninstall', '/force')
-        $log.Add(("pnputil /delete-driver {0} /uninstall /force: exit {1}" -f $package.Driver, $result.ExitCode))
+        # The published name (oemNN.inf): Get-WindowsDriver calls it Driver (DISM: PublishedName).
+        $published = $package.PSObject.Properties['Driver']
+        if ($null -eq $published) {
+            $published = $package.PSObject.Properties['PublishedName']
+        }
+        $publishedName = [string] $published.Value
+        $result = Invoke-HvNativeProcess -FilePath $pnputilPath -ArgumentList @('/delete-driver', $publishedName, '/uninstall', '/force')
+        $log.Add(("pnputil /delete-driver {0} /uninstall /force: exit {1}" -f $publishedName, $result.ExitCode))
         if ($result.ExitCode -eq 3010) {
             $rebootNeeded = $true
         }
-        Assert-HvExitCode -Result $result -Allowed @(0, 3010) -What "Deleting driver package $($package.Driver)"
+        Assert-HvExitCode -Result $result -Allowed @(0, 3010) -What "Deleting driver package $publishedName"
     }
     $service = Get-CimInstance -ClassName Win32_SystemDriver -Filter ("Name = '{0}'" -f $ServiceName)
     if ($null -ne $service) {
