@@ -317,26 +317,36 @@ fn the_drivers_dependencies_stay_no_std_when_built_with_the_console_program() {
     // their dependencies' features unify. A `std` (or `alloc`) feature switched on for a crate
     // the driver links would pull the user-mode runtime into the kernel binary, which fails only
     // on Windows, at link time. cargo tree resolves the Windows graph on any host.
-    let output = std::process::Command::new(env!("CARGO"))
-        .current_dir(root())
-        .args([
-            "tree",
-            "--offline",
-            "--locked",
-            "-p",
-            env!("CARGO_PKG_NAME"),
-            "-p",
-            "hvsignal",
-            "--target",
-            "x86_64-pc-windows-msvc",
-            "-e",
-            "normal,features",
-            "--prefix",
-            "none",
-        ])
-        .env_remove("CARGO_TARGET_DIR")
-        .output()
-        .expect("cargo runs");
+    // Offline first; the Windows-only crates (wdk, wdk-sys, ...) may not have been downloaded
+    // on a host that never built for Windows, and then cargo fetches their manifests.
+    let run = |offline: bool| {
+        let mut command = std::process::Command::new(env!("CARGO"));
+        command.current_dir(root()).arg("tree");
+        if offline {
+            command.arg("--offline");
+        }
+        command
+            .args([
+                "--locked",
+                "-p",
+                env!("CARGO_PKG_NAME"),
+                "-p",
+                "hvsignal",
+                "--target",
+                "x86_64-pc-windows-msvc",
+                "-e",
+                "normal,features",
+                "--prefix",
+                "none",
+            ])
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .expect("cargo runs")
+    };
+    let mut output = run(true);
+    if !output.status.success() {
+        output = run(false);
+    }
     assert!(
         output.status.success(),
         "cargo tree failed: {}",
