@@ -1,5 +1,7 @@
 //! End-to-end tests of every command on the model backend: output, JSON schema, exit codes.
 
+mod support;
+
 use assert_cmd::Command;
 use serde_json::{Value, json};
 
@@ -24,7 +26,7 @@ fn json_of(args: &[&str], code: i32) -> Value {
         "{args:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let v: Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
+    let v = support::parse_strict_json(&output.stdout).expect("one JSON document with unique keys");
     assert_eq!(v["backend"], json!("model"));
     assert_eq!(v["simulated"], json!(true));
     v

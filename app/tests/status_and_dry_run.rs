@@ -1,5 +1,7 @@
 //! End-to-end tests of `hvsignal status` and `hvsignal signal --dry-run` (no backend needed).
 
+mod support;
+
 use assert_cmd::Command;
 use serde_json::{Value, json};
 
@@ -17,7 +19,7 @@ fn json_of(args: &[&str]) -> Value {
         "{args:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout).expect("one JSON document")
+    support::parse_strict_json(&output.stdout).expect("one JSON document with unique keys")
 }
 
 fn stderr_of(args: &[&str], code: i32) -> String {
@@ -114,7 +116,7 @@ fn json_errors_are_documents_too() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    let v: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let v = support::parse_strict_json(&output.stdout).unwrap();
     assert_eq!(v["command"], json!("status"));
     assert_eq!(v["error"]["kind"], json!("usage"));
     assert_eq!(v["exit_code"], json!(2));

@@ -61,9 +61,6 @@ pub fn run(ctx: &Context, args: &SignalArgs) -> CommandResult {
 /// One operation's result in `signal --json`.
 #[derive(Debug, Serialize)]
 struct OperationJson {
-    connection_id: u32,
-    flag: u16,
-    rsvd_z: u16,
     calls: u64,
     successes: u64,
     failures: u64,
@@ -130,9 +127,6 @@ fn ns(cycles: f64, hz: u64) -> f64 {
 fn operation_json(o: &Outcome, c: &PlannedCall, tsc: Option<u64>) -> OperationJson {
     let mean_cycles = mean(o.cycles_sum, o.calls);
     OperationJson {
-        connection_id: o.connection_id,
-        flag: o.flag_number,
-        rsvd_z: o.rsvd_z,
         calls: o.calls,
         successes: o.successes,
         failures: o.failures,
