@@ -22,6 +22,10 @@ const KEY_QUERY_VALUE: ULONG = 0x0001;
 static RAW_POLICY_VALUE_NAME_UTF16: [u16; RAW_POLICY_VALUE_NAME.len()] =
     ascii_to_utf16(RAW_POLICY_VALUE_NAME);
 
+/// Its length in bytes for `UNICODE_STRING` (a `const`, so the length check runs in the
+/// compiler, never in the kernel).
+const RAW_POLICY_VALUE_NAME_BYTES: u16 = utf16_byte_length(RAW_POLICY_VALUE_NAME.len());
+
 /// `AllowRawHypercalls`, read once in `DriverEntry`; device add hands it to the core device.
 /// (A changed value takes effect when the driver is loaded again: see docs/WINDOWS.md.)
 static ALLOW_RAW_HYPERCALLS: AtomicBool = AtomicBool::new(false);
@@ -93,15 +97,14 @@ fn read_allow_raw_hypercalls(driver: WDFDRIVER) -> bool {
         return false;
     }
 
-    let length = utf16_byte_length(RAW_POLICY_VALUE_NAME_UTF16.len());
     let name = UNICODE_STRING {
-        Length: length,
-        MaximumLength: length,
+        Length: RAW_POLICY_VALUE_NAME_BYTES,
+        MaximumLength: RAW_POLICY_VALUE_NAME_BYTES,
         // WdfRegistryQueryULong takes a PCUNICODE_STRING and only reads the name.
         Buffer: RAW_POLICY_VALUE_NAME_UTF16.as_ptr().cast_mut(),
     };
     let mut value: ULONG = 0;
-    // SAFETY: `key` was opened above; `name` describes a 'static UTF-16 buffer of `length` bytes;
+    // SAFETY: `key` was opened above; `name` describes a 'static UTF-16 buffer of its `Length` bytes;
     // `value` is a valid output. PASSIVE_LEVEL.
     let status = unsafe {
         call_unsafe_wdf_function_binding!(
