@@ -5,9 +5,8 @@ use core::ffi::c_void;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 
-use hvcall::cpuid::{HYPERVISOR_PRESENT_BIT, LEAF_FEATURES};
+use hvcall::PAGE_SIZE;
 use hvcall::native::{self, NativeHypercall, NativeInputPage};
-use hvcall::{CpuVendor, HypercallInstruction, HypervisorCpuid, PAGE_SIZE};
 use hvsignal_core::{Device, Policy};
 use hvsignal_proto::names::HVSIGNAL_INTERFACE_GUID;
 use wdk::{nt_success, paged_code, println};
@@ -165,23 +164,10 @@ pub fn create_device(mut device_init: PWDFDEVICE_INIT, policy: Policy) -> NTSTAT
     create_default_queue(device)
 }
 
-/// The hypercall instruction when this machine can take Hyper-V hypercalls: a hypervisor is
-/// present (CPUID 1 ECX bit 31), it implements the Microsoft interface ("Hv#1", leaves up to
-/// 0x40000003) and the CPU vendor is known (`vmcall` on Intel, `vmmcall` on AMD).
-fn hypercall_instruction() -> Option<HypercallInstruction> {
-    if native::cpuid(LEAF_FEATURES).ecx & HYPERVISOR_PRESENT_BIT == 0 {
-        return None;
-    }
-    if !HypervisorCpuid::read(native::cpuid).is_hv1() {
-        return None;
-    }
-    CpuVendor::from_leaf0(native::cpuid(0)).instruction()
-}
-
 /// The native primitive, or `None` when the machine cannot take hypercalls: the driver still
 /// loads, the query reports why, and signal requests fail without issuing anything.
 fn native_primitive(context: &mut DeviceContext) -> Result<Option<NativeHypercall>, NTSTATUS> {
-    let Some(instruction) = hypercall_instruction() else {
+    let Some(instruction) = hvsignal_core::hypercall_instruction(native::cpuid) else {
         println!(
             "hvsignal: no Hyper-V hypercall interface (Hv#1) or unknown CPU vendor; \
              signal requests will be refused"

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use hvcall::{HypercallPrimitive, HypervisorCpuid};
+use hvcall::HypercallPrimitive;
 use hvmodel::{Hypervisor, ModelPrimitive, World};
 use hvsignal_core::{Completion, Device, IoBuffers, Policy};
 use hvsignal_proto::{NtStatus, STATUS_BUFFER_TOO_SMALL, nt_success};
@@ -25,16 +25,15 @@ impl std::fmt::Debug for ModelTransport {
 
 impl ModelTransport {
     /// Starts the model of `world`, with the driver's core set up as the driver sets itself up:
-    /// hypercalls only with the `Hv#1` interface and a known CPU vendor, the raw-call policy
+    /// hypercalls only when `hvsignal_core::hypercall_instruction` finds the machine can take them, the raw-call policy
     /// from the world.
     #[must_use]
     pub fn new(world: World) -> Self {
         let allow_raw_hypercalls = world.allow_raw_hypercalls();
         let hypervisor = Hypervisor::new(world);
         let primitive = hypervisor.primitive();
-        let leaves = HypervisorCpuid::read(|leaf| primitive.cpuid(leaf));
-        let vendor = hvcall::CpuVendor::from_leaf0(primitive.cpuid(0));
-        let takes_hypercalls = leaves.is_hv1() && vendor.instruction().is_some();
+        let takes_hypercalls =
+            hvsignal_core::hypercall_instruction(|leaf| primitive.cpuid(leaf)).is_some();
         let cpuid_source = Arc::clone(&hypervisor);
         let device = Device::new(
             move |leaf| cpuid_source.cpuid(leaf),

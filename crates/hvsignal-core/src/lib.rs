@@ -33,8 +33,9 @@
 
 mod stats;
 
+use hvcall::cpuid::{HYPERVISOR_PRESENT_BIT, LEAF_FEATURES};
 use hvcall::{
-    CpuVendor, CpuidResult, HypercallPrimitive, HypervisorCpuid, PAGE_SIZE, cpuid::LEAF_FEATURES,
+    CpuVendor, CpuidResult, HypercallInstruction, HypercallPrimitive, HypervisorCpuid, PAGE_SIZE,
 };
 use hvsignal_proto::wire::{
     KIND_QUERY_RESPONSE, KIND_SIGNAL_RESPONSE, QUERY_FLAG_HV1_INTERFACE,
@@ -165,13 +166,23 @@ struct CpuFacts {
     hypervisor: HypervisorCpuid,
 }
 
-/// True when the machine can take hypercalls: the hypervisor implements `Hv#1` (and reports leaves
-/// up to 0x40000003) and the CPU vendor is known, so `vmcall` or `vmmcall` can be chosen. The
-/// driver (and the console program's model backend) create the primitive only then, and pass
-/// `None` to [`Device::new`] otherwise.
-pub fn machine_takes_hypercalls(mut cpuid: impl FnMut(u32) -> CpuidResult) -> bool {
+/// The instruction to issue hypercalls with, when the machine can take Hyper-V hypercalls: a
+/// hypervisor is present (CPUID 1 ECX bit 31), it implements the Microsoft interface ("Hv#1",
+/// with leaves up to 0x40000003) and the CPU vendor is known, so `vmcall` or `vmmcall` can be
+/// chosen. `None` otherwise. The driver (and the console program's model backend) create the
+/// primitive only when this is `Some`, and pass `None` to [`Device::new`] otherwise; this one
+/// rule decides for both.
+pub fn hypercall_instruction(
+    mut cpuid: impl FnMut(u32) -> CpuidResult,
+) -> Option<HypercallInstruction> {
+    if cpuid(LEAF_FEATURES).ecx & HYPERVISOR_PRESENT_BIT == 0 {
+        return None;
+    }
     let vendor = CpuVendor::from_leaf0(cpuid(0));
-    HypervisorCpuid::read(cpuid).is_hv1() && vendor.instruction().is_some()
+    if !HypervisorCpuid::read(cpuid).is_hv1() {
+        return None;
+    }
+    vendor.instruction()
 }
 
 /// The driver's device: CPUID facts, the hypercall primitive (when the machine can take
@@ -280,7 +291,7 @@ impl<P: HypercallPrimitive> Device<P> {
     /// The query's response.
     pub fn query(&mut self) -> QueryResponse {
         let mut flags = 0;
-        if self.cpu.leaf1_ecx & hvcall::cpuid::HYPERVISOR_PRESENT_BIT != 0 {
+        if self.cpu.leaf1_ecx & HYPERVISOR_PRESENT_BIT != 0 {
             flags |= QUERY_FLAG_HYPERVISOR_PRESENT;
         }
         if self.cpu.hypervisor.is_hv1() {

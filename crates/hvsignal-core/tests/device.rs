@@ -544,3 +544,39 @@ fn responses_are_fully_written() {
     assert_eq!(query0, query1);
     assert!(rest0.iter().all(|&b| b == 0) && rest1.iter().all(|&b| b == 0xFF));
 }
+
+#[test]
+fn hypercall_instruction_needs_a_present_hv1_hypervisor_and_a_known_vendor() {
+    use hvcall::cpuid::{HYPERVISOR_PRESENT_BIT, LEAF_FEATURES, LEAF_INTERFACE};
+    use hvcall::{CpuidResult, HypercallInstruction};
+    use hvsignal_core::hypercall_instruction;
+
+    assert_eq!(
+        hypercall_instruction(hyperv_cpuid(CpuVendor::Intel)),
+        Some(HypercallInstruction::Vmcall)
+    );
+    assert_eq!(
+        hypercall_instruction(hyperv_cpuid(CpuVendor::Amd)),
+        Some(HypercallInstruction::Vmmcall)
+    );
+    assert_eq!(
+        hypercall_instruction(hyperv_cpuid(CpuVendor::Other(*b"VIA VIA VIA "))),
+        None
+    );
+    assert_eq!(hypercall_instruction(bare_metal_cpuid), None);
+    // Each condition on its own: the hypervisor-present bit, then the "Hv#1" interface.
+    let hyperv = hyperv_cpuid(CpuVendor::Intel);
+    let no_present_bit = |leaf| match leaf {
+        LEAF_FEATURES => CpuidResult {
+            ecx: hyperv(leaf).ecx & !HYPERVISOR_PRESENT_BIT,
+            ..hyperv(leaf)
+        },
+        _ => hyperv(leaf),
+    };
+    assert_eq!(hypercall_instruction(no_present_bit), None);
+    let not_hv1 = |leaf| match leaf {
+        LEAF_INTERFACE => CpuidResult::default(),
+        _ => hyperv(leaf),
+    };
+    assert_eq!(hypercall_instruction(not_hv1), None);
+}

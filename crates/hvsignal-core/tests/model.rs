@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use hvcall::HvStatus;
 use hvmodel::{Hypervisor, INPUT_PAGE_BASE_GPA, ModelPrimitive, World};
-use hvsignal_core::{Completion, Device, Policy, machine_takes_hypercalls};
+use hvsignal_core::{Completion, Device, Policy, hypercall_instruction};
 use hvsignal_proto::wire::{
     CPU_VENDOR_INTEL, INSTRUCTION_VMCALL, QUERY_FLAG_HV1_INTERFACE,
     QUERY_FLAG_HYPERCALLS_AVAILABLE, QUERY_FLAG_HYPERVISOR_PRESENT, QUERY_FLAG_MEMORY_CONVENTION,
@@ -64,7 +64,7 @@ fn setup(world: World) -> Setup {
     };
     let hv = Hypervisor::new(world);
     let cpuid = |leaf| hv.cpuid(leaf);
-    let primitive = machine_takes_hypercalls(cpuid).then(|| hv.primitive());
+    let primitive = hypercall_instruction(cpuid).map(|_| hv.primitive());
     let device = Device::new(cpuid, primitive, policy);
     Setup { hv, device }
 }
