@@ -272,6 +272,9 @@ pub fn profile(text: &str) -> Result<Profile, String> {
 }
 
 #[cfg(test)]
+mod harness_check;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use clap::CommandFactory;
