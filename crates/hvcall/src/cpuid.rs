@@ -627,6 +627,107 @@ mod tests {
         assert!(!PrivilegeMask(u64::MAX).has(64));
     }
 
+    /// Every named bit of reference §4.1 and §4, written out independently of the tables.
+    #[test]
+    fn every_named_bit_has_its_reference_position() {
+        let privileges: std::vec::Vec<(u8, &str, bool)> = PRIVILEGE_BITS
+            .iter()
+            .map(|b| (b.bit, b.name, b.tlfs_named))
+            .collect();
+        assert_eq!(
+            privileges,
+            [
+                (0, "AccessVpRunTimeReg", true),
+                (1, "AccessPartitionReferenceCounter", true),
+                (2, "AccessSynicRegs", true),
+                (3, "AccessSyntheticTimerRegs", true),
+                (4, "AccessIntrCtrlRegs", true),
+                (5, "AccessHypercallMsrs", true),
+                (6, "AccessVpIndex", true),
+                (7, "AccessResetReg", true),
+                (8, "AccessStatsReg", true),
+                (9, "AccessPartitionReferenceTsc", true),
+                (10, "AccessGuestIdleReg", true),
+                (11, "AccessFrequencyRegs", true),
+                (12, "AccessDebugRegs", false),
+                (13, "AccessReenlightenmentControls", true),
+                (14, "AccessRootSchedulerReg", false),
+                (15, "AccessTscInvariantControls", false),
+                (32, "CreatePartitions", true),
+                (33, "AccessPartitionId", true),
+                (34, "AccessMemoryPool", true),
+                (35, "AdjustMessageBuffers", false),
+                (36, "PostMessages", true),
+                (37, "SignalEvents", true),
+                (38, "CreatePort", true),
+                (39, "ConnectPort", true),
+                (40, "AccessStats", true),
+                (43, "Debugging", true),
+                (44, "CpuManagement", true),
+                (45, "ConfigureProfiler", false),
+                (46, "AccessVpExitTracing", false),
+                (
+                    47,
+                    "EnableExtendedGvaRangesForFlushVirtualAddressList",
+                    false
+                ),
+                (48, "AccessVSM", true),
+                (49, "AccessVpRegisters", true),
+                (51, "FastHypercallOutput", false),
+                (52, "EnableExtendedHypercalls", true),
+                (53, "StartVirtualProcessor", true),
+                (54, "Isolation", false),
+            ]
+        );
+        assert_eq!(
+            EDX_FEATURE_BITS,
+            [
+                (0, "MwaitAvailable"),
+                (1, "GuestDebuggingAvailable"),
+                (2, "PerformanceMonitorAvailable"),
+                (3, "CpuDynamicPartitioningAvailable"),
+                (4, "XmmRegistersForFastHypercallInput"),
+                (5, "GuestIdleStateAvailable"),
+                (8, "FrequencyMsrsAvailable"),
+                (10, "GuestCrashMsrsAvailable"),
+                (11, "DebugMsrsAvailable"),
+                (15, "XmmRegistersForFastHypercallOutput"),
+                (17, "SintPollingModeAvailable"),
+                (18, "HypercallMsrLockAvailable"),
+                (19, "DirectSyntheticTimers"),
+            ]
+        );
+        assert_eq!(
+            RECOMMENDATION_BITS
+                .iter()
+                .map(|(bit, _)| *bit)
+                .collect::<std::vec::Vec<_>>(),
+            [0, 1, 9, 10, 11, 12, 14, 18]
+        );
+        assert_eq!(
+            HARDWARE_FEATURE_BITS
+                .iter()
+                .map(|(bit, _)| *bit)
+                .collect::<std::vec::Vec<_>>(),
+            [0, 1, 2, 3, 4, 5, 6]
+        );
+        assert_eq!(HV_X64_MSR_TSC_FREQUENCY, 0x4000_0022);
+        assert_eq!(
+            [
+                LEAF_VENDOR,
+                LEAF_INTERFACE,
+                LEAF_VERSION,
+                LEAF_FEATURES_AND_PRIVILEGES
+            ],
+            [0x4000_0000, 0x4000_0001, 0x4000_0002, 0x4000_0003]
+        );
+        assert_eq!(
+            [LEAF_RECOMMENDATIONS, LEAF_LIMITS, LEAF_HARDWARE_FEATURES],
+            [0x4000_0004, 0x4000_0005, 0x4000_0006]
+        );
+        assert_eq!(HYPERVISOR_PRESENT_BIT, 0x8000_0000);
+    }
+
     #[test]
     fn no_frequency_msr_without_both_bits() {
         assert!(
