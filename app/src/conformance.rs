@@ -600,6 +600,46 @@ mod tests {
         assert!(matches!(&err, AppError::InputFile(m) if m.contains("used twice")));
     }
 
+    /// The device runs every case that does not need a model world, against whatever live
+    /// connection `--connection` names. A firm expectation of such a case must therefore hold
+    /// for any working connection, not only for the ports of the model world it names — here
+    /// one whose port has a single flag at the top of the SINT's range (TLFS FlagCount may be
+    /// 1), with raw hypercalls allowed so every raw case runs.
+    #[test]
+    fn firm_expectations_of_device_run_cases_hold_for_any_live_connection() {
+        let world = World::from_toml_str(
+            "[driver]\nallow_raw_hypercalls = true\n\
+             [[partition]]\nid = 9\n[[partition.vp]]\nindex = 3\n\
+             [[port]]\nid = 77\npartition = 9\ntarget_vp = 3\nsint = 15\nbase_flag = 2047\n\
+             flag_count = 1\n\
+             [[connection]]\nid = 0x00AB_CDEF\nport = 77\n",
+            "one-flag-live-connection.toml",
+        )
+        .unwrap();
+        let mut failures = Vec::new();
+        for case in builtin_cases().unwrap() {
+            if matches!(case.world, CaseWorld::Required(..)) || case.untestable.is_some() {
+                continue; // the device skips these
+            }
+            let device_view = Case {
+                world: CaseWorld::Default,
+                ..case.clone()
+            };
+            for profile in Profile::ALL {
+                let mut runner = Runner::Model {
+                    default_world: &world,
+                    profile,
+                };
+                let observed = runner.run(&device_view).unwrap();
+                assert!(matches!(observed, Observation::Status(_)), "{}", case.name);
+                if verdict(case.expectation(profile), &observed) == Verdict::Fail {
+                    failures.push(format!("{} {profile}: {observed:?}", case.name));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+    }
+
     #[test]
     fn verdicts() {
         let firm = Expectation {
