@@ -395,8 +395,10 @@ function Remove-HvSignalDriver {
         $result = Invoke-HvNativeProcess -FilePath (Get-HvSystemToolPath -Name 'sc.exe') -ArgumentList @('delete', $ServiceName)
         $log.Add(("sc.exe delete {0}: exit {1}" -f $ServiceName, $result.ExitCode))
     }
-    $leftDevices = @(Get-HvDevice -HardwareId $HardwareId)
-    $leftPackages = @(Get-HvDriverPackage -InfName $InfName)
+    # Both helpers return their array as one object (return , $array); wrapping the call in @()
+    # would nest it and always count 1.
+    $leftDevices = Get-HvDevice -HardwareId $HardwareId
+    $leftPackages = Get-HvDriverPackage -InfName $InfName
     if ($leftDevices.Count -gt 0 -or $leftPackages.Count -gt 0) {
         throw ("Cleanup left {0} device(s) and {1} driver package(s) behind.`n{2}" -f $leftDevices.Count, $leftPackages.Count, ($log -join "`n"))
     }
@@ -523,7 +525,25 @@ function Remove-HvLocalUser {
     }
     $sid = $user.SID.Value
     Remove-LocalUser -Name $UserName
-    Get-CimInstance -ClassName Win32_UserProfile | Where-Object -FilterScript { $_.SID -eq $sid } | Remove-CimInstance
+    # The batch logon of the scheduled task can keep the profile loaded for a few seconds after
+    # the task has finished; deleting a loaded profile fails, so retry for a while.
+    $deadline = (Get-Date).AddSeconds(60)
+    while ($true) {
+        $profiles = @(Get-CimInstance -ClassName Win32_UserProfile | Where-Object -FilterScript { $_.SID -eq $sid })
+        if ($profiles.Count -eq 0) {
+            return
+        }
+        try {
+            $profiles | Remove-CimInstance
+            return
+        }
+        catch {
+            if ((Get-Date) -gt $deadline) {
+                throw
+            }
+            Start-Sleep -Seconds 2
+        }
+    }
 }
 
 function Invoke-HvSignalAsStandardUser {

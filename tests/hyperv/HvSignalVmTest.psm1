@@ -181,7 +181,15 @@ function Restart-HvGuest {
     while ($true) {
         $remaining = [int] [Math]::Max(10, ($deadline - (Get-Date)).TotalSeconds)
         $Context.Session = Connect-HvGuest -VMName $Context.VMName -Credential $Context.Credential -TimeoutSeconds $remaining
-        $after = (Invoke-HvGuestFunction -Context $Context -Name 'Get-HvGuestFacts').LastBootUpTime
+        $after = $before
+        try {
+            $after = (Invoke-HvGuestFunction -Context $Context -Name 'Get-HvGuestFacts').LastBootUpTime
+        }
+        catch {
+            # The session was opened while the guest was still shutting down and broke under the
+            # call; try again until the deadline.
+            Write-HvLog -Level Warning -Message "The guest is not back yet: $($_.Exception.Message)"
+        }
         if ($after -ne $before) {
             Write-HvLog -Message "The guest is back (booted $after)."
             return

@@ -181,7 +181,10 @@ function Restore-HvCheckpoint {
         [Parameter(Mandatory = $true)] [string] $CheckpointName
     )
     $vm = Get-VM -Name $Name
-    if ([string] $vm.State -ne 'Off') {
+    # A checkpoint applies to a VM that is off or saved (the saved state is discarded); a VM
+    # restored from a checkpoint of a running VM is left saved, so that is the usual state here.
+    # Only a running or paused VM is turned off first.
+    if (@('Off', 'Saved', 'FastSaved') -notcontains [string] $vm.State) {
         Stop-VM -Name $Name -TurnOff -Force -Confirm:$false
     }
     Restore-VMSnapshot -VMName $Name -Name $CheckpointName -Confirm:$false
@@ -235,8 +238,13 @@ try {
             # A clean shutdown through the guest's integration services.
             Stop-VM -Name $VMName -Force -Confirm:$false
         }
+        elseif ($state -eq 'Saved' -or $state -eq 'FastSaved') {
+            # Saved (e.g. just restored from a checkpoint of a running VM): the saved state is
+            # discarded (a checkpoint, if any, is not affected), which leaves the VM off.
+            Remove-VMSavedState -VMName $VMName -Confirm:$false
+        }
         elseif ($state -ne 'Off') {
-            # Saved or paused: the state is discarded (a checkpoint, if any, is not affected).
+            # Paused: the state is discarded (a checkpoint, if any, is not affected).
             Stop-VM -Name $VMName -TurnOff -Force -Confirm:$false
         }
         Set-VMFirmware -VMName $VMName -EnableSecureBoot Off
