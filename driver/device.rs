@@ -5,7 +5,7 @@ use core::ffi::c_void;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 
-use hvcall::PAGE_SIZE;
+use hvcall::{PAGE_SIZE, Readiness};
 use hvcall::native::{self, NativeHypercall, NativeInputPage};
 use hvsignal_core::{Device, Policy};
 use hvsignal_proto::names::HVSIGNAL_INTERFACE_GUID;
@@ -141,11 +141,13 @@ pub fn create_device(mut device_init: PWDFDEVICE_INIT, policy: Policy) -> NTSTAT
         return STATUS_INVALID_DEVICE_STATE;
     };
 
-    let hypercalls = match native_primitive(context) {
+    // SAFETY: the driver runs at CPL 0 (device add runs at PASSIVE_LEVEL in kernel mode).
+    let readiness = unsafe { native::readiness() };
+    let hypercalls = match native_primitive(context, &readiness) {
         Ok(hypercalls) => hypercalls,
         Err(status) => return status,
     };
-    context.set_core(Device::new(native::cpuid, hypercalls, policy));
+    context.set_core(Device::new(readiness, hypercalls, policy));
 
     // SAFETY: `device` is live; the GUID is a 'static constant; no reference string. PASSIVE.
     let status = unsafe {
@@ -164,21 +166,27 @@ pub fn create_device(mut device_init: PWDFDEVICE_INIT, policy: Policy) -> NTSTAT
     create_default_queue(device)
 }
 
-/// The native primitive, or `None` when the machine cannot take hypercalls: the driver still
-/// loads, the query reports why, and signal requests fail without issuing anything.
-fn native_primitive(context: &mut DeviceContext) -> Result<Option<NativeHypercall>, NTSTATUS> {
-    let Some(instruction) = hvsignal_core::hypercall_instruction(native::cpuid) else {
-        println!(
-            "hvsignal: no Hyper-V hypercall interface (Hv#1) or unknown CPU vendor; \
-             signal requests will be refused"
-        );
-        return Ok(None);
+/// The native primitive, or `None` when `readiness` refuses hypercalls on this machine: the
+/// driver still loads, the query reports why, and signal requests fail without issuing anything.
+fn native_primitive(
+    context: &mut DeviceContext,
+    readiness: &Readiness,
+) -> Result<Option<NativeHypercall>, NTSTATUS> {
+    let instruction = match readiness.verdict {
+        Ok(instruction) => instruction,
+        Err(refusal) => {
+            println!(
+                "hvsignal: hypercalls refused ({}): {refusal}; signal requests will be refused",
+                refusal.name()
+            );
+            return Ok(None);
+        }
     };
     let page = allocate_input_page(context)?;
     // SAFETY: the driver runs at CPL 0 and device add at PASSIVE_LEVEL (the primitive is used
-    // only from EvtIoDeviceControl, also PASSIVE_LEVEL); CPUID says a hypervisor with the "Hv#1"
-    // interface is present and Windows, a Hyper-V guest OS, has set the guest OS ID MSR at boot;
-    // `instruction` is the one the CPU vendor calls for.
+    // only from EvtIoDeviceControl, also PASSIVE_LEVEL); `instruction` is the verdict of
+    // `native::readiness()` on this machine, which checked the "Hv#1" interface, the CPU vendor,
+    // the isolation type, the guest OS ID and the hypercall enable bit.
     let primitive = unsafe { NativeHypercall::new(instruction, Some(page)) };
     println!("hvsignal: hypercalls enabled ({instruction})");
     Ok(Some(primitive))

@@ -326,7 +326,7 @@ mod tests {
         assert_eq!(profile("kvm"), Ok(Profile::Kvm));
         assert_eq!(
             profile("hyperv"),
-            Err("unknown profile `hyperv`: allowed are tlfs, kvm, qemu, openvmm".to_owned())
+            Err("unknown profile `hyperv`: allowed are tlfs, kvm, qemu, openvmm, xen".to_owned())
         );
     }
 }

@@ -127,6 +127,7 @@ struct ExpectSet {
     kvm: Option<ExpectSpec>,
     qemu: Option<ExpectSpec>,
     openvmm: Option<ExpectSpec>,
+    xen: Option<ExpectSpec>,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -342,6 +343,7 @@ pub fn parse_cases(text: &str, file: &str, base: Option<&Path>) -> Result<Vec<Ca
             (Profile::Kvm, &set.kvm),
             (Profile::Qemu, &set.qemu),
             (Profile::Openvmm, &set.openvmm),
+            (Profile::Xen, &set.xen),
         ] {
             if let Some(e) = e {
                 expect.push((profile, expectation(e, file, &case, profile)?));
@@ -349,7 +351,7 @@ pub fn parse_cases(text: &str, file: &str, base: Option<&Path>) -> Result<Vec<Ca
         }
         if expect.is_empty() {
             return Err(AppError::InputFile(format!(
-                "{file}: case `{case}`: key `expect`: give at least one of tlfs, kvm, qemu, openvmm"
+                "{file}: case `{case}`: key `expect`: give at least one of tlfs, kvm, qemu, openvmm, xen"
             )));
         }
         out.push(Case {

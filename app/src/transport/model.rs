@@ -3,9 +3,6 @@
 //! system buffer of max(input, output) bytes holds the input when the request arrives and
 //! receives the output; only the first `information` bytes go back to the caller.
 
-use std::sync::Arc;
-
-use hvcall::HypercallPrimitive;
 use hvmodel::{Hypervisor, ModelPrimitive, World};
 use hvsignal_core::{Completion, Device, IoBuffers, Policy};
 use hvsignal_proto::{NtStatus, STATUS_BUFFER_TOO_SMALL, nt_success};
@@ -25,19 +22,15 @@ impl std::fmt::Debug for ModelTransport {
 
 impl ModelTransport {
     /// Starts the model of `world`, with the driver's core set up as the driver sets itself up:
-    /// hypercalls only when `hvsignal_core::hypercall_instruction` finds the machine can take them, the raw-call policy
-    /// from the world.
+    /// the world assessed with `hvcall::Readiness` (the driver's rule), the primitive kept only
+    /// when it allows hypercalls, the raw-call policy from the world.
     #[must_use]
     pub fn new(world: World) -> Self {
         let allow_raw_hypercalls = world.allow_raw_hypercalls();
         let hypervisor = Hypervisor::new(world);
-        let primitive = hypervisor.primitive();
-        let takes_hypercalls =
-            hvsignal_core::hypercall_instruction(|leaf| primitive.cpuid(leaf)).is_some();
-        let cpuid_source = Arc::clone(&hypervisor);
         let device = Device::new(
-            move |leaf| cpuid_source.cpuid(leaf),
-            takes_hypercalls.then_some(primitive),
+            hypervisor.readiness(),
+            Some(hypervisor.primitive()),
             Policy {
                 allow_raw_hypercalls,
             },

@@ -178,12 +178,16 @@ pub const PRIVILEGE_BITS: &[PrivilegeBit] = &[
 pub struct PrivilegeMask(pub u64);
 
 impl PrivilegeMask {
+    /// Bit 5: access to the guest OS ID and hypercall MSRs.
+    pub const ACCESS_HYPERCALL_MSRS: u8 = 5;
     /// Bit 11: access to the TSC and APIC frequency MSRs.
     pub const ACCESS_FREQUENCY_REGS: u8 = 11;
     /// Bit 36 (EBX bit 4).
     pub const POST_MESSAGES: u8 = 36;
     /// Bit 37 (EBX bit 5): required by `HvCallSignalEvent`.
     pub const SIGNAL_EVENTS: u8 = 37;
+    /// Bit 54 (EBX bit 22): CPUID 0x4000000C describes the VM's isolation.
+    pub const ISOLATION: u8 = 54;
 
     /// The mask from leaf 0x40000003's EAX and EBX.
     #[must_use]

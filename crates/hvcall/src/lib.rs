@@ -11,6 +11,8 @@
 //!   and the choice between `vmcall` and `vmmcall`;
 //! - [`primitive`]: the one operation everything is built on, `hypercall(rcx, rdx, r8) -> rax`,
 //!   with the few other things a caller needs from the machine;
+//! - [`readiness`]: whether this machine may take a hypercall at all, and with which
+//!   instruction (the checks that keep a hypercall from faulting in the kernel);
 //! - [`native`] (x86_64 only): the real instruction, legal only at CPL 0.
 //!
 //! The crate is `no_std`, allocates nothing and never panics on any input: it is linked into the
@@ -35,6 +37,7 @@ pub mod cpuid;
 #[cfg(target_arch = "x86_64")]
 pub mod native;
 pub mod primitive;
+pub mod readiness;
 pub mod result;
 pub mod signal;
 pub mod status;
@@ -45,6 +48,9 @@ pub use cpuid::{
     PrivilegeMask, named_bits,
 };
 pub use primitive::{HypercallPrimitive, InputPage, PAGE_SIZE};
+pub use readiness::{
+    HYPERCALL_RAX, HypercallMsr, IsolationConfig, IsolationType, Readiness, Refusal,
+};
 pub use result::HypercallResult;
 pub use signal::{CONNECTION_ID_MASK, SignalEventInput, SignalInputError};
 pub use status::HvStatus;

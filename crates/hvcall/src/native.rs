@@ -4,16 +4,19 @@
 //! [`NativeHypercall`]. On Linux this module is compiled and linted in every CI run but never
 //! executed.
 //!
-//! Register use (TLFS "Volatile Registers", reference notes §2): the hypervisor writes only RAX
-//! for a simple fast call, but the asm declares RCX, RDX, R8–R11 and the flags clobbered as
+//! Registers handed to the hypervisor: every one is defined. RCX, RDX and R8 carry the call
+//! (TLFS "Hypercall Interface", register conventions) and RAX is [`HYPERCALL_RAX`], bit 31 set,
+//! which Hyper-V ignores and Xen and KVM's Xen emulation require before they treat the call as
+//! a Hyper-V call (see that constant). The hypervisor writes only RAX for a simple fast call
+//! (TLFS "Volatile Registers"), but the asm declares RCX, RDX, R8–R11 and the flags clobbered as
 //! well. That is a superset of the TLFS guarantee and matches the Microsoft x64 volatile set,
-//! so a hypervisor that is looser than the TLFS (or a hypercall page that is a normal `call`)
-//! still cannot corrupt the caller's state.
+//! so a hypervisor that is looser than the TLFS still cannot corrupt the caller's state.
 
 use core::arch::asm;
 use core::arch::x86_64::{__cpuid, _mm_lfence, _rdtsc};
 
 use crate::cpuid::{CpuidResult, HV_X64_MSR_TSC_FREQUENCY, HypercallInstruction, HypervisorCpuid};
+use crate::readiness::{HYPERCALL_RAX, Readiness};
 use crate::primitive::{HypercallPrimitive, InputPage, PAGE_SIZE};
 
 /// Executes CPUID. Available in user mode too, so it is usable for detection everywhere.
@@ -71,12 +74,11 @@ impl NativeHypercall {
     /// A primitive that issues `instruction`.
     ///
     /// # Safety
-    /// The caller runs at CPL 0 (kernel mode), at an IRQL where the calls it will make may run;
-    /// the processor runs under a hypervisor that implements the Microsoft hypervisor interface
-    /// (CPUID 0x40000001 = "Hv#1") and the guest OS ID MSR is set (Windows does this at boot);
-    /// and `instruction` is the one the CPU vendor calls for (see
-    /// [`crate::cpuid::CpuVendor::instruction`]). Otherwise the instruction raises #UD, a
-    /// bugcheck.
+    /// The caller runs at CPL 0 (kernel mode), at an IRQL where the calls it will make may run,
+    /// and `instruction` is the verdict of [`readiness`] on this machine
+    /// ([`Readiness::instruction`] returned it): a hypervisor with the "Hv#1" interface is
+    /// present, the instruction is the CPU vendor's, the isolation type takes it, the guest OS
+    /// ID is set and hypercalls are enabled. Otherwise the instruction raises #UD, a bugcheck.
     #[must_use]
     pub unsafe fn new(instruction: HypercallInstruction, page: Option<NativeInputPage>) -> Self {
         let leaves = HypervisorCpuid::read(cpuid);
@@ -102,6 +104,21 @@ impl NativeHypercall {
     }
 }
 
+/// Assesses whether this machine may take hypercalls ([`Readiness::assess`] over the real CPU).
+///
+/// # Safety
+/// The caller runs at CPL 0: the assessment may read the guest OS ID and hypercall MSRs.
+#[must_use]
+pub unsafe fn readiness() -> Readiness {
+    Readiness::assess(cpuid, |msr| {
+        // SAFETY: CPL 0 by this function's contract. `Readiness::assess` reads only the two
+        // hypercall MSRs, and only after CPUID showed the "Hv#1" interface, the
+        // AccessHypercallMsrs privilege that makes them readable, and an isolation type whose
+        // MSRs are read with a plain RDMSR; so the MSR exists and the read does not fault.
+        unsafe { read_msr(msr.index()) }
+    })
+}
+
 /// Reads a model-specific register.
 ///
 /// # Safety
@@ -122,11 +139,14 @@ impl HypercallPrimitive for NativeHypercall {
         match self.instruction {
             HypercallInstruction::Vmcall => {
                 // SAFETY: `NativeHypercall::new`'s contract makes the instruction legal here.
-                // The asm may read memory (memory-convention input), so `nomem` is not given.
+                // Every register the hypervisor may read is an operand (RAX, RCX, RDX, R8). The
+                // asm may read memory (the memory-convention input page), so `nomem` is not
+                // given, and the caller orders its page write before this call with a fence.
                 unsafe {
                     asm!("vmcall",
+                         inout("rax") HYPERCALL_RAX => rax,
                          inout("rcx") rcx => _, inout("rdx") rdx => _, inout("r8") r8 => _,
-                         out("rax") rax, out("r9") _, out("r10") _, out("r11") _,
+                         out("r9") _, out("r10") _, out("r11") _,
                          options(nostack));
                 }
             }
@@ -134,8 +154,9 @@ impl HypercallPrimitive for NativeHypercall {
                 // SAFETY: as above, for AMD's instruction.
                 unsafe {
                     asm!("vmmcall",
+                         inout("rax") HYPERCALL_RAX => rax,
                          inout("rcx") rcx => _, inout("rdx") rdx => _, inout("r8") r8 => _,
-                         out("rax") rax, out("r9") _, out("r10") _, out("r11") _,
+                         out("r9") _, out("r10") _, out("r11") _,
                          options(nostack));
                 }
             }

@@ -25,7 +25,8 @@ pub struct InputPage<'a> {
 /// Implementations are safe to call: whatever makes a real hypercall legal (running at CPL 0
 /// under a hypervisor that accepts it) is established when the implementation is constructed.
 pub trait HypercallPrimitive {
-    /// Issues one hypercall: RCX = control word, RDX/R8 = fast input registers or, for the
+    /// Issues one hypercall: RAX = [`crate::HYPERCALL_RAX`] (bit 31 set, so every "Hv#1" host
+    /// takes it as a Hyper-V call), RCX = control word, RDX/R8 = fast input registers or, for the
     /// memory convention, the input and output GPAs. Returns RAX, the result value.
     fn hypercall(&mut self, rcx: u64, rdx: u64, r8: u64) -> u64;
 

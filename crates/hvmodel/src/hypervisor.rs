@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use hvcall::{
-    CpuidResult, HvStatus, HypercallControl, HypercallResult, PAGE_SIZE, SIGNAL_EVENT,
-    SignalEventInput,
+    CpuidResult, HYPERCALL_RAX, HvStatus, HypercallControl, HypercallMsr, HypercallResult,
+    IsolationType, PAGE_SIZE, PrivilegeMask, SIGNAL_EVENT, SignalEventInput,
 };
 
 use crate::world::{FLAGS_PER_SINT, PartitionState, Port, PortType, SINT_COUNT, TargetVp, World};
@@ -25,6 +25,10 @@ const CONN_ID_MASK: u64 = 0x00FF_FFFF;
 /// The highest page offset at which an 8-byte input still fits in its page.
 const LAST_INPUT_OFFSET: u64 = (PAGE_SIZE - SignalEventInput::SIZE) as u64;
 const WORDS_PER_SLOT: usize = SIEF_SLOT_SIZE / 8;
+/// RAX bit 31: Xen (and KVM's Xen emulation) take the call as a Hyper-V call only with it set.
+const VIRIDIAN_RAX_BIT: u64 = 0x8000_0000;
+/// RAX after a Xen hypercall the model does not implement: `-ENOSYS` (-38).
+pub const XEN_ENOSYS: u64 = (-38i64).cast_unsigned();
 const STATUS_SLOTS: usize = 32;
 
 /// The caller's memory-convention input page as the hypervisor sees it.
@@ -77,13 +81,31 @@ pub struct CallOutcome {
     /// The call succeeded but the receiver could not take the event and it was silently
     /// dropped (`kvm`, `qemu` and `openvmm` profiles only).
     pub dropped: bool,
+    /// The `xen` profile ran the call as a Xen hypercall (RAX bit 31 clear): RAX is
+    /// [`XEN_ENOSYS`], not a Hyper-V result value.
+    pub xen_hypercall: bool,
+    /// On real hardware the instruction would have faulted (#UD: no hypervisor, the guest OS ID
+    /// not set, hypercalls not enabled; or an isolated VM that does not take it). The model
+    /// cannot fault, so it answers INVALID_HYPERCALL_CODE and counts it in
+    /// [`Hypervisor::faults`]; hvsignal's checks exist so that this never happens.
+    pub faulted: bool,
 }
 
 impl CallOutcome {
-    /// The RAX value: the status and zero reps completed (SignalEvent is a simple call).
+    /// The result value: the status and zero reps completed (SignalEvent is a simple call).
     #[must_use]
     pub const fn result(&self) -> HypercallResult {
         HypercallResult::new(self.status, 0)
+    }
+
+    /// The RAX the caller sees: [`Self::result`], or [`XEN_ENOSYS`] for a Xen hypercall.
+    #[must_use]
+    pub const fn rax(&self) -> u64 {
+        if self.xen_hypercall {
+            XEN_ENOSYS
+        } else {
+            self.result().raw()
+        }
     }
 }
 
@@ -100,6 +122,8 @@ struct Decision {
     stage: Stage,
     user_exit: bool,
     effect: Effect,
+    xen_hypercall: bool,
+    faulted: bool,
 }
 
 const fn reject(status: HvStatus, stage: Stage) -> Decision {
@@ -108,6 +132,8 @@ const fn reject(status: HvStatus, stage: Stage) -> Decision {
         stage,
         user_exit: false,
         effect: Effect::None,
+        xen_hypercall: false,
+        faulted: false,
     }
 }
 
@@ -117,6 +143,16 @@ const fn accept(effect: Effect) -> Decision {
         stage: Stage::Signalled,
         user_exit: false,
         effect,
+        xen_hypercall: false,
+        faulted: false,
+    }
+}
+
+/// What real hardware would do instead of answering: fault.
+const fn fault() -> Decision {
+    Decision {
+        faulted: true,
+        ..reject(HvStatus::INVALID_HYPERCALL_CODE, Stage::Decode)
     }
 }
 
@@ -200,6 +236,7 @@ pub struct Hypervisor {
     total_calls: AtomicU64,
     dropped: AtomicU64,
     user_exits: AtomicU64,
+    faults: AtomicU64,
     next_caller: AtomicU64,
 }
 
@@ -254,6 +291,7 @@ impl Hypervisor {
             total_calls: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             user_exits: AtomicU64::new(0),
+            faults: AtomicU64::new(0),
             next_caller: AtomicU64::new(0),
         })
     }
@@ -280,14 +318,15 @@ impl Hypervisor {
         crate::cpuid::leaf(&self.world, leaf)
     }
 
-    /// Executes one hypercall and returns RAX. `page` is the caller's input page, used only by
+    /// Executes one hypercall issued as hvsignal issues every call (RAX =
+    /// [`HYPERCALL_RAX`]) and returns RAX. `page` is the caller's input page, used only by
     /// memory-convention calls; a GPA outside it is not backed by model memory.
     pub fn hypercall(&self, rcx: u64, rdx: u64, r8: u64, page: Option<GuestInput<'_>>) -> u64 {
-        self.hypercall_detailed(rcx, rdx, r8, page).result().raw()
+        self.hypercall_detailed(rcx, rdx, r8, page).rax()
     }
 
-    /// Executes one hypercall and says what happened. Side effects (the flag, the interrupt
-    /// count, the statistics) are applied atomically per item: concurrent calls lose nothing.
+    /// [`Self::hypercall`], saying what happened. Side effects (the flag, the interrupt count,
+    /// the statistics) are applied atomically per item: concurrent calls lose nothing.
     pub fn hypercall_detailed(
         &self,
         rcx: u64,
@@ -295,14 +334,61 @@ impl Hypervisor {
         r8: u64,
         page: Option<GuestInput<'_>>,
     ) -> CallOutcome {
-        let decision = self.decide(rcx, rdx, r8, page.as_ref());
+        self.hypercall_with_rax(HYPERCALL_RAX, rcx, rdx, r8, page)
+    }
+
+    /// One hypercall with any RAX, to show what the RAX convention decides (only the `xen`
+    /// profile reads RAX, as Xen does).
+    pub fn hypercall_with_rax(
+        &self,
+        rax: u64,
+        rcx: u64,
+        rdx: u64,
+        r8: u64,
+        page: Option<GuestInput<'_>>,
+    ) -> CallOutcome {
+        let decision = self.decide(rax, rcx, rdx, r8, page.as_ref());
         self.apply(decision)
     }
 
     /// The status a call would return, without any side effect (nothing set, nothing counted).
     #[must_use]
     pub fn probe(&self, rcx: u64, rdx: u64, r8: u64, page: Option<GuestInput<'_>>) -> HvStatus {
-        self.decide(rcx, rdx, r8, page.as_ref()).status
+        self.decide(HYPERCALL_RAX, rcx, rdx, r8, page.as_ref()).status
+    }
+
+    /// RDMSR of one of the hypercall MSRs, as the world describes them. `None` where real
+    /// hardware raises #GP: no hypervisor, or the caller lacks AccessHypercallMsrs; that read
+    /// is counted in [`Self::faults`].
+    pub fn read_msr(&self, msr: HypercallMsr) -> Option<u64> {
+        let hypervisor = self.world.hypervisor();
+        if !hypervisor.present
+            || !self
+                .world
+                .privileges()
+                .has(PrivilegeMask::ACCESS_HYPERCALL_MSRS)
+        {
+            self.faults.fetch_add(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(match msr {
+            HypercallMsr::GuestOsId => hypervisor.guest_os_id,
+            HypercallMsr::Hypercall => hypervisor.hypercall_msr,
+        })
+    }
+
+    /// What [`hvcall::Readiness::assess`] finds in this world: the same rule the driver applies
+    /// to the real machine, over the world's CPUID and MSRs.
+    #[must_use]
+    pub fn readiness(&self) -> hvcall::Readiness {
+        hvcall::Readiness::assess(|leaf| self.cpuid(leaf), |msr| self.read_msr(msr).unwrap_or(0))
+    }
+
+    /// Instructions that would have faulted on real hardware: hypercalls the environment does
+    /// not take ([`CallOutcome::faulted`]) and MSR reads that raise #GP ([`Self::read_msr`]).
+    #[must_use]
+    pub fn faults(&self) -> u64 {
+        self.faults.load(Ordering::Acquire)
     }
 
     fn apply(&self, d: Decision) -> CallOutcome {
@@ -314,12 +400,17 @@ impl Hypervisor {
         if d.user_exit {
             self.user_exits.fetch_add(1, Ordering::AcqRel);
         }
+        if d.faulted {
+            self.faults.fetch_add(1, Ordering::AcqRel);
+        }
         let mut outcome = CallOutcome {
             status: d.status,
             stage: d.stage,
             user_exit: d.user_exit,
             signal: None,
             dropped: false,
+            xen_hypercall: d.xen_hypercall,
+            faulted: d.faulted,
         };
         let delivered = match d.effect {
             Effect::None => return outcome,
@@ -345,11 +436,16 @@ impl Hypervisor {
         outcome
     }
 
-    fn decide(&self, rcx: u64, rdx: u64, _r8: u64, page: Option<&GuestInput<'_>>) -> Decision {
-        if !self.world.hypervisor().present {
-            // Real hardware raises #UD; the primitive cannot, so the model answers as a
-            // hypervisor that knows no call code would (documented in MODEL.md).
-            return reject(HvStatus::INVALID_HYPERCALL_CODE, Stage::Decode);
+    fn decide(
+        &self,
+        rax: u64,
+        rcx: u64,
+        rdx: u64,
+        _r8: u64,
+        page: Option<&GuestInput<'_>>,
+    ) -> Decision {
+        if self.instruction_faults() {
+            return fault();
         }
         let control = HypercallControl::from_raw(rcx);
         match self.world.profile() {
@@ -357,7 +453,26 @@ impl Hypervisor {
             Profile::Kvm => self.decide_kvm(control, rdx, page),
             Profile::Qemu => self.decide_qemu(control, rdx, page),
             Profile::Openvmm => self.decide_openvmm(control, rdx, page),
+            Profile::Xen => decide_xen(rax, control),
         }
+    }
+
+    /// Whether the plain hypercall instruction faults in this world: no hypervisor (#UD), the
+    /// guest OS ID not set or hypercalls not enabled (#UD, TLFS "Hypercall Interface"), or an
+    /// isolated VM that reroutes hypercalls (TDX, or SNP with a paravisor).
+    fn instruction_faults(&self) -> bool {
+        let hypervisor = self.world.hypervisor();
+        let isolated = hypervisor.isolation.is_some_and(|isolation| {
+            match isolation.isolation_type {
+                IsolationType::None | IsolationType::Vbs => false,
+                IsolationType::Snp => isolation.paravisor_present,
+                IsolationType::Tdx | IsolationType::Unknown(_) => true,
+            }
+        });
+        !hypervisor.present
+            || hypervisor.guest_os_id == 0
+            || hypervisor.hypercall_msr & hvcall::readiness::HYPERCALL_MSR_ENABLE == 0
+            || isolated
     }
 
     /// DESIGN.md's order, steps (1)–(11).
@@ -464,7 +579,19 @@ impl Hypervisor {
         if !self.world.caller().synic {
             return reject(S::INVALID_HYPERCALL_INPUT, Stage::Lookup);
         }
-        let mut d = self.qemu_signal_event(raw);
+        // The exit to user space carries params[0] = the 8 input bytes KVM read in place of
+        // the GPA (`kvm_hvcall_signal_event` overwrites `hc->ingpa`), with the fast bit still
+        // clear, so QEMU takes the connection id as a GPA and loads from it
+        // (`kvm_slow_input_as_gpa`, docs/MODEL.md).
+        let exit_param = if control.fast() || !self.world.hypervisor().kvm_slow_input_as_gpa {
+            Some(raw)
+        } else {
+            qemu_load_input(raw, page)
+        };
+        let mut d = match exit_param {
+            Some(value) => self.qemu_signal_event(value),
+            None => reject(S::INVALID_ALIGNMENT, Stage::Decode),
+        };
         d.user_exit = true;
         if d.stage == Stage::Decode {
             d.stage = Stage::Lookup;
@@ -486,10 +613,8 @@ impl Hypervisor {
         }
         let raw = if control.fast() {
             rdx
-        } else if misaligned(rdx) {
-            return reject(S::INVALID_ALIGNMENT, Stage::Decode);
         } else {
-            match read_input(rdx, page) {
+            match qemu_load_input(rdx, page) {
                 Some(raw) => raw,
                 None => return reject(S::INVALID_ALIGNMENT, Stage::Decode),
             }
@@ -738,6 +863,34 @@ impl Hypervisor {
             c.store(0, Ordering::Release);
         }
     }
+}
+
+/// Xen's `hvm_hypercall` and `viridian_hypercall` (`xen-project/xen
+/// xen/arch/x86/hvm/hypercall.c`, `xen/arch/x86/hvm/viridian/viridian.c`): with RAX bit 31
+/// clear the call is the Xen hypercall numbered by RAX, which the model answers with
+/// `-ENOSYS` (a real Xen runs whatever hypercall that number names, with RDI, RSI, RDX, R10 and
+/// R8 as arguments); with it set, viridian dispatches on the call code, and
+/// `HvCallSignalEvent` is not among the codes it implements, so every SignalEvent answers
+/// INVALID_HYPERCALL_CODE whatever its input. No control-word bit is checked first.
+fn decide_xen(rax: u64, _control: HypercallControl) -> Decision {
+    if rax & VIRIDIAN_RAX_BIT == 0 {
+        return Decision {
+            xen_hypercall: true,
+            ..reject(HvStatus::from_code(0xFFDA), Stage::Decode)
+        };
+    }
+    reject(HvStatus::INVALID_HYPERCALL_CODE, Stage::Decode)
+}
+
+/// QEMU's memory-convention load (`qemu/qemu hw/hyperv/hyperv.c` `hyperv_hcall_signal_event`):
+/// a GPA that is not 8-byte aligned is INVALID_ALIGNMENT (`None`); otherwise an 8-byte physical
+/// load, which cannot fail: memory outside the caller's page reads as 0, as unassigned memory
+/// does (`qemu/qemu system/memory.c`, unassigned accesses read 0).
+fn qemu_load_input(gpa: u64, page: Option<&GuestInput<'_>>) -> Option<u64> {
+    if misaligned(gpa) {
+        return None;
+    }
+    Some(read_input(gpa, page).unwrap_or(0))
 }
 
 fn has_rep_or_header(control: HypercallControl) -> bool {

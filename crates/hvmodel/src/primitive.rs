@@ -133,7 +133,7 @@ impl HypercallPrimitive for ModelPrimitive {
         let cost = self.cost(&outcome);
         self.tsc.fetch_add(cost, Ordering::Relaxed);
         self.last = Some(outcome);
-        outcome.result().raw()
+        outcome.rax()
     }
 
     fn cpuid(&self, leaf: u32) -> CpuidResult {

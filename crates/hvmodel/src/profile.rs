@@ -18,13 +18,19 @@ pub enum Profile {
     Qemu,
     /// Microsoft OpenVMM's hv1 dispatcher and `SynicPortMap` (reference §7c).
     Openvmm,
+    /// Xen with viridian enlightenments: a Hyper-V call only when RAX bit 31 is set, and then
+    /// Xen's `viridian_hypercall`, which does not implement `HvCallSignalEvent`; otherwise the
+    /// Xen hypercall numbered by RAX (`xen-project/xen xen/arch/x86/hvm/hypercall.c`,
+    /// `xen/arch/x86/hvm/viridian/viridian.c`).
+    Xen,
 }
 
 impl Profile {
     /// Every profile, in documentation order.
-    pub const ALL: [Self; 4] = [Self::Tlfs, Self::Kvm, Self::Qemu, Self::Openvmm];
+    pub const ALL: [Self; 5] = [Self::Tlfs, Self::Kvm, Self::Qemu, Self::Openvmm, Self::Xen];
 
-    /// The name used in world files and on the command line: `tlfs`, `kvm`, `qemu`, `openvmm`.
+    /// The name used in world files and on the command line: `tlfs`, `kvm`, `qemu`, `openvmm`,
+    /// `xen`.
     #[must_use]
     pub const fn name(self) -> &'static str {
         match self {
@@ -32,6 +38,7 @@ impl Profile {
             Self::Kvm => "kvm",
             Self::Qemu => "qemu",
             Self::Openvmm => "openvmm",
+            Self::Xen => "xen",
         }
     }
 }
@@ -42,9 +49,9 @@ impl fmt::Display for Profile {
     }
 }
 
-/// A profile name that is not one of `tlfs`, `kvm`, `qemu`, `openvmm`.
+/// A profile name that is not one of `tlfs`, `kvm`, `qemu`, `openvmm`, `xen`.
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
-#[error("unknown profile `{0}`: allowed are tlfs, kvm, qemu, openvmm")]
+#[error("unknown profile `{0}`: allowed are tlfs, kvm, qemu, openvmm, xen")]
 pub struct UnknownProfile(pub String);
 
 impl FromStr for Profile {
@@ -72,7 +79,7 @@ mod tests {
         assert_eq!("OpenVMM".parse::<Profile>(), Ok(Profile::Openvmm));
         assert_eq!(
             "hyperv".parse::<Profile>().unwrap_err().to_string(),
-            "unknown profile `hyperv`: allowed are tlfs, kvm, qemu, openvmm"
+            "unknown profile `hyperv`: allowed are tlfs, kvm, qemu, openvmm, xen"
         );
     }
 }

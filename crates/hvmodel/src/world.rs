@@ -10,7 +10,7 @@ mod parse;
 use std::path::Path;
 
 use hvcall::cpuid::{HV1_INTERFACE_SIGNATURE, MICROSOFT_HV_SIGNATURE, registers_to_bytes};
-use hvcall::{CpuVendor, HypervisorVersion, PrivilegeMask};
+use hvcall::{CpuVendor, HypervisorVersion, IsolationConfig, PrivilegeMask};
 
 use crate::Profile;
 
@@ -31,6 +31,15 @@ pub const MAX_VTL: u8 = 15;
 /// "privilege flags low 0x2e7f, high 0x3b8030" (reference §4.1, microsoft/wslg issue #716).
 /// It includes PostMessages (bit 36) and SignalEvents (bit 37).
 pub const GEN2_PRIVILEGE_MASK: PrivilegeMask = PrivilegeMask(0x003B_8030_0000_2E7F);
+
+/// The guest OS ID a Windows guest registers (TLFS "Guest OS Identity" for proprietary
+/// operating systems: vendor 0x0001 Microsoft in bits 63:48, OS 4 Windows NT in 47:40,
+/// version 10.0 in 39:24, build 26100 in 15:0). Illustrative: any non-zero value enables
+/// hypercalls.
+pub const WINDOWS_GUEST_OS_ID: u64 = 0x0001_040A_0000_65F4;
+/// `HV_X64_MSR_HYPERCALL` with the enable bit set and the hypercall page at GPA 0x1000
+/// (illustrative: the guest OS chooses the page).
+pub const ENABLED_HYPERCALL_MSR: u64 = 0x1001;
 
 /// "Linux KVM Hv": the vendor signature KVM's `KVM_GET_SUPPORTED_HV_CPUID` reports.
 pub const KVM_HV_SIGNATURE: [u8; 12] = *b"Linux KVM Hv";
@@ -226,6 +235,36 @@ pub struct HypervisorInfo {
     pub features_edx: Option<u32>,
     /// KVM only: `KVM_CAP_HYPERV_ENFORCE_CPUID` is on, so KVM checks the SignalEvents privilege.
     pub kvm_enforce_cpuid: bool,
+    /// KVM only: a memory-convention SignalEvent that falls through to user space hands QEMU
+    /// the input's value in place of its GPA (kernels since the May 2021 change that collects
+    /// Hyper-V hypercall parameters into `struct kvm_hv_hcall`; false for earlier kernels).
+    pub kvm_slow_input_as_gpa: bool,
+    /// `HV_X64_MSR_GUEST_OS_ID` as the guest OS left it; 0 = not registered (hypercalls #UD).
+    pub guest_os_id: u64,
+    /// `HV_X64_MSR_HYPERCALL` as the guest OS left it; bit 0 clear = hypercalls #UD.
+    pub hypercall_msr: u64,
+    /// CPUID 0x4000000C, when the VM reports its isolation (the caller then also holds the
+    /// Isolation privilege, bit 54, and the highest hypervisor leaf is 0x4000000C).
+    pub isolation: Option<IsolationConfig>,
+}
+
+impl HypervisorInfo {
+    /// The hypervisor of the built-in world: present, every CPUID field the profile's default,
+    /// the guest OS registered and hypercalls enabled, no isolation.
+    #[must_use]
+    pub const fn builtin() -> Self {
+        Self {
+            present: true,
+            vendor_signature: None,
+            version: None,
+            features_edx: None,
+            kvm_enforce_cpuid: false,
+            kvm_slow_input_as_gpa: true,
+            guest_os_id: WINDOWS_GUEST_OS_ID,
+            hypercall_msr: ENABLED_HYPERCALL_MSR,
+            isolation: None,
+        }
+    }
 }
 
 /// The simulated cost of hypercalls on the virtual TSC (see `docs/MODEL.md`, "Timing").
@@ -355,13 +394,7 @@ impl World {
         Self {
             profile: Profile::Tlfs,
             vendor: CpuVendor::Intel,
-            hypervisor: HypervisorInfo {
-                present: true,
-                vendor_signature: None,
-                version: None,
-                features_edx: None,
-                kvm_enforce_cpuid: false,
-            },
+            hypervisor: HypervisorInfo::builtin(),
             allow_raw_hypercalls: false,
             caller: Caller {
                 privileges: GEN2_PRIVILEGE_MASK,
@@ -486,7 +519,7 @@ impl World {
             .vendor_signature
             .unwrap_or(match self.profile {
                 Profile::Kvm => KVM_HV_SIGNATURE,
-                Profile::Tlfs | Profile::Qemu | Profile::Openvmm => {
+                Profile::Tlfs | Profile::Qemu | Profile::Openvmm | Profile::Xen => {
                     registers_to_bytes(MICROSOFT_HV_SIGNATURE)
                 }
             })
@@ -511,6 +544,14 @@ impl World {
                 minor: 0,
                 ..HypervisorVersion::default()
             },
+            // Xen's viridian leaves: version 6.0 build 0x1772, Windows Server 2008's
+            // (`xen-project/xen xen/arch/x86/hvm/viridian/viridian.c`).
+            Profile::Xen => HypervisorVersion {
+                build: 0x1772,
+                major: 6,
+                minor: 0,
+                ..HypervisorVersion::default()
+            },
             Profile::Tlfs | Profile::Openvmm => HypervisorVersion {
                 build: 26_100,
                 major: 10,
@@ -518,6 +559,18 @@ impl World {
                 ..HypervisorVersion::default()
             },
         })
+    }
+
+    /// The privilege mask CPUID 0x40000003 shows: the caller's, plus Isolation (bit 54) when the
+    /// VM reports its isolation.
+    #[must_use]
+    pub fn cpuid_privileges(&self) -> PrivilegeMask {
+        let isolation_bit = if self.hypervisor.isolation.is_some() {
+            1u64 << PrivilegeMask::ISOLATION
+        } else {
+            0
+        };
+        PrivilegeMask(self.caller.privileges.0 | isolation_bit)
     }
 
     /// Leaf 0x40000003 EDX: the world's, else FrequencyMsrsAvailable (bit 8) when the TSC

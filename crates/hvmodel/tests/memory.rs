@@ -28,9 +28,14 @@ const INPUTS: &[(&str, u32, u16, u16)] = &[
 #[test]
 fn memory_convention_matches_fast_for_valid_input_in_every_profile() {
     for &(file, conn, flag, rsvd) in INPUTS {
-        for profile in Profile::ALL {
+        for profile in common::SIGNAL_EVENT_PROFILES {
             let fast_hv = common::hv(file, Some(profile));
             let fast_outcome = fast_hv.hypercall_detailed(FAST, rdx(conn, flag, rsvd), 0, None);
+            if fast_outcome.user_exit {
+                // KVM's slow-mode exit to user space differs on purpose: see
+                // `kvm_slow_calls_that_exit_to_user_space_hand_qemu_the_input_as_a_gpa`.
+                continue;
+            }
 
             let slow_hv = common::hv(file, Some(profile));
             let mut caller = slow_hv.primitive();
@@ -78,7 +83,7 @@ fn input_bytes_are_the_little_endian_hv_input_signal_event() {
 
 #[test]
 fn misaligned_gpa_is_invalid_alignment() {
-    for profile in Profile::ALL {
+    for profile in common::SIGNAL_EVENT_PROFILES {
         let hv = common::hv("default.toml", Some(profile));
         let mut caller = hv.primitive();
         let gpa = caller.input_page_gpa();
@@ -95,7 +100,7 @@ fn misaligned_gpa_is_invalid_alignment() {
 
 #[test]
 fn input_crossing_the_page_is_invalid_alignment_except_openvmm() {
-    for profile in Profile::ALL {
+    for profile in common::SIGNAL_EVENT_PROFILES {
         let hv = common::hv("default.toml", Some(profile));
         let mut caller = hv.primitive();
         let gpa = caller.input_page_gpa();
@@ -117,16 +122,17 @@ fn input_crossing_the_page_is_invalid_alignment_except_openvmm() {
 #[test]
 fn aligned_gpa_outside_the_input_page_is_not_guest_memory() {
     // TLFS: GPA outside the GPA space → INVALID_ALIGNMENT; KVM maps read failure to
-    // INVALID_ALIGNMENT; QEMU (model choice) the same; OpenVMM: guest-memory read error →
+    // INVALID_ALIGNMENT; QEMU's load cannot fail: unassigned memory reads as 0, looked up as
+    // connection 0 → INVALID_CONNECTION_ID; OpenVMM: guest-memory read error →
     // INVALID_HYPERCALL_INPUT.
-    for profile in Profile::ALL {
+    for profile in common::SIGNAL_EVENT_PROFILES {
         let hv = common::hv("default.toml", Some(profile));
         let mut caller = hv.primitive();
         let gpa = caller.input_page_gpa();
-        let expected = if profile == Profile::Openvmm {
-            HvStatus::INVALID_HYPERCALL_INPUT
-        } else {
-            HvStatus::INVALID_ALIGNMENT
+        let expected = match profile {
+            Profile::Openvmm => HvStatus::INVALID_HYPERCALL_INPUT,
+            Profile::Qemu => HvStatus::INVALID_CONNECTION_ID,
+            _ => HvStatus::INVALID_ALIGNMENT,
         };
         for outside in [
             0,
@@ -153,7 +159,7 @@ fn aligned_gpa_outside_the_input_page_is_not_guest_memory() {
 
 #[test]
 fn r8_is_ignored_by_signal_event() {
-    for profile in Profile::ALL {
+    for profile in common::SIGNAL_EVENT_PROFILES {
         let hv = common::hv("default.toml", Some(profile));
         for r8 in [0u64, 1, 0xDEAD_BEEF, u64::MAX] {
             assert_eq!(
@@ -198,4 +204,40 @@ fn input_pages_are_distinct_page_aligned_gpas() {
         common::status(hv.hypercall(SLOW, 0x8000, 0, Some(page))),
         HvStatus::INVALID_CONNECTION_ID
     );
+}
+
+/// KVM reads a slow call's 8 input bytes over the GPA it was given (`hc->ingpa`) and, when the
+/// in-kernel handler does not take the call (flag ≠ 0, or no eventfd for the id), exits to user
+/// space with that *value* as params[0] and the fast bit clear; QEMU then treats the value as
+/// a GPA (`torvalds/linux arch/x86/kvm/hyperv.c` `kvm_hvcall_signal_event` and the
+/// `KVM_EXIT_HYPERV_HCALL` path; `qemu/qemu hw/hyperv/hyperv.c`).
+#[test]
+fn kvm_slow_calls_that_exit_to_user_space_hand_qemu_the_input_as_a_gpa() {
+    let slow = |extra: &str, conn: u32, flag: u16| {
+        let text = format!(
+            "profile = \"kvm\"\n[hypervisor]\n{extra}\n\
+             [[partition]]\nid = 1\n[[partition.vp]]\nindex = 0\n\
+             [[port]]\nid = 1\npartition = 1\nsint = 2\nflag_count = 16\n\
+             [[connection]]\nid = 0x2001\nport = 1\n"
+        );
+        let hv = hvmodel::Hypervisor::new(hvmodel::World::from_toml_str(&text, "kvm").unwrap());
+        let mut caller = hv.primitive();
+        let gpa = caller.input_page_gpa();
+        caller.input_page().unwrap().bytes[..8].copy_from_slice(&rdx(conn, flag, 0).to_le_bytes());
+        let rax = caller.hypercall(SLOW, gpa, 0);
+        (common::status(rax), caller.last_outcome().unwrap().user_exit)
+    };
+    // 0x2001 flag 1: value 0x1_0000_2001, not 8-aligned → INVALID_ALIGNMENT from QEMU.
+    assert_eq!(slow("", 0x2001, 1), (HvStatus::INVALID_ALIGNMENT, true));
+    // Unknown 0x1234: not 8-aligned → INVALID_ALIGNMENT.
+    assert_eq!(slow("", 0x1234, 0), (HvStatus::INVALID_ALIGNMENT, true));
+    // Unknown 0x3000: 8-aligned, QEMU loads GPA 0x3000 (unassigned here, reads 0) and looks up
+    // connection 0 → INVALID_CONNECTION_ID.
+    assert_eq!(slow("", 0x3000, 0), (HvStatus::INVALID_CONNECTION_ID, true));
+    // The in-kernel path is unaffected: registered id, flag 0.
+    assert_eq!(slow("", 0x2001, 0), (HvStatus::SUCCESS, false));
+    // Kernels before the change passed the GPA: QEMU reads the real input.
+    let old = "kvm_slow_input_as_gpa = false";
+    assert_eq!(slow(old, 0x2001, 1), (HvStatus::INVALID_PORT_ID, true));
+    assert_eq!(slow(old, 0x1234, 0), (HvStatus::INVALID_CONNECTION_ID, true));
 }

@@ -200,7 +200,7 @@ const REFUSED: &[(&str, usize, &str, &str)] = &[
         "unknown-profile.toml",
         2,
         "profile",
-        "unknown profile `hyperv`: allowed are tlfs, kvm, qemu, openvmm",
+        "unknown profile `hyperv`: allowed are tlfs, kvm, qemu, openvmm, xen",
     ),
     ("not-toml.toml", 2, "profile", ""),
 ];

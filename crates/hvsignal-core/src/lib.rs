@@ -6,9 +6,12 @@
 //!
 //! - The query fills a [`QueryResponse`] from CPUID (read once, in [`Device::new`]), the
 //!   primitive (TSC frequency, input page) and the [`Policy`].
-//! - A signal request is parsed completely into an owned [`SignalRequest`] (no heap, 1.6 KiB)
-//!   before the output buffer is touched, because with `METHOD_BUFFERED` input and output are
-//!   the same system buffer. Then each operation's control word and input are built once, the
+//! - The device is built from a [`Readiness`]: the checks that a hypercall is legal on this
+//!   machine (`hvcall::readiness`). When they refuse, no primitive is kept and every signal
+//!   request fails with [`Failure::NoHypervisor`]; the query says why.
+//! - A signal request is parsed completely, in place, into the device's own [`SignalRequest`]
+//!   (no heap, never on the stack) before the output buffer is touched, because with
+//!   `METHOD_BUFFERED` input and output are the same system buffer. Then each operation's control word and input are built once, the
 //!   call is issued `repeat` times, each call is timed with the timestamp counter, and the
 //!   operation's [`OperationResult`] is written to the output as soon as it finishes.
 //! - The call code is always 0x005D: the control word is `HvCallSignalEvent` | the
@@ -33,14 +36,14 @@
 
 mod stats;
 
-use hvcall::cpuid::{HYPERVISOR_PRESENT_BIT, LEAF_FEATURES};
-use hvcall::{
-    CpuVendor, CpuidResult, HypercallInstruction, HypercallPrimitive, HypervisorCpuid, PAGE_SIZE,
-};
+use core::sync::atomic::{Ordering, fence};
+
+use hvcall::{HypercallPrimitive, IsolationConfig, PAGE_SIZE, Readiness, SignalEventInput};
 use hvsignal_proto::wire::{
     KIND_QUERY_RESPONSE, KIND_SIGNAL_RESPONSE, QUERY_FLAG_HV1_INTERFACE,
     QUERY_FLAG_HYPERCALLS_AVAILABLE, QUERY_FLAG_HYPERVISOR_PRESENT, QUERY_FLAG_MEMORY_CONVENTION,
-    QUERY_FLAG_RAW_ALLOWED, SIGNAL_FLAG_RAW, SIGNAL_HEADER_SIZE, VersionTriple,
+    QUERY_FLAG_RAW_ALLOWED, READINESS_GUEST_OS_ID_READ, READINESS_HYPERCALL_MSR_READ,
+    READINESS_ISOLATION_READ, SIGNAL_FLAG_RAW, SIGNAL_HEADER_SIZE, VersionTriple,
 };
 use hvsignal_proto::{
     CallingConvention, Failure, Ioctl, MAX_CALLS_PER_REQUEST, MAX_OPERATIONS, MessageHeader,
@@ -157,66 +160,37 @@ impl From<Failure> for Completion {
     }
 }
 
-/// The CPU facts the device reads once.
-#[derive(Clone, Copy, Debug)]
-struct CpuFacts {
-    vendor: CpuVendor,
-    vendor_string: [u8; 12],
-    leaf1_ecx: u32,
-    hypervisor: HypervisorCpuid,
-}
-
-/// The instruction to issue hypercalls with, when the machine can take Hyper-V hypercalls: a
-/// hypervisor is present (CPUID 1 ECX bit 31), it implements the Microsoft interface ("Hv#1",
-/// with leaves up to 0x40000003) and the CPU vendor is known, so `vmcall` or `vmmcall` can be
-/// chosen. `None` otherwise. The driver (and the console program's model backend) create the
-/// primitive only when this is `Some`, and pass `None` to [`Device::new`] otherwise; this one
-/// rule decides for both.
-pub fn hypercall_instruction(
-    mut cpuid: impl FnMut(u32) -> CpuidResult,
-) -> Option<HypercallInstruction> {
-    if cpuid(LEAF_FEATURES).ecx & HYPERVISOR_PRESENT_BIT == 0 {
-        return None;
-    }
-    let vendor = CpuVendor::from_leaf0(cpuid(0));
-    if !HypervisorCpuid::read(cpuid).is_hv1() {
-        return None;
-    }
-    vendor.instruction()
-}
-
-/// The driver's device: CPUID facts, the hypercall primitive (when the machine can take
-/// hypercalls) and the policy.
+/// The driver's device: what the machine offers ([`Readiness`]), the hypercall primitive (only
+/// when the readiness verdict allows hypercalls), the policy, and the one signal request it
+/// parses every IOCTL into.
 #[derive(Debug)]
 pub struct Device<P> {
-    cpu: CpuFacts,
+    readiness: Readiness,
     hypercalls: Option<P>,
     policy: Policy,
+    /// Scratch space for the request being handled: parsed in place, so the 1.6 KiB request is
+    /// never built or copied on the kernel stack.
+    request: SignalRequest,
 }
 
 impl<P: HypercallPrimitive> Device<P> {
-    /// `cpuid` is read once here (it is legal in any mode): leaves 0, 1 and
-    /// 0x40000000–0x40000006. `hypercalls` is `None` when the machine cannot take hypercalls
-    /// (no "Hv#1", unknown CPU vendor): queries still work and signal requests fail with
-    /// [`Failure::NoHypervisor`] without issuing anything.
-    pub fn new(
-        mut cpuid: impl FnMut(u32) -> CpuidResult,
-        hypercalls: Option<P>,
-        policy: Policy,
-    ) -> Self {
-        let leaf0 = cpuid(0);
-        let leaf1 = cpuid(LEAF_FEATURES);
-        let hypervisor = HypervisorCpuid::read(&mut cpuid);
+    /// `readiness` is what [`Readiness::assess`] found on this machine (the driver's
+    /// `hvcall::native::readiness`, or the model's). `hypercalls` is dropped unless the verdict
+    /// allows hypercalls, so a refused machine never issues one: queries still work and signal
+    /// requests fail with [`Failure::NoHypervisor`] without issuing anything.
+    pub fn new(readiness: Readiness, hypercalls: Option<P>, policy: Policy) -> Self {
         Self {
-            cpu: CpuFacts {
-                vendor: CpuVendor::from_leaf0(leaf0),
-                vendor_string: hvcall::cpuid::registers_to_bytes([leaf0.ebx, leaf0.edx, leaf0.ecx]),
-                leaf1_ecx: leaf1.ecx,
-                hypervisor,
-            },
-            hypercalls,
+            readiness,
+            hypercalls: hypercalls.filter(|_| readiness.verdict.is_ok()),
             policy,
+            request: SignalRequest::new(CallingConvention::Fast, false),
         }
+    }
+
+    /// What the device found about the machine at start.
+    #[must_use]
+    pub const fn readiness(&self) -> &Readiness {
+        &self.readiness
     }
 
     /// The policy.
@@ -266,23 +240,22 @@ impl<P: HypercallPrimitive> Device<P> {
     }
 
     fn handle_signal(&mut self, buffers: &mut impl IoBuffers) -> Completion {
-        // Parse the whole input into an owned value before the shared buffer is reused.
-        let request = match buffers.input() {
-            Ok(input) => SignalRequest::parse(input),
+        // Parse the whole input into the device's request before the shared buffer is reused.
+        let parsed = match buffers.input() {
+            Ok(input) => self.request.parse_into(input),
             Err(status) => return Completion::failed(status),
         };
-        let request = match request {
-            Ok(request) => request,
-            Err(error) => return Completion::failed(error.nt_status()),
-        };
-        if let Err(failure) = self.check_signal(&request) {
+        if let Err(error) = parsed {
+            return Completion::failed(error.nt_status());
+        }
+        if let Err(failure) = self.check_signal() {
             return failure.into();
         }
         let output = match buffers.output() {
             Ok(output) => output,
             Err(status) => return Completion::failed(status),
         };
-        match self.signal(&request, output) {
+        match self.run_request(output) {
             Ok(len) => Completion::success(len),
             Err(failure) => failure.into(),
         }
@@ -290,11 +263,12 @@ impl<P: HypercallPrimitive> Device<P> {
 
     /// The query's response.
     pub fn query(&mut self) -> QueryResponse {
+        let r = &self.readiness;
         let mut flags = 0;
-        if self.cpu.leaf1_ecx & HYPERVISOR_PRESENT_BIT != 0 {
+        if r.hypervisor_present() {
             flags |= QUERY_FLAG_HYPERVISOR_PRESENT;
         }
-        if self.cpu.hypervisor.is_hv1() {
+        if r.cpuid.is_hv1() {
             flags |= QUERY_FLAG_HV1_INTERFACE;
         }
         let mut tsc_frequency_hz = 0;
@@ -305,54 +279,75 @@ impl<P: HypercallPrimitive> Device<P> {
                 flags |= QUERY_FLAG_MEMORY_CONVENTION;
             }
             tsc_frequency_hz = primitive.tsc_frequency_hz().unwrap_or(0);
-            instruction = self.cpu.vendor.instruction();
+            instruction = r.instruction();
         }
         if self.policy.allow_raw_hypercalls {
             flags |= QUERY_FLAG_RAW_ALLOWED;
+        }
+        let mut readiness_flags = 0;
+        if r.guest_os_id.is_some() {
+            readiness_flags |= READINESS_GUEST_OS_ID_READ;
+        }
+        if r.hypercall_msr.is_some() {
+            readiness_flags |= READINESS_HYPERCALL_MSR_READ;
+        }
+        if r.isolation.is_some() {
+            readiness_flags |= READINESS_ISOLATION_READ;
         }
         QueryResponse {
             header: MessageHeader::new(KIND_QUERY_RESPONSE, QUERY_RESPONSE_SIZE_U32),
             driver_version: DRIVER_VERSION,
             flags,
-            cpu_vendor: cpu_vendor_code(self.cpu.vendor),
+            cpu_vendor: cpu_vendor_code(r.vendor()),
             instruction: instruction_code(instruction),
             max_operations: MAX_OPERATIONS_U32,
             max_calls_per_request: MAX_CALLS_PER_REQUEST,
-            leaf1_ecx: self.cpu.leaf1_ecx,
+            leaf1_ecx: r.leaf1_ecx,
             tsc_frequency_hz,
-            cpu_vendor_string: self.cpu.vendor_string,
+            cpu_vendor_string: hvcall::cpuid::registers_to_bytes([
+                r.leaf0.ebx,
+                r.leaf0.edx,
+                r.leaf0.ecx,
+            ]),
             reserved: 0,
-            hypervisor_leaves: self.cpu.hypervisor.leaves.map(Into::into),
+            hypervisor_leaves: r.cpuid.leaves.map(Into::into),
+            refusal: match r.verdict {
+                Ok(_) => 0,
+                Err(refusal) => refusal.code(),
+            },
+            readiness_flags,
+            guest_os_id: r.guest_os_id.unwrap_or(0),
+            hypercall_msr: r.hypercall_msr.unwrap_or(0),
+            isolation_leaf: r
+                .isolation
+                .map(IsolationConfig::to_leaf)
+                .unwrap_or_default()
+                .into(),
         }
     }
 
-    /// Whether this device may run `request` at all, in the order the driver checks:
-    /// a primitive exists, raw mode is allowed when asked for, the input page exists for the
-    /// memory convention.
-    ///
-    /// # Errors
-    /// [`Failure::NoHypervisor`], [`Failure::RawNotAllowed`] or [`Failure::NoInputPage`].
-    pub fn check_signal(&mut self, request: &SignalRequest) -> Result<(), Failure> {
+    /// Whether this device may run the parsed request at all, in the order the driver checks:
+    /// a primitive exists (the readiness verdict allowed hypercalls), raw mode is allowed when
+    /// asked for, the input page exists for the memory convention.
+    fn check_signal(&mut self) -> Result<(), Failure> {
         let Some(primitive) = self.hypercalls.as_mut() else {
             return Err(Failure::NoHypervisor);
         };
-        if request.raw() && !self.policy.allow_raw_hypercalls {
+        if self.request.raw() && !self.policy.allow_raw_hypercalls {
             return Err(Failure::RawNotAllowed);
         }
-        if request.convention() == CallingConvention::Memory && primitive.input_page().is_none() {
+        if self.request.convention() == CallingConvention::Memory
+            && primitive.input_page().is_none()
+        {
             return Err(Failure::NoInputPage);
         }
         Ok(())
     }
 
-    /// Runs a parsed request and writes its response to `output`, returning the response's
-    /// length. Nothing is issued unless [`Self::check_signal`] passes and `output` can hold the
-    /// whole response.
-    ///
-    /// # Errors
-    /// A [`Self::check_signal`] failure, or [`Failure::OutputTooSmall`].
-    pub fn signal(&mut self, request: &SignalRequest, output: &mut [u8]) -> Result<usize, Failure> {
-        self.check_signal(request)?;
+    /// Runs the parsed, checked request and writes its response to `output`, returning the
+    /// response's length. Nothing is issued unless `output` can hold the whole response.
+    fn run_request(&mut self, output: &mut [u8]) -> Result<usize, Failure> {
+        let request = &self.request;
         let operations = request.operations();
         let size = signal_response_size(operations.len());
         let output = output.get_mut(..size).ok_or(Failure::OutputTooSmall)?;
@@ -399,14 +394,21 @@ pub fn run_operation<P: HypercallPrimitive>(
         CallingConvention::Fast => input.to_rdx(),
         CallingConvention::Memory => {
             let page = primitive.input_page().ok_or(Failure::NoInputPage)?;
-            let offset = usize::from(operation.input_offset).min(PAGE_SIZE.saturating_sub(1));
-            // Only the bytes that fit in the page are written; the rest would cross it.
-            if let Some(destination) = page.bytes.get_mut(offset..) {
-                for (to, from) in destination.iter_mut().zip(input.to_bytes()) {
-                    *to = from;
-                }
-            }
-            page.gpa.wrapping_add(offset as u64)
+            // Parsing refused any input that would reach past the page (`InputBeyondPage`);
+            // checked again here so the hypervisor is never pointed outside memory we own.
+            let offset = usize::from(operation.input_offset);
+            let end = offset.saturating_add(operation.memory_input_size());
+            let destination = page
+                .bytes
+                .get_mut(offset..offset.saturating_add(SignalEventInput::SIZE))
+                .filter(|_| end <= PAGE_SIZE)
+                .ok_or(Failure::Malformed)?;
+            destination.copy_from_slice(&input.to_bytes());
+            let gpa = page.gpa.wrapping_add(offset as u64);
+            // The hypervisor reads the page the moment the instruction runs: order the write
+            // before it explicitly, not only through the asm's memory clobber.
+            fence(Ordering::SeqCst);
+            gpa
         }
     };
     let accumulator = Accumulator::run(primitive, control, rdx, 0, operation.repeat);

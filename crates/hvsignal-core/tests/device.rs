@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Buffers, Failing, PAGE_GPA, Scripted, SystemBuffer, bare_metal_cpuid, hyperv_cpuid};
+use common::{Buffers, Failing, PAGE_GPA, Scripted, SystemBuffer, bare_metal, ready};
 use hvcall::{CpuVendor, HvStatus, HypercallResult, PAGE_SIZE};
 use hvsignal_core::{Completion, DRIVER_VERSION, Device, Policy};
 use hvsignal_proto::wire::{
@@ -17,7 +17,8 @@ use hvsignal_proto::wire::{
 };
 use hvsignal_proto::{
     CallingConvention, IOCTL_HVSIGNAL_QUERY, IOCTL_HVSIGNAL_SIGNAL, MAX_SIGNAL_RESPONSE_SIZE,
-    Operation, OperationResult, QueryResponse, STATUS_ACCESS_DENIED, STATUS_BUFFER_TOO_SMALL,
+    Operation, OperationError, OperationResult, ParseError, QueryResponse, STATUS_ACCESS_DENIED,
+    STATUS_BUFFER_TOO_SMALL,
     STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_BUFFER_SIZE, STATUS_INVALID_DEVICE_REQUEST,
     STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED, STATUS_REVISION_MISMATCH, SignalRequest,
     SignalResponse, signal_response_size,
@@ -33,7 +34,7 @@ const NO_RAW: Policy = Policy {
 const STATUS_INVALID_USER_BUFFER: i32 = 0xC000_00E8_u32.cast_signed();
 
 fn device(primitive: Scripted, policy: Policy) -> Device<Scripted> {
-    Device::new(hyperv_cpuid(CpuVendor::Intel), Some(primitive), policy)
+    Device::new(ready(CpuVendor::Intel), Some(primitive), policy)
 }
 
 fn request(convention: CallingConvention, raw: bool, ops: &[Operation]) -> Vec<u8> {
@@ -71,12 +72,12 @@ fn query_reports_cpu_policy_and_limits() {
     let mut buffers = Failing {
         // The query never reads its input: a failing input retrieval does not matter.
         input: Err(STATUS_BUFFER_TOO_SMALL),
-        output: Ok(vec![0xA5; 200]),
+        output: Ok(vec![0xA5; 240]),
     };
     let c = dev.handle_device_control(IOCTL_HVSIGNAL_QUERY, &mut buffers);
-    assert_eq!(c, Completion::success(184));
+    assert_eq!(c, Completion::success(224));
     let out = buffers.output.unwrap();
-    let q = QueryResponse::decode(&out[..184]).unwrap();
+    let q = QueryResponse::decode(&out[..224]).unwrap();
     assert_eq!(
         q.flags,
         QUERY_FLAG_HYPERVISOR_PRESENT
@@ -107,14 +108,20 @@ fn query_reports_cpu_policy_and_limits() {
     assert!(hv.privileges().signal_events());
     assert_eq!(q.hypervisor_leaves[2].eax, 0x4000_0002);
     assert_eq!(q.hypervisor_leaves[6].edx, 0x4000_0005);
+    // The readiness facts: both MSRs read, no isolation leaf (no Isolation privilege).
+    assert_eq!(q.refusal(), None);
+    assert_eq!(q.refusal_code(), 0);
+    assert_eq!(q.guest_os_id(), Some(0x0001_040A_0000_65F4));
+    assert_eq!(q.hypercall_msr(), Some(0x1001));
+    assert_eq!(q.isolation(), None);
     // Bytes past the response are untouched.
-    assert!(out[184..].iter().all(|&b| b == 0xA5));
+    assert!(out[224..].iter().all(|&b| b == 0xA5));
     assert!(calls(&dev).is_empty());
 }
 
 #[test]
 fn query_without_hypercalls_or_page_or_raw() {
-    let mut dev = Device::<Scripted>::new(bare_metal_cpuid, None, NO_RAW);
+    let mut dev = Device::<Scripted>::new(bare_metal(), None, NO_RAW);
     let q = dev.query();
     assert_eq!(q.flags, 0);
     assert_eq!(q.instruction, INSTRUCTION_NONE);
@@ -122,7 +129,7 @@ fn query_without_hypercalls_or_page_or_raw() {
 
     let mut primitive = Scripted::succeeding().without_page();
     primitive.tsc_hz = None;
-    let mut dev = Device::new(hyperv_cpuid(CpuVendor::Amd), Some(primitive), NO_RAW);
+    let mut dev = Device::new(ready(CpuVendor::Amd), Some(primitive), NO_RAW);
     let q = dev.query();
     assert_eq!(
         q.flags,
@@ -316,35 +323,82 @@ fn memory_convention_writes_the_input_page_and_passes_its_gpa() {
 }
 
 #[test]
-fn raw_memory_input_offset_can_misalign_and_cross_the_page() {
+fn raw_memory_input_offset_can_misalign_but_never_leave_the_page() {
     let mut dev = device(Scripted::succeeding(), ALLOW_RAW);
     let misaligned = Operation {
         input_offset: 3,
         ..Operation::new(0x2001, 1, 1)
     };
-    let crossing = Operation {
-        input_offset: 4092,
+    let last = Operation {
+        input_offset: 4088,
         rsvd_z: 0xBEEF,
         ..Operation::new(0x0A0B_0C0D, 0x0E0F, 1)
     };
+    // A one-QWORD variable header (control bits 26:17 = 1) makes the input 16 bytes: at 4080
+    // it still ends at byte 4096.
+    let with_header = Operation {
+        input_offset: 4080,
+        extra_control: 1 << 17,
+        ..Operation::new(0x2001, 0, 1)
+    };
     let (c, out) = signal(
         &mut dev,
-        request(CallingConvention::Memory, true, &[misaligned, crossing]),
+        request(
+            CallingConvention::Memory,
+            true,
+            &[misaligned, last, with_header],
+        ),
         MAX_SIGNAL_RESPONSE_SIZE,
     );
-    assert_eq!(c, Completion::success(32 + 2 * 336));
+    assert_eq!(c, Completion::success(32 + 3 * 336));
     let r = results(&out);
-    assert_eq!((r[0].input_offset, r[1].input_offset), (3, 4092));
+    assert_eq!(
+        (r[0].input_offset, r[1].input_offset, r[2].input_offset),
+        (3, 4088, 4080)
+    );
     let p = dev.hypercalls().unwrap();
     assert_eq!(
         p.calls,
-        vec![(0x5D, PAGE_GPA + 3, 0), (0x5D, PAGE_GPA + 4092, 0)]
+        vec![
+            (0x5D, PAGE_GPA + 3, 0),
+            (0x5D, PAGE_GPA + 4088, 0),
+            (0x5D | 1 << 17, PAGE_GPA + 4080, 0)
+        ]
     );
-    // Only the 4 bytes that fit are written at 4092..4096: the connection id.
-    assert_eq!(p.inputs_read[1], vec![0x0D, 0x0C, 0x0B, 0x0A]);
     let page = p.page.as_ref().unwrap();
     assert_eq!(&page[3..11], &[0x01, 0x20, 0, 0, 1, 0, 0, 0]);
-    assert_eq!(page[PAGE_SIZE - 1], 0x0A);
+    assert_eq!(
+        &page[4088..],
+        &[0x0D, 0x0C, 0x0B, 0x0A, 0x0F, 0x0E, 0xEF, 0xBE]
+    );
+}
+
+#[test]
+fn memory_input_that_would_leave_the_page_is_refused_and_nothing_is_issued() {
+    for (offset, header_qwords, size) in [(4089u16, 0u64, 8usize), (4095, 0, 8), (4088, 1, 16), (0, 0x3FF, 8192)] {
+        let op = Operation {
+            input_offset: offset,
+            extra_control: header_qwords << 17,
+            ..Operation::new(0x2001, 0, 1)
+        };
+        let mut built = SignalRequest::new(CallingConvention::Memory, true);
+        assert_eq!(
+            built.push(op),
+            Err(ParseError::Operation {
+                index: 0,
+                error: OperationError::InputBeyondPage { offset, size },
+            })
+        );
+        // The driver refuses the same bytes a program might send without that check.
+        let mut bytes = request(CallingConvention::Memory, true, &[Operation::new(0x2001, 0, 1)]);
+        bytes[32 + 8..32 + 16].copy_from_slice(&(header_qwords << 17).to_le_bytes());
+        bytes[32 + 20..32 + 22].copy_from_slice(&offset.to_le_bytes());
+        let mut dev = device(Scripted::succeeding(), ALLOW_RAW);
+        let (c, out) = signal(&mut dev, bytes, MAX_SIGNAL_RESPONSE_SIZE);
+        assert_eq!(c, Completion::failed(STATUS_INVALID_PARAMETER), "{offset}/{header_qwords}");
+        assert!(out.is_empty());
+        assert!(calls(&dev).is_empty());
+    }
 }
 
 #[test]
@@ -392,7 +446,7 @@ fn raw_mode_is_refused_without_the_policy_and_nothing_is_issued() {
 
 #[test]
 fn no_hypervisor_refuses_signals_and_issues_nothing() {
-    let mut dev = Device::<Scripted>::new(bare_metal_cpuid, None, ALLOW_RAW);
+    let mut dev = Device::<Scripted>::new(bare_metal(), None, ALLOW_RAW);
     let (c, _) = signal(
         &mut dev,
         request(CallingConvention::Fast, false, &[Operation::new(1, 0, 1)]),
@@ -450,7 +504,8 @@ fn parse_errors_complete_with_their_statuses() {
         (Vec::new(), STATUS_INVALID_BUFFER_SIZE),
         (good[..40].to_vec(), STATUS_INVALID_BUFFER_SIZE),
         (with(0, b"nope"), STATUS_INVALID_PARAMETER),
-        (with(4, &[2, 0]), STATUS_REVISION_MISMATCH),
+        (with(4, &[1, 0]), STATUS_REVISION_MISMATCH),
+        (with(4, &[3, 0]), STATUS_REVISION_MISMATCH),
         (with(6, &[1, 0]), STATUS_INVALID_PARAMETER),
         (with(20, &[2]), STATUS_INVALID_PARAMETER),
         (with(24, &[0]), STATUS_INVALID_PARAMETER),
@@ -525,7 +580,7 @@ fn responses_are_fully_written() {
         let mut buffers = Buffers::new(request(CallingConvention::Memory, true, &ops), 1000);
         buffers.output.fill(fill);
         let c = dev.handle_device_control(IOCTL_HVSIGNAL_SIGNAL, &mut buffers);
-        let mut q = Buffers::new(Vec::new(), 184);
+        let mut q = Buffers::new(Vec::new(), 224);
         q.output.fill(fill);
         let qc = dev.handle_device_control(IOCTL_HVSIGNAL_QUERY, &mut q);
         (
@@ -545,38 +600,3 @@ fn responses_are_fully_written() {
     assert!(rest0.iter().all(|&b| b == 0) && rest1.iter().all(|&b| b == 0xFF));
 }
 
-#[test]
-fn hypercall_instruction_needs_a_present_hv1_hypervisor_and_a_known_vendor() {
-    use hvcall::cpuid::{HYPERVISOR_PRESENT_BIT, LEAF_FEATURES, LEAF_INTERFACE};
-    use hvcall::{CpuidResult, HypercallInstruction};
-    use hvsignal_core::hypercall_instruction;
-
-    assert_eq!(
-        hypercall_instruction(hyperv_cpuid(CpuVendor::Intel)),
-        Some(HypercallInstruction::Vmcall)
-    );
-    assert_eq!(
-        hypercall_instruction(hyperv_cpuid(CpuVendor::Amd)),
-        Some(HypercallInstruction::Vmmcall)
-    );
-    assert_eq!(
-        hypercall_instruction(hyperv_cpuid(CpuVendor::Other(*b"VIA VIA VIA "))),
-        None
-    );
-    assert_eq!(hypercall_instruction(bare_metal_cpuid), None);
-    // Each condition on its own: the hypervisor-present bit, then the "Hv#1" interface.
-    let hyperv = hyperv_cpuid(CpuVendor::Intel);
-    let no_present_bit = |leaf| match leaf {
-        LEAF_FEATURES => CpuidResult {
-            ecx: hyperv(leaf).ecx & !HYPERVISOR_PRESENT_BIT,
-            ..hyperv(leaf)
-        },
-        _ => hyperv(leaf),
-    };
-    assert_eq!(hypercall_instruction(no_present_bit), None);
-    let not_hv1 = |leaf| match leaf {
-        LEAF_INTERFACE => CpuidResult::default(),
-        _ => hyperv(leaf),
-    };
-    assert_eq!(hypercall_instruction(not_hv1), None);
-}

@@ -10,7 +10,7 @@ mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{Buffers, Scripted, hyperv_cpuid};
+use common::{Buffers, Scripted, ready};
 use hvcall::{CpuVendor, HypercallControl};
 use hvsignal_core::{Device, Policy};
 use hvsignal_proto::wire::{KIND_SIGNAL_REQUEST, MAGIC, PROTOCOL_VERSION};
@@ -100,7 +100,7 @@ fn fuzz_handle_device_control() {
             if selector & 0x20 != 0 {
                 primitive = primitive.without_page();
             }
-            let mut dev = Device::new(hyperv_cpuid(CpuVendor::Amd), Some(primitive), policy);
+            let mut dev = Device::new(ready(CpuVendor::Amd), Some(primitive), policy);
             // With shape bit 4 the output buffer is large enough for any response.
             let output_len = if shape & 0x10 != 0 {
                 hvsignal_proto::MAX_SIGNAL_RESPONSE_SIZE

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use hvcall::HvStatus;
 use hvmodel::{Hypervisor, INPUT_PAGE_BASE_GPA, ModelPrimitive, World};
-use hvsignal_core::{Completion, Device, Policy, hypercall_instruction};
+use hvsignal_core::{Completion, Device, Policy};
 use hvsignal_proto::wire::{
     CPU_VENDOR_INTEL, INSTRUCTION_VMCALL, QUERY_FLAG_HV1_INTERFACE,
     QUERY_FLAG_HYPERCALLS_AVAILABLE, QUERY_FLAG_HYPERVISOR_PRESENT, QUERY_FLAG_MEMORY_CONVENTION,
@@ -27,7 +27,7 @@ vendor = "intel"
 allow_raw_hypercalls = true
 
 [caller]
-privileges = ["SignalEvents", "PostMessages", "AccessFrequencyRegs"]
+privileges = ["SignalEvents", "PostMessages", "AccessFrequencyRegs", "AccessHypercallMsrs"]
 
 [[partition]]
 id = 1
@@ -63,9 +63,7 @@ fn setup(world: World) -> Setup {
         allow_raw_hypercalls: world.allow_raw_hypercalls(),
     };
     let hv = Hypervisor::new(world);
-    let cpuid = |leaf| hv.cpuid(leaf);
-    let primitive = hypercall_instruction(cpuid).map(|_| hv.primitive());
-    let device = Device::new(cpuid, primitive, policy);
+    let device = Device::new(hv.readiness(), Some(hv.primitive()), policy);
     Setup { hv, device }
 }
 
@@ -127,12 +125,12 @@ fn query_over_the_builtin_world() {
     let mut s = setup(World::builtin());
     let mut buffers = Buffers {
         input: Vec::new(),
-        output: vec![0; 184],
+        output: vec![0; 224],
     };
     let c = s
         .device
         .handle_device_control(IOCTL_HVSIGNAL_QUERY, &mut buffers);
-    assert_eq!(c, Completion::success(184));
+    assert_eq!(c, Completion::success(224));
     let q = QueryResponse::decode(&buffers.output).unwrap();
     assert_eq!(
         q.flags,
@@ -280,8 +278,8 @@ fn memory_convention_reads_the_input_page() {
         input_offset: 4,
         ..Operation::new(0x2001, 1, 1)
     };
-    let crossing = Operation {
-        input_offset: 4088 + 4,
+    let misaligned_late = Operation {
+        input_offset: 4084,
         ..Operation::new(0x2001, 1, 1)
     };
     let last_slot = Operation {
@@ -295,7 +293,7 @@ fn memory_convention_reads_the_input_page() {
         &[
             Operation::new(0x2001, 7, 3),
             misaligned,
-            crossing,
+            misaligned_late,
             last_slot,
         ],
     );
@@ -383,8 +381,8 @@ fn statistics_add_up_with_jitter_and_outliers() {
 #[test]
 fn caller_without_the_privilege_gets_the_hypervisors_access_denied() {
     let text = EXACT_TIMING.replace(
-        r#"privileges = ["SignalEvents", "PostMessages", "AccessFrequencyRegs"]"#,
-        r#"privileges = ["PostMessages"]"#,
+        r#"privileges = ["SignalEvents", "PostMessages", "AccessFrequencyRegs", "AccessHypercallMsrs"]"#,
+        r#"privileges = ["PostMessages", "AccessHypercallMsrs"]"#,
     );
     let mut s = setup(World::from_toml_str(&text, "no-signal-events.toml").unwrap());
     let (c, r) = signal(

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Buffers, Scripted, hyperv_cpuid};
+use common::{Buffers, Scripted, ready};
 use hvcall::CpuVendor;
 use hvsignal_core::{Completion, Device, Policy};
 use hvsignal_proto::{
@@ -62,7 +62,7 @@ proptest! {
         let mut bytes = vec![0; request.encoded_len()];
         request.encode(&mut bytes).unwrap();
         let primitive = Scripted::new(results.clone(), cycles.clone());
-        let mut dev = Device::new(hyperv_cpuid(CpuVendor::Intel), Some(primitive),
+        let mut dev = Device::new(ready(CpuVendor::Intel), Some(primitive),
                                   Policy { allow_raw_hypercalls: true });
         let mut buffers = Buffers::new(bytes, MAX_SIGNAL_RESPONSE_SIZE);
         let c = dev.handle_device_control(IOCTL_HVSIGNAL_SIGNAL, &mut buffers);
@@ -103,7 +103,7 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic_the_device(bytes in proptest::collection::vec(any::<u8>(), 0..1600),
                                               output_len in 0usize..22_000, code: u32) {
-        let mut dev = Device::new(hyperv_cpuid(CpuVendor::Intel), Some(Scripted::succeeding()),
+        let mut dev = Device::new(ready(CpuVendor::Intel), Some(Scripted::succeeding()),
                                   Policy { allow_raw_hypercalls: true });
         for ioctl in [code, IOCTL_HVSIGNAL_SIGNAL] {
             let mut buffers = Buffers::new(bytes.clone(), output_len);

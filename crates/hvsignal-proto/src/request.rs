@@ -181,7 +181,25 @@ impl Operation {
                 offset: self.input_offset,
             });
         }
+        if !convention.is_fast() {
+            let size = self.memory_input_size();
+            if (self.input_offset as usize).saturating_add(size) > PAGE_SIZE {
+                return Err(OperationError::InputBeyondPage {
+                    offset: self.input_offset,
+                    size,
+                });
+            }
+        }
         Ok(())
+    }
+
+    /// The bytes a hypervisor reads from the input page for a memory-convention call: the
+    /// 8-byte input plus the variable header the control word declares (its size field, bits
+    /// 26:17, in 8-byte units).
+    #[must_use]
+    pub const fn memory_input_size(&self) -> usize {
+        let header_qwords = self.control(CallingConvention::Memory).variable_header_size() as usize;
+        SignalEventInput::SIZE.saturating_add(header_qwords.saturating_mul(8))
     }
 
     const fn from_entry(entry: &OperationEntry) -> Self {
@@ -270,6 +288,14 @@ pub enum OperationError {
         /// The refused offset.
         offset: u16,
     },
+    /// Memory convention: the input (at its offset, with any variable header) would reach past
+    /// the driver's input page, into memory the driver does not own.
+    InputBeyondPage {
+        /// The input offset.
+        offset: u16,
+        /// The bytes the hypervisor would read.
+        size: usize,
+    },
     /// The entry's reserved field is non-zero.
     ReservedNonZero {
         /// Its value.
@@ -305,6 +331,11 @@ impl fmt::Display for OperationError {
             Self::InputOffsetWithFastConvention { offset } => write!(
                 f,
                 "input offset {offset} needs the memory convention; the fast convention has no input page"
+            ),
+            Self::InputBeyondPage { offset, size } => write!(
+                f,
+                "an input of {size} bytes at offset {offset} would end at byte {}, past the driver's 4096-byte input page; the driver never lets a hypervisor read memory it does not own, so the input (with its variable header) must end by byte 4096",
+                (offset as usize).saturating_add(size)
             ),
             Self::ReservedNonZero { value } => {
                 write!(f, "the entry's reserved field is {value:#x}, must be 0")
@@ -618,6 +649,20 @@ impl SignalRequest {
     /// length, then each operation in order (its reserved field, then
     /// [`Operation::validate`]), then the total number of calls.
     pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
+        let mut request = Self::new(CallingConvention::Fast, false);
+        request.parse_into(bytes)?;
+        Ok(request)
+    }
+
+    /// [`Self::parse`] into an existing request, overwriting it: the driver keeps one request
+    /// in its device context and parses every IOCTL into it, so no request is ever built or
+    /// copied on the kernel stack.
+    ///
+    /// # Errors
+    /// As [`Self::parse`]; on error `self` holds an empty request.
+    pub fn parse_into(&mut self, bytes: &[u8]) -> Result<(), ParseError> {
+        self.count = 0;
+        self.total_calls = 0;
         let Ok((header, entries)) = SignalRequestHeader::read_from_prefix(bytes) else {
             return Err(ParseError::TooShort { len: bytes.len() });
         };
@@ -671,7 +716,8 @@ impl SignalRequest {
                 len: bytes.len(),
             });
         }
-        let mut request = Self::new(convention, header.flags & SIGNAL_FLAG_RAW != 0);
+        self.convention = convention;
+        self.raw = header.flags & SIGNAL_FLAG_RAW != 0;
         for (index, chunk) in (0u32..).zip(entries.chunks_exact(OPERATION_ENTRY_SIZE)) {
             let Ok(entry) = OperationEntry::read_from_bytes(chunk) else {
                 return Err(ParseError::EntriesBeyondBuffer {
@@ -687,9 +733,13 @@ impl SignalRequest {
                     },
                 });
             }
-            request.push(Operation::from_entry(&entry))?;
+            if let Err(error) = self.push(Operation::from_entry(&entry)) {
+                self.count = 0;
+                self.total_calls = 0;
+                return Err(error);
+            }
         }
-        Ok(request)
+        Ok(())
     }
 }
 

@@ -191,6 +191,54 @@ impl QueryResponse {
         }
     }
 
+    /// Why the driver issues no hypercalls: `None` when it issues them (or the code is one this
+    /// side does not know; see [`Self::refusal_code`]).
+    #[must_use]
+    pub const fn refusal(&self) -> Option<hvcall::Refusal> {
+        hvcall::Refusal::from_code(self.refusal, self.isolation())
+    }
+
+    /// The raw refusal code (0 = none).
+    #[must_use]
+    pub const fn refusal_code(&self) -> u32 {
+        self.refusal
+    }
+
+    /// `HV_X64_MSR_GUEST_OS_ID` as the driver read it, `None` when it was not read.
+    #[must_use]
+    pub const fn guest_os_id(&self) -> Option<u64> {
+        if self.readiness_flags & crate::wire::READINESS_GUEST_OS_ID_READ != 0 {
+            Some(self.guest_os_id)
+        } else {
+            None
+        }
+    }
+
+    /// `HV_X64_MSR_HYPERCALL` as the driver read it, `None` when it was not read.
+    #[must_use]
+    pub const fn hypercall_msr(&self) -> Option<u64> {
+        if self.readiness_flags & crate::wire::READINESS_HYPERCALL_MSR_READ != 0 {
+            Some(self.hypercall_msr)
+        } else {
+            None
+        }
+    }
+
+    /// CPUID 0x4000000C as the driver read it, `None` when it was not read.
+    #[must_use]
+    pub const fn isolation(&self) -> Option<hvcall::IsolationConfig> {
+        if self.readiness_flags & crate::wire::READINESS_ISOLATION_READ != 0 {
+            Some(hvcall::IsolationConfig::from_leaf(CpuidResult {
+                eax: self.isolation_leaf.eax,
+                ebx: self.isolation_leaf.ebx,
+                ecx: self.isolation_leaf.ecx,
+                edx: self.isolation_leaf.edx,
+            }))
+        } else {
+            None
+        }
+    }
+
     /// The hypervisor leaves with `hvcall`'s typed accessors.
     #[must_use]
     pub fn hypervisor_cpuid(&self) -> HypervisorCpuid {
@@ -365,7 +413,7 @@ mod tests {
 
     fn query() -> QueryResponse {
         QueryResponse {
-            header: MessageHeader::new(KIND_QUERY_RESPONSE, 184),
+            header: MessageHeader::new(KIND_QUERY_RESPONSE, 224),
             driver_version: VersionTriple {
                 major: 0,
                 minor: 1,
@@ -387,6 +435,11 @@ mod tests {
                 ecx: 2,
                 edx: 3,
             }; 7],
+            refusal: 8,
+            readiness_flags: crate::wire::READINESS_GUEST_OS_ID_READ,
+            guest_os_id: 0,
+            hypercall_msr: 0,
+            isolation_leaf: CpuidLeaf::default(),
         }
     }
 
@@ -410,7 +463,7 @@ mod tests {
             QueryResponse::decode(&bytes[..100]),
             Err(ResponseError::TooShort {
                 len: 100,
-                needed: 184
+                needed: 224
             })
         );
         let mut other = q;
@@ -445,7 +498,7 @@ mod tests {
             QueryResponse::decode(other.as_bytes()),
             Err(ResponseError::SizeMismatch {
                 declared: 183,
-                expected: 184
+                expected: 224
             })
         );
     }

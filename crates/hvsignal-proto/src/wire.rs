@@ -17,8 +17,9 @@ const _: () = assert!(
 /// `"HvSg"` read as a little-endian `u32`: bytes 48 76 53 67.
 pub const MAGIC: u32 = u32::from_le_bytes(*b"HvSg");
 
-/// The protocol version this crate speaks.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// The protocol version this crate speaks. Version 2 added the hypercall-readiness facts to the
+/// query response (guest OS ID and hypercall MSRs, isolation leaf, the refusal).
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Most operations in one signal request.
 ///
@@ -164,13 +165,20 @@ pub const INSTRUCTION_VMCALL: u32 = 1;
 /// [`QueryResponse::instruction`]: `vmmcall`.
 pub const INSTRUCTION_VMMCALL: u32 = 2;
 
-/// The query's response (184 bytes).
+/// [`QueryResponse::readiness_flags`]: `guest_os_id` holds the MSR as read.
+pub const READINESS_GUEST_OS_ID_READ: u32 = 1 << 0;
+/// [`QueryResponse::readiness_flags`]: `hypercall_msr` holds the MSR as read.
+pub const READINESS_HYPERCALL_MSR_READ: u32 = 1 << 1;
+/// [`QueryResponse::readiness_flags`]: `isolation_leaf` holds CPUID 0x4000000C as read.
+pub const READINESS_ISOLATION_READ: u32 = 1 << 2;
+
+/// The query's response (224 bytes).
 #[repr(C)]
 #[derive(
     Clone, Copy, PartialEq, Eq, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout,
 )]
 pub struct QueryResponse {
-    /// Kind [`KIND_QUERY_RESPONSE`], size 184.
+    /// Kind [`KIND_QUERY_RESPONSE`], size 224.
     pub header: MessageHeader,
     /// The driver's version (its crate version).
     pub driver_version: VersionTriple,
@@ -194,6 +202,16 @@ pub struct QueryResponse {
     pub reserved: u32,
     /// CPUID leaves 0x40000000–0x40000006 as read, leaf `0x40000000 + i` at index `i`.
     pub hypervisor_leaves: [CpuidLeaf; hvcall::cpuid::HYPERVISOR_LEAF_COUNT],
+    /// 0 when the driver issues hypercalls, else the [`hvcall::Refusal`] code: why not.
+    pub refusal: u32,
+    /// `READINESS_*`: which of the fields below were read (the rest are 0).
+    pub readiness_flags: u32,
+    /// `HV_X64_MSR_GUEST_OS_ID`, read (never written) by the driver.
+    pub guest_os_id: u64,
+    /// `HV_X64_MSR_HYPERCALL`, read (never written) by the driver.
+    pub hypercall_msr: u64,
+    /// CPUID 0x4000000C (isolation configuration).
+    pub isolation_leaf: CpuidLeaf,
 }
 
 /// Size of a [`QueryResponse`].
@@ -407,7 +425,7 @@ mod tests {
     fn query_response_layout() {
         assert_eq!(size_of::<VersionTriple>(), 8);
         assert_eq!(size_of::<CpuidLeaf>(), 16);
-        assert_eq!(QUERY_RESPONSE_SIZE, 184);
+        assert_eq!(QUERY_RESPONSE_SIZE, 224);
         assert_eq!(offset_of!(QueryResponse, header), 0);
         assert_eq!(offset_of!(QueryResponse, driver_version), 16);
         assert_eq!(offset_of!(QueryResponse, flags), 24);
@@ -420,6 +438,11 @@ mod tests {
         assert_eq!(offset_of!(QueryResponse, cpu_vendor_string), 56);
         assert_eq!(offset_of!(QueryResponse, reserved), 68);
         assert_eq!(offset_of!(QueryResponse, hypervisor_leaves), 72);
+        assert_eq!(offset_of!(QueryResponse, refusal), 184);
+        assert_eq!(offset_of!(QueryResponse, readiness_flags), 188);
+        assert_eq!(offset_of!(QueryResponse, guest_os_id), 192);
+        assert_eq!(offset_of!(QueryResponse, hypercall_msr), 200);
+        assert_eq!(offset_of!(QueryResponse, isolation_leaf), 208);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::fmt;
 use std::ops::Range;
 
 use hvcall::cpuid::PRIVILEGE_BITS;
-use hvcall::{CpuVendor, HypervisorVersion, PrivilegeMask};
+use hvcall::{CpuVendor, HypervisorVersion, IsolationConfig, IsolationType, PrivilegeMask};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -84,6 +84,11 @@ struct RawHypervisor {
     minor: Option<u16>,
     features_edx: Option<u32>,
     kvm_enforce_cpuid: Option<bool>,
+    kvm_slow_input_as_gpa: Option<bool>,
+    guest_os_id: Option<u64>,
+    hypercall_msr: Option<u64>,
+    isolation: Option<Spanned<String>>,
+    paravisor: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -326,13 +331,60 @@ fn build_hypervisor(ctx: &Ctx<'_>, raw: &RawHypervisor) -> Result<HypervisorInfo
     } else {
         None
     };
+    let isolation = build_isolation(ctx, raw)?;
+    let builtin = HypervisorInfo::builtin();
     Ok(HypervisorInfo {
         present: raw.present.unwrap_or(true),
         vendor_signature,
         version,
         features_edx: raw.features_edx,
         kvm_enforce_cpuid: raw.kvm_enforce_cpuid.unwrap_or(false),
+        kvm_slow_input_as_gpa: raw
+            .kvm_slow_input_as_gpa
+            .unwrap_or(builtin.kvm_slow_input_as_gpa),
+        guest_os_id: raw.guest_os_id.unwrap_or(builtin.guest_os_id),
+        hypercall_msr: raw.hypercall_msr.unwrap_or(builtin.hypercall_msr),
+        isolation,
     })
+}
+
+/// `isolation = "none" | "vbs" | "snp" | "tdx" | 0..=15` and `paravisor = bool`: CPUID
+/// 0x4000000C. Neither key: the VM reports no isolation leaf at all.
+fn build_isolation(
+    ctx: &Ctx<'_>,
+    raw: &RawHypervisor,
+) -> Result<Option<IsolationConfig>, WorldError> {
+    let isolation_type = match &raw.isolation {
+        None if raw.paravisor.is_none() => return Ok(None),
+        None => IsolationType::None,
+        Some(name) => {
+            let text = name.get_ref().to_ascii_lowercase();
+            match text.as_str() {
+                "none" => IsolationType::None,
+                "vbs" => IsolationType::Vbs,
+                "snp" => IsolationType::Snp,
+                "tdx" => IsolationType::Tdx,
+                other => match other.parse::<u8>() {
+                    Ok(code) if code <= 15 => IsolationType::from_code(code),
+                    _ => {
+                        return Err(ctx.error(
+                            span_of(name),
+                            "hypervisor.isolation",
+                            format!(
+                                "unknown isolation type `{}`: allowed are none, vbs, snp, tdx, or a number 0 to 15 (CPUID 0x4000000C EBX bits 3:0)",
+                                name.get_ref()
+                            ),
+                        ));
+                    }
+                },
+            }
+        }
+    };
+    Ok(Some(IsolationConfig {
+        paravisor_present: raw.paravisor.unwrap_or(false),
+        isolation_type,
+        ..IsolationConfig::NONE
+    }))
 }
 
 fn build_caller(ctx: &Ctx<'_>, raw: &RawCaller) -> Result<Caller, WorldError> {

@@ -53,3 +53,12 @@ pub fn status(rax: u64) -> HvStatus {
     assert_eq!(rax >> 16, 0, "RAX {rax:#x} has bits beyond the status");
     HypercallResult::from_raw(rax).status()
 }
+
+/// The profiles that implement `HvCallSignalEvent` (every one but `xen`, whose viridian layer
+/// answers INVALID_HYPERCALL_CODE to it), in documentation order.
+pub const SIGNAL_EVENT_PROFILES: [hvmodel::Profile; 4] = [
+    hvmodel::Profile::Tlfs,
+    hvmodel::Profile::Kvm,
+    hvmodel::Profile::Qemu,
+    hvmodel::Profile::Openvmm,
+];

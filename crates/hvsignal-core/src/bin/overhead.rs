@@ -91,7 +91,8 @@ mod bench {
             }
             _ => CpuidResult::default(),
         };
-        let mut device = Device::new(cpuid, Some(Immediate), Policy::default());
+        let readiness = hvcall::Readiness::assess(cpuid, |_| 1);
+        let mut device = Device::new(readiness, Some(Immediate), Policy::default());
         let mut buffers = Buffers {
             input,
             output: vec![0; signal_response_size(1)],

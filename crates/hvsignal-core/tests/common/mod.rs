@@ -8,7 +8,9 @@
 
 use std::cell::Cell;
 
-use hvcall::{CpuVendor, CpuidResult, HypercallPrimitive, InputPage, PAGE_SIZE};
+use hvcall::{
+    CpuVendor, CpuidResult, HypercallMsr, HypercallPrimitive, InputPage, PAGE_SIZE, Readiness,
+};
 use hvsignal_core::{IoBuffers, NtStatus};
 
 /// GPA of the scripted input page.
@@ -104,6 +106,21 @@ impl HypercallPrimitive for Scripted {
 }
 
 /// CPUID of a Hyper-V guest (`Microsoft Hv`, `Hv#1`, SignalEvents privilege) on `vendor`.
+/// What the driver finds on a Hyper-V guest with `vendor`'s CPU: [`hyperv_cpuid`], the guest OS
+/// registered and hypercalls enabled.
+pub fn ready(vendor: CpuVendor) -> Readiness {
+    Readiness::assess(hyperv_cpuid(vendor), |msr| match msr {
+        HypercallMsr::GuestOsId => 0x0001_040A_0000_65F4,
+        HypercallMsr::Hypercall => 0x1001,
+    })
+}
+
+/// What the driver finds on bare metal: no hypervisor, so no MSR is read.
+pub fn bare_metal() -> Readiness {
+    Readiness::assess(bare_metal_cpuid, |msr| panic!("{msr:?} read on bare metal"))
+}
+
+/// CPUID of a Hyper-V guest with `vendor`'s CPU.
 pub fn hyperv_cpuid(vendor: CpuVendor) -> impl Fn(u32) -> CpuidResult {
     move |leaf| match leaf {
         0 => {
