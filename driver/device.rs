@@ -5,8 +5,8 @@ use core::ffi::c_void;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 
-use hvcall::{PAGE_SIZE, Readiness};
 use hvcall::native::{self, NativeHypercall, NativeInputPage};
+use hvcall::{PAGE_SIZE, Readiness};
 use hvsignal_core::{Device, Policy};
 use hvsignal_proto::names::HVSIGNAL_INTERFACE_GUID;
 use wdk::{nt_success, paged_code, println};

@@ -228,8 +228,22 @@ impl Client {
         Ok(decoded.operations().collect())
     }
 
+    /// Why the driver issues no hypercalls, from a fresh query.
+    fn refusal_reason(&mut self) -> String {
+        let reason = self
+            .transport
+            .device_control(IOCTL_HVSIGNAL_QUERY, &[], QUERY_RESPONSE_SIZE)
+            .ok()
+            .and_then(|bytes| QueryResponse::decode(&bytes).ok())
+            .and_then(|q| q.refusal());
+        reason.map_or_else(
+            || "the driver reports no reason this hvsignal knows".to_owned(),
+            |r| format!("{r} ({})", r.name()),
+        )
+    }
+
     /// The message and exit status for a failed request.
-    fn transport_error(&self, error: TransportError) -> AppError {
+    fn transport_error(&mut self, error: TransportError) -> AppError {
         let code = error.code_text();
         match (error.failure(), self.backend) {
             (Some(Failure::RawNotAllowed), BackendKind::Device) => AppError::Environment(format!(
@@ -241,9 +255,14 @@ impl Client {
                 "raw hypercalls are disabled in this world; set `allow_raw_hypercalls = true` \
                  under [driver] in the world file ({code}, as the driver would answer)"
             )),
-            (Some(Failure::NoHypervisor), BackendKind::Model) => AppError::Environment(format!(
-                "the world has no hypervisor that takes hypercalls (no Hv#1 interface or an \
-                 unknown CPU vendor); nothing was issued ({code})"
+            (Some(Failure::NoHypervisor), backend) => AppError::Environment(format!(
+                "the driver refuses to issue hypercalls on this {}: {}; nothing was issued \
+                 (`hvsignal info` shows every check; {code})",
+                match backend {
+                    BackendKind::Model => "simulated machine",
+                    BackendKind::Device => "machine",
+                },
+                self.refusal_reason()
             )),
             (Some(failure), _) => AppError::Environment(format!("{} ({code})", failure.describe())),
             (None, BackendKind::Device) => AppError::Environment(format!(

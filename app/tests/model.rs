@@ -49,7 +49,7 @@ fn info_reports_the_builtin_world() {
     assert_eq!(v["hypervisor"]["interface"], json!("Hv#1"));
     assert_eq!(v["privileges"]["mask"], json!("0x003b803000002e7f"));
     assert_eq!(v["privileges"]["signal_events"], json!(true));
-    assert_eq!(v["driver"]["protocol_version"], json!(1));
+    assert_eq!(v["driver"]["protocol_version"], json!(2));
     assert_eq!(v["driver"]["allow_raw_hypercalls"], json!(false));
     assert_eq!(v["cpu"]["vendor"], json!("intel"));
     assert_eq!(v["cpu"]["instruction"]["mnemonic"], json!("vmcall"));
@@ -70,6 +70,7 @@ fn info_reports_the_builtin_world() {
             "cpu",
             "driver",
             "features",
+            "hypercalls",
             "hypervisor",
             "privileges",
             "simulated",
@@ -292,7 +293,7 @@ fn no_hypervisor_is_exit_3_for_signal_bench_scan() {
         assert_eq!(output.status.code(), Some(3), "{args:?}");
         let stderr = String::from_utf8(output.stderr).unwrap();
         assert!(
-            stderr.contains("the world has no hypervisor that takes hypercalls"),
+            stderr.contains("the driver refuses to issue hypercalls on this simulated machine"),
             "{stderr}"
         );
     }
@@ -485,13 +486,13 @@ fn large_scans_need_yes() {
 
 #[test]
 fn conform_passes_for_each_profile_against_itself() {
-    for profile in ["tlfs", "kvm", "qemu", "openvmm"] {
+    for profile in ["tlfs", "kvm", "qemu", "openvmm", "xen"] {
         let v = json_of(&["conform", "--profile", profile], 0);
         assert_eq!(v["profile"], json!(profile));
         assert_eq!(v["summary"]["failed"], json!(0), "{profile}");
         assert!(v["summary"]["passed"].as_u64().unwrap() >= 12, "{profile}");
         let cases = v["cases"].as_array().unwrap();
-        assert_eq!(cases.len(), 28);
+        assert_eq!(cases.len(), 29);
         for case in cases {
             assert!(
                 ["pass", "info", "skip"].contains(&case["verdict"].as_str().unwrap()),
@@ -618,7 +619,7 @@ fn conform_human_report() {
     assert!(text.starts_with("simulated: model backend, world built-in, profile openvmm\n"));
     assert!(text.contains("  rsvdz-nonzero                             SUCCESS                  SUCCESS                  pass\n"), "{text}");
     assert!(
-        text.ends_with("Summary: 20 passed, 0 failed, 6 informational, 2 skipped\n"),
+        text.ends_with("Summary: 19 passed, 0 failed, 6 informational, 4 skipped\n"),
         "{text}"
     );
 }
@@ -658,4 +659,99 @@ fn help_lists_every_command() {
     for command in ["info", "signal", "bench", "scan", "status", "conform"] {
         assert!(text.contains(&format!("  {command} ")), "{command}");
     }
+}
+
+/// Every condition that makes a hypercall illegal is described by a world; on each the program
+/// issues nothing, exits 3, and `info` names the refusal (`hvcall::Refusal::name`) and shows
+/// which MSRs were read.
+#[test]
+fn every_refusal_exits_3_and_info_names_it() {
+    for (file, refusal, os_id, msr, isolation) in [
+        ("no-hypervisor.toml", "no-hypervisor", None, None, None),
+        (
+            "refuse-no-hypercall-msr-access.toml",
+            "no-hypercall-msr-access",
+            None,
+            None,
+            None,
+        ),
+        (
+            "refuse-isolation-leaf-missing.toml",
+            "isolation-leaf-missing",
+            None,
+            None,
+            None,
+        ),
+        (
+            "refuse-isolation-tdx.toml",
+            "isolated",
+            None,
+            None,
+            Some(("tdx", false)),
+        ),
+        (
+            "refuse-isolation-snp-paravisor.toml",
+            "isolated",
+            None,
+            None,
+            Some(("snp", true)),
+        ),
+        (
+            "refuse-guest-os-id-not-set.toml",
+            "guest-os-id-not-set",
+            Some("0x0000000000000000"),
+            None,
+            None,
+        ),
+        (
+            "refuse-hypercall-page-disabled.toml",
+            "hypercall-page-disabled",
+            Some("0x0001040a000065f4"),
+            Some("0x0000000000001000"),
+            None,
+        ),
+    ] {
+        let w = world(file);
+        let v = json_of(&["--world", &w, "signal", "-c", "0x2001"], 3);
+        assert_eq!(v["error"]["kind"], json!("environment"), "{file}");
+        let info = json_of(&["--world", &w, "info"], 0);
+        let h = &info["hypercalls"];
+        assert_eq!(h["allowed"], json!(false), "{file}");
+        assert_eq!(h["refusal"]["name"], json!(refusal), "{file}");
+        assert_eq!(h["guest_os_id"], json!(os_id), "{file}");
+        assert_eq!(h["hypercall_msr"], json!(msr), "{file}");
+        assert_eq!(h["rax"], json!("0x80000000"));
+        match isolation {
+            Some((kind, paravisor)) => {
+                assert_eq!(h["isolation"]["type"], json!(kind), "{file}");
+                assert_eq!(h["isolation"]["paravisor"], json!(paravisor), "{file}");
+            }
+            None => assert_eq!(h["isolation"], Value::Null, "{file}"),
+        }
+        assert_eq!(info["cpu"]["instruction"], Value::Null, "{file}");
+    }
+    // SEV-SNP without a paravisor takes a direct vmmcall, as Linux issues it.
+    let w = world("snp-no-paravisor.toml");
+    let info = json_of(&["--world", &w, "info"], 0);
+    assert_eq!(info["hypercalls"]["allowed"], json!(true));
+    assert_eq!(info["hypercalls"]["refusal"], Value::Null);
+    assert_eq!(info["hypercalls"]["isolation"]["type"], json!("snp"));
+    assert_eq!(info["cpu"]["instruction"]["mnemonic"], json!("vmmcall"));
+    let v = json_of(&["--world", &w, "signal", "-c", "0x2001"], 0);
+    assert_eq!(v["operations"][0]["successes"], json!(1));
+}
+
+/// On a Xen host the call is a Hyper-V call because RAX bit 31 is set; viridian has no
+/// HvCallSignalEvent, so the answer is INVALID_HYPERCALL_CODE (0x0002).
+#[test]
+fn xen_answers_invalid_hypercall_code_to_signal_event() {
+    let w = world("xen.toml");
+    let v = json_of(&["--world", &w, "signal", "-c", "0x2001"], 1);
+    assert_eq!(
+        v["operations"][0]["first_status"],
+        json!({"code": 2, "name": "HV_STATUS_INVALID_HYPERCALL_CODE"})
+    );
+    let info = json_of(&["--world", &w, "info"], 0);
+    assert_eq!(info["hypervisor"]["version"]["text"], json!("6.0.6002"));
+    assert_eq!(info["hypercalls"]["allowed"], json!(true));
 }

@@ -21,7 +21,37 @@ struct InfoDocument {
     features: FeaturesJson,
     cpu: CpuJson,
     driver: DriverJson,
+    hypercalls: HypercallsJson,
     tsc_frequency_hz: Option<u64>,
+}
+
+/// Whether the driver issues hypercalls on this machine, and every fact it decided on.
+#[derive(Debug, Serialize)]
+struct HypercallsJson {
+    allowed: bool,
+    refusal: Option<RefusalJson>,
+    guest_os_id: Option<String>,
+    hypercall_msr: Option<String>,
+    hypercall_page_enabled: Option<bool>,
+    isolation: Option<IsolationJson>,
+    rax: String,
+}
+
+#[derive(Debug, Serialize)]
+struct RefusalJson {
+    code: u32,
+    name: &'static str,
+    reason: String,
+}
+
+#[derive(Debug, Serialize)]
+struct IsolationJson {
+    #[serde(rename = "type")]
+    isolation_type: &'static str,
+    type_code: u8,
+    paravisor: bool,
+    shared_gpa_boundary_active: bool,
+    shared_gpa_boundary_bits: u8,
 }
 
 #[derive(Debug, Serialize)]
@@ -191,7 +221,43 @@ fn build(q: &QueryResponse, world: Option<&LoadedWorld>) -> InfoDocument {
             max_operations: q.max_operations,
             max_calls_per_request: q.max_calls_per_request,
         },
+        hypercalls: hypercalls_json(q),
         tsc_frequency_hz: q.tsc_frequency(),
+    }
+}
+
+fn hypercalls_json(q: &QueryResponse) -> HypercallsJson {
+    let refusal = match (q.refusal_code(), q.refusal()) {
+        (0, _) => None,
+        (code, Some(refusal)) => Some(RefusalJson {
+            code,
+            name: refusal.name(),
+            reason: refusal.to_string(),
+        }),
+        (code, None) => Some(RefusalJson {
+            code,
+            name: "unknown",
+            reason: format!(
+                "the driver refuses hypercalls for a reason this hvsignal does not know (code {code}); use the hvsignal that ships with the driver"
+            ),
+        }),
+    };
+    HypercallsJson {
+        allowed: q.hypercalls_available(),
+        refusal,
+        guest_os_id: q.guest_os_id().map(|v| format!("{v:#018x}")),
+        hypercall_msr: q.hypercall_msr().map(|v| format!("{v:#018x}")),
+        hypercall_page_enabled: q
+            .hypercall_msr()
+            .map(|v| v & hvcall::readiness::HYPERCALL_MSR_ENABLE != 0),
+        isolation: q.isolation().map(|i| IsolationJson {
+            isolation_type: i.isolation_type.name(),
+            type_code: i.isolation_type.code(),
+            paravisor: i.paravisor_present,
+            shared_gpa_boundary_active: i.shared_gpa_boundary_active,
+            shared_gpa_boundary_bits: i.shared_gpa_boundary_bits,
+        }),
+        rax: format!("{:#010x}", hvcall::HYPERCALL_RAX),
     }
 }
 
@@ -284,7 +350,13 @@ fn render(text: &mut Text, style: Style, doc: &InfoDocument, query: &QueryRespon
         "instruction",
         match &doc.cpu.instruction {
             Some(i) => format!("{} ({})", i.mnemonic, i.encoding),
-            None => style.bad("none: neither Intel nor AMD, no hypercalls are issued"),
+            None => style.bad(&format!(
+                "none: {}",
+                doc.hypercalls
+                    .refusal
+                    .as_ref()
+                    .map_or("the driver issues no hypercalls", |r| r.reason.as_str())
+            )),
         },
     );
     f.add(
@@ -322,6 +394,62 @@ fn render(text: &mut Text, style: Style, doc: &InfoDocument, query: &QueryRespon
         format!(
             "{} operations, {} calls",
             dr.max_operations, dr.max_calls_per_request
+        ),
+    );
+    text.push(f.render(2));
+    text.blank();
+    render_hypercalls(text, style, &doc.hypercalls);
+}
+
+fn render_hypercalls(text: &mut Text, style: Style, h: &HypercallsJson) {
+    let verdict = match &h.refusal {
+        None if h.allowed => style.good("allowed"),
+        None => style.bad("not available"),
+        Some(r) => style.bad(&format!("refused ({}): {}", r.name, r.reason)),
+    };
+    text.line(format!("{}  {verdict}", style.bold("Hypercalls")));
+    let mut f = Fields::new();
+    let not_read = || style.dim("not read (an earlier check decided)");
+    f.add(
+        "guest OS ID",
+        h.guest_os_id.as_ref().map_or_else(not_read, |v| {
+            if v.trim_start_matches("0x")
+                .trim_start_matches('0')
+                .is_empty()
+            {
+                style.bad(&format!("{v} (not set: hypercalls raise #UD)"))
+            } else {
+                format!("{v} (set)")
+            }
+        }),
+    );
+    f.add(
+        "hypercall MSR",
+        match (&h.hypercall_msr, h.hypercall_page_enabled) {
+            (Some(v), Some(true)) => format!("{v} (enabled)"),
+            (Some(v), _) => style.bad(&format!("{v} (not enabled: hypercalls raise #UD)")),
+            (None, _) => not_read(),
+        },
+    );
+    f.add(
+        "isolation",
+        h.isolation.as_ref().map_or_else(
+            || "none reported (no Isolation privilege)".to_owned(),
+            |i| {
+                format!(
+                    "{} (type {}), paravisor {}",
+                    i.isolation_type,
+                    i.type_code,
+                    if i.paravisor { "present" } else { "absent" }
+                )
+            },
+        ),
+    );
+    f.add(
+        "RAX on entry",
+        format!(
+            "{} (bit 31: a Hyper-V call on Xen and KVM's Xen emulation too)",
+            h.rax
         ),
     );
     text.push(f.render(2));

@@ -16,8 +16,8 @@ use core::arch::asm;
 use core::arch::x86_64::{__cpuid, _mm_lfence, _rdtsc};
 
 use crate::cpuid::{CpuidResult, HV_X64_MSR_TSC_FREQUENCY, HypercallInstruction, HypervisorCpuid};
-use crate::readiness::{HYPERCALL_RAX, Readiness};
 use crate::primitive::{HypercallPrimitive, InputPage, PAGE_SIZE};
+use crate::readiness::{HYPERCALL_RAX, Readiness};
 
 /// Executes CPUID. Available in user mode too, so it is usable for detection everywhere.
 #[must_use]

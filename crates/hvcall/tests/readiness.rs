@@ -114,7 +114,10 @@ fn a_hyperv_guest_takes_vmcall_on_intel_and_vmmcall_on_amd() {
     assert_eq!(reads, BOTH_MSRS);
     assert_eq!(r.guest_os_id, Some(WINDOWS_OS_ID));
     assert_eq!(r.hypercall_msr, Some(0x0010_1001));
-    assert_eq!(r.isolation, None, "no Isolation privilege: leaf 0x4000000C not read");
+    assert_eq!(
+        r.isolation, None,
+        "no Isolation privilege: leaf 0x4000000C not read"
+    );
     assert!(r.hypervisor_present());
     assert_eq!(r.vendor(), CpuVendor::Intel);
 
@@ -314,10 +317,7 @@ fn refusal_codes_round_trip_and_every_refusal_reads_differently() {
         names.push(refusal.name());
         messages.push(refusal.to_string());
     }
-    assert_eq!(
-        Refusal::ALL.map(Refusal::code),
-        [1, 2, 3, 4, 5, 6, 7, 8, 9]
-    );
+    assert_eq!(Refusal::ALL.map(Refusal::code), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
     assert_eq!(Refusal::from_code(0, None), None);
     assert_eq!(Refusal::from_code(10, None), None);
     names.sort_unstable();

@@ -16,12 +16,12 @@
 //! Without a hypervisor the 0x4000000x leaves read as zero. Every other leaf reads as zero.
 
 use hvcall::CpuidResult;
-use hvcall::readiness::LEAF_ISOLATION_CONFIG;
 use hvcall::cpuid::{
     HYPERVISOR_PRESENT_BIT, LEAF_FEATURES, LEAF_FEATURES_AND_PRIVILEGES, LEAF_HARDWARE_FEATURES,
     LEAF_INTERFACE, LEAF_LIMITS, LEAF_RECOMMENDATIONS, LEAF_VENDOR, LEAF_VERSION,
     bytes_to_registers,
 };
+use hvcall::readiness::LEAF_ISOLATION_CONFIG;
 
 use crate::World;
 

@@ -354,7 +354,8 @@ impl Hypervisor {
     /// The status a call would return, without any side effect (nothing set, nothing counted).
     #[must_use]
     pub fn probe(&self, rcx: u64, rdx: u64, r8: u64, page: Option<GuestInput<'_>>) -> HvStatus {
-        self.decide(HYPERCALL_RAX, rcx, rdx, r8, page.as_ref()).status
+        self.decide(HYPERCALL_RAX, rcx, rdx, r8, page.as_ref())
+            .status
     }
 
     /// RDMSR of one of the hypercall MSRs, as the world describes them. `None` where real
@@ -381,7 +382,10 @@ impl Hypervisor {
     /// to the real machine, over the world's CPUID and MSRs.
     #[must_use]
     pub fn readiness(&self) -> hvcall::Readiness {
-        hvcall::Readiness::assess(|leaf| self.cpuid(leaf), |msr| self.read_msr(msr).unwrap_or(0))
+        hvcall::Readiness::assess(
+            |leaf| self.cpuid(leaf),
+            |msr| self.read_msr(msr).unwrap_or(0),
+        )
     }
 
     /// Instructions that would have faulted on real hardware: hypercalls the environment does
@@ -462,13 +466,14 @@ impl Hypervisor {
     /// isolated VM that reroutes hypercalls (TDX, or SNP with a paravisor).
     fn instruction_faults(&self) -> bool {
         let hypervisor = self.world.hypervisor();
-        let isolated = hypervisor.isolation.is_some_and(|isolation| {
-            match isolation.isolation_type {
-                IsolationType::None | IsolationType::Vbs => false,
-                IsolationType::Snp => isolation.paravisor_present,
-                IsolationType::Tdx | IsolationType::Unknown(_) => true,
-            }
-        });
+        let isolated =
+            hypervisor
+                .isolation
+                .is_some_and(|isolation| match isolation.isolation_type {
+                    IsolationType::None | IsolationType::Vbs => false,
+                    IsolationType::Snp => isolation.paravisor_present,
+                    IsolationType::Tdx | IsolationType::Unknown(_) => true,
+                });
         !hypervisor.present
             || hypervisor.guest_os_id == 0
             || hypervisor.hypercall_msr & hvcall::readiness::HYPERCALL_MSR_ENABLE == 0

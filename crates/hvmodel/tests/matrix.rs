@@ -257,7 +257,10 @@ fn row_slow_misaligned_or_crossing_the_page() {
             "offset {offset}"
         );
     }
-    assert_eq!(common::SIGNAL_EVENT_PROFILES.map(|p| slow_answer(p, 4088)), [S::SUCCESS; 4]);
+    assert_eq!(
+        common::SIGNAL_EVENT_PROFILES.map(|p| slow_answer(p, 4088)),
+        [S::SUCCESS; 4]
+    );
 }
 
 #[test]

@@ -225,7 +225,10 @@ fn kvm_slow_calls_that_exit_to_user_space_hand_qemu_the_input_as_a_gpa() {
         let gpa = caller.input_page_gpa();
         caller.input_page().unwrap().bytes[..8].copy_from_slice(&rdx(conn, flag, 0).to_le_bytes());
         let rax = caller.hypercall(SLOW, gpa, 0);
-        (common::status(rax), caller.last_outcome().unwrap().user_exit)
+        (
+            common::status(rax),
+            caller.last_outcome().unwrap().user_exit,
+        )
     };
     // 0x2001 flag 1: value 0x1_0000_2001, not 8-aligned → INVALID_ALIGNMENT from QEMU.
     assert_eq!(slow("", 0x2001, 1), (HvStatus::INVALID_ALIGNMENT, true));
@@ -239,5 +242,8 @@ fn kvm_slow_calls_that_exit_to_user_space_hand_qemu_the_input_as_a_gpa() {
     // Kernels before the change passed the GPA: QEMU reads the real input.
     let old = "kvm_slow_input_as_gpa = false";
     assert_eq!(slow(old, 0x2001, 1), (HvStatus::INVALID_PORT_ID, true));
-    assert_eq!(slow(old, 0x1234, 0), (HvStatus::INVALID_CONNECTION_ID, true));
+    assert_eq!(
+        slow(old, 0x1234, 0),
+        (HvStatus::INVALID_CONNECTION_ID, true)
+    );
 }

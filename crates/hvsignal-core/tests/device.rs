@@ -18,10 +18,9 @@ use hvsignal_proto::wire::{
 use hvsignal_proto::{
     CallingConvention, IOCTL_HVSIGNAL_QUERY, IOCTL_HVSIGNAL_SIGNAL, MAX_SIGNAL_RESPONSE_SIZE,
     Operation, OperationError, OperationResult, ParseError, QueryResponse, STATUS_ACCESS_DENIED,
-    STATUS_BUFFER_TOO_SMALL,
-    STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_BUFFER_SIZE, STATUS_INVALID_DEVICE_REQUEST,
-    STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED, STATUS_REVISION_MISMATCH, SignalRequest,
-    SignalResponse, signal_response_size,
+    STATUS_BUFFER_TOO_SMALL, STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_BUFFER_SIZE,
+    STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED,
+    STATUS_REVISION_MISMATCH, SignalRequest, SignalResponse, signal_response_size,
 };
 
 const ALLOW_RAW: Policy = Policy {
@@ -375,7 +374,12 @@ fn raw_memory_input_offset_can_misalign_but_never_leave_the_page() {
 
 #[test]
 fn memory_input_that_would_leave_the_page_is_refused_and_nothing_is_issued() {
-    for (offset, header_qwords, size) in [(4089u16, 0u64, 8usize), (4095, 0, 8), (4088, 1, 16), (0, 0x3FF, 8192)] {
+    for (offset, header_qwords, size) in [
+        (4089u16, 0u64, 8usize),
+        (4095, 0, 8),
+        (4088, 1, 16),
+        (0, 0x3FF, 8192),
+    ] {
         let op = Operation {
             input_offset: offset,
             extra_control: header_qwords << 17,
@@ -390,12 +394,20 @@ fn memory_input_that_would_leave_the_page_is_refused_and_nothing_is_issued() {
             })
         );
         // The driver refuses the same bytes a program might send without that check.
-        let mut bytes = request(CallingConvention::Memory, true, &[Operation::new(0x2001, 0, 1)]);
+        let mut bytes = request(
+            CallingConvention::Memory,
+            true,
+            &[Operation::new(0x2001, 0, 1)],
+        );
         bytes[32 + 8..32 + 16].copy_from_slice(&(header_qwords << 17).to_le_bytes());
         bytes[32 + 20..32 + 22].copy_from_slice(&offset.to_le_bytes());
         let mut dev = device(Scripted::succeeding(), ALLOW_RAW);
         let (c, out) = signal(&mut dev, bytes, MAX_SIGNAL_RESPONSE_SIZE);
-        assert_eq!(c, Completion::failed(STATUS_INVALID_PARAMETER), "{offset}/{header_qwords}");
+        assert_eq!(
+            c,
+            Completion::failed(STATUS_INVALID_PARAMETER),
+            "{offset}/{header_qwords}"
+        );
         assert!(out.is_empty());
         assert!(calls(&dev).is_empty());
     }
@@ -599,4 +611,3 @@ fn responses_are_fully_written() {
     assert_eq!(query0, query1);
     assert!(rest0.iter().all(|&b| b == 0) && rest1.iter().all(|&b| b == 0xFF));
 }
-

@@ -414,3 +414,72 @@ fn without_a_hypervisor_nothing_is_issued() {
     assert_eq!(q.flags & QUERY_FLAG_HYPERVISOR_PRESENT, 0);
     assert_eq!(s.hv.total_calls(), 0);
 }
+
+/// On every world whose machine must not take a hypercall, the device keeps no primitive,
+/// refuses every signal request with STATUS_NOT_SUPPORTED and issues nothing: the model counts
+/// no call and no faulting instruction (no #UD hypercall, no #GP MSR read).
+#[test]
+fn refused_machines_issue_nothing_and_fault_nowhere() {
+    use hvcall::Refusal;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/worlds/");
+    for (file, refusal) in [
+        ("no-hypervisor.toml", Refusal::NoHypervisor),
+        (
+            "refuse-no-hypercall-msr-access.toml",
+            Refusal::NoHypercallMsrAccess,
+        ),
+        (
+            "refuse-isolation-leaf-missing.toml",
+            Refusal::IsolationLeafMissing,
+        ),
+        (
+            "refuse-isolation-tdx.toml",
+            Refusal::Isolated {
+                isolation: hvcall::IsolationType::Tdx,
+                paravisor: false,
+            },
+        ),
+        (
+            "refuse-isolation-snp-paravisor.toml",
+            Refusal::Isolated {
+                isolation: hvcall::IsolationType::Snp,
+                paravisor: true,
+            },
+        ),
+        ("refuse-guest-os-id-not-set.toml", Refusal::GuestOsIdNotSet),
+        (
+            "refuse-hypercall-page-disabled.toml",
+            Refusal::HypercallPageDisabled,
+        ),
+    ] {
+        let world = World::from_file(std::path::Path::new(&format!("{dir}{file}"))).unwrap();
+        let mut s = setup(world);
+        assert_eq!(s.device.readiness().verdict, Err(refusal), "{file}");
+        assert!(s.device.hypercalls().is_none(), "{file}");
+        for convention in [CallingConvention::Fast, CallingConvention::Memory] {
+            let (c, r) = signal(
+                &mut s.device,
+                convention,
+                false,
+                &[Operation::new(0x2001, 0, 5)],
+            );
+            assert_eq!(
+                c,
+                Completion::failed(hvsignal_proto::STATUS_NOT_SUPPORTED),
+                "{file}"
+            );
+            assert!(r.is_empty());
+        }
+        assert_eq!(s.device.query().refusal(), Some(refusal), "{file}");
+        assert_eq!((s.hv.total_calls(), s.hv.faults()), (0, 0), "{file}");
+    }
+    // The model does fault where real hardware would, so the zero above means something.
+    let world = World::from_file(std::path::Path::new(&format!(
+        "{dir}refuse-guest-os-id-not-set.toml"
+    )))
+    .unwrap();
+    let hv = Hypervisor::new(world);
+    let outcome = hv.hypercall_detailed(0x1_005D, 0x2001, 0, None);
+    assert!(outcome.faulted);
+    assert_eq!(hv.faults(), 1);
+}

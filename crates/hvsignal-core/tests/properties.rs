@@ -22,17 +22,25 @@ fn arb_operation(raw: bool, memory: bool) -> impl Strategy<Value = Operation> {
         0u16..4096,
     )
         .prop_map(
-            move |(connection_id, flag_number, rsvd_z, extra, repeat, offset)| Operation {
-                connection_id: if raw {
-                    connection_id
-                } else {
-                    connection_id & 0x00FF_FFFF
-                },
-                flag_number,
-                rsvd_z: if raw { rsvd_z } else { 0 },
-                extra_control: if raw { extra & !0x1_FFFF } else { 0 },
-                repeat,
-                input_offset: if raw && memory { offset } else { 0 },
+            move |(connection_id, flag_number, rsvd_z, extra, repeat, offset)| {
+                // Memory input must end inside the page: at most 510 QWORDs of variable header,
+                // and an offset that leaves room for the input.
+                let header = (extra >> 17) & 0x3FF;
+                let extra = extra & !(0x3FF << 17) | (header % 511) << 17;
+                let size = 8 + 8 * (header % 511);
+                let offset = offset % (4096 - size as u16 + 1);
+                Operation {
+                    connection_id: if raw {
+                        connection_id
+                    } else {
+                        connection_id & 0x00FF_FFFF
+                    },
+                    flag_number,
+                    rsvd_z: if raw { rsvd_z } else { 0 },
+                    extra_control: if raw { extra & !0x1_FFFF } else { 0 },
+                    repeat,
+                    input_offset: if raw && memory { offset } else { 0 },
+                }
             },
         )
 }

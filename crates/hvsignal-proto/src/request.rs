@@ -198,7 +198,9 @@ impl Operation {
     /// 26:17, in 8-byte units).
     #[must_use]
     pub const fn memory_input_size(&self) -> usize {
-        let header_qwords = self.control(CallingConvention::Memory).variable_header_size() as usize;
+        let header_qwords = self
+            .control(CallingConvention::Memory)
+            .variable_header_size() as usize;
         SignalEventInput::SIZE.saturating_add(header_qwords.saturating_mul(8))
     }
 
@@ -845,7 +847,7 @@ mod tests {
             }
         );
         assert_eq!(
-            parse_err(&patch(good.clone(), 4, &2u16.to_le_bytes())),
+            parse_err(&patch(good.clone(), 4, &3u16.to_le_bytes())),
             ParseError::UnsupportedVersion { found: 2 }
         );
         assert_eq!(
@@ -962,7 +964,14 @@ mod tests {
             op_err(patch(raw_memory.clone(), 52, &4096u16.to_le_bytes())),
             OperationError::InputOffsetTooLarge { offset: 4096 }
         );
-        assert!(SignalRequest::parse(&patch(raw_memory, 52, &4095u16.to_le_bytes())).is_ok());
+        assert_eq!(
+            op_err(patch(raw_memory.clone(), 52, &4089u16.to_le_bytes())),
+            OperationError::InputBeyondPage {
+                offset: 4089,
+                size: 8
+            }
+        );
+        assert!(SignalRequest::parse(&patch(raw_memory, 52, &4088u16.to_le_bytes())).is_ok());
         assert!(SignalRequest::parse(&patch(raw, 32, &0xFF00_0001u32.to_le_bytes())).is_ok());
     }
 
@@ -1081,6 +1090,8 @@ mod tests {
 
     /// Makes an arbitrary operation valid for a request with this convention and raw flag.
     fn normalise(op: Operation, convention: CallingConvention, raw: bool) -> Operation {
+        let fitted = fit_in_page(op);
+        let op = if convention.is_fast() { op } else { fitted };
         Operation {
             connection_id: if raw {
                 op.connection_id
@@ -1096,11 +1107,25 @@ mod tests {
             },
             repeat: op.repeat % 1000 + 1,
             input_offset: if raw && !convention.is_fast() {
-                op.input_offset % 4096
+                op.input_offset
             } else {
                 0
             },
         }
+    }
+
+    /// Shrinks a memory-convention operation's variable header and offset so that its input
+    /// ends inside the page (the rule `InputBeyondPage` enforces).
+    fn fit_in_page(mut op: Operation) -> Operation {
+        let header_mask = u64::from(HypercallControl::VARIABLE_HEADER_MAX)
+            << HypercallControl::VARIABLE_HEADER_SHIFT;
+        let qwords = (op.extra_control & header_mask) >> HypercallControl::VARIABLE_HEADER_SHIFT;
+        let qwords = qwords % 511;
+        op.extra_control =
+            op.extra_control & !header_mask | qwords << HypercallControl::VARIABLE_HEADER_SHIFT;
+        let room = (PAGE_SIZE - op.memory_input_size()) as u16;
+        op.input_offset %= room + 1;
+        op
     }
 
     proptest! {

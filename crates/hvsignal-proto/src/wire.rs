@@ -417,7 +417,7 @@ mod tests {
         assert_eq!(MAGIC, 0x6753_7648);
         assert_eq!(
             MessageHeader::new(KIND_SIGNAL_REQUEST, 56).as_bytes(),
-            &[0x48, 0x76, 0x53, 0x67, 1, 0, 2, 0, 56, 0, 0, 0, 0, 0, 0, 0]
+            &[0x48, 0x76, 0x53, 0x67, 2, 0, 2, 0, 56, 0, 0, 0, 0, 0, 0, 0]
         );
     }
 

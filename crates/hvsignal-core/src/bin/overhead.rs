@@ -89,8 +89,27 @@ mod bench {
                     edx,
                 }
             }
+            // A Hyper-V guest as far as the readiness checks look: hypervisor present, "Hv#1"
+            // with leaves up to 0x40000003, AccessHypercallMsrs (bit 5).
+            1 => CpuidResult {
+                ecx: hvcall::cpuid::HYPERVISOR_PRESENT_BIT,
+                ..CpuidResult::default()
+            },
+            hvcall::cpuid::LEAF_VENDOR => CpuidResult {
+                eax: hvcall::cpuid::LEAF_HARDWARE_FEATURES,
+                ..CpuidResult::default()
+            },
+            hvcall::cpuid::LEAF_INTERFACE => CpuidResult {
+                eax: hvcall::cpuid::HV1_INTERFACE_SIGNATURE,
+                ..CpuidResult::default()
+            },
+            hvcall::cpuid::LEAF_FEATURES_AND_PRIVILEGES => CpuidResult {
+                eax: 1 << hvcall::PrivilegeMask::ACCESS_HYPERCALL_MSRS,
+                ..CpuidResult::default()
+            },
             _ => CpuidResult::default(),
         };
+        // Guest OS ID set, hypercall MSR enabled.
         let readiness = hvcall::Readiness::assess(cpuid, |_| 1);
         let mut device = Device::new(readiness, Some(Immediate), Policy::default());
         let mut buffers = Buffers {
