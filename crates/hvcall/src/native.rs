@@ -4,7 +4,7 @@
 //! [`NativeHypercall`]. On Linux this module is compiled and linted in every CI run but never
 //! executed.
 //!
-//! Register use (TLFS "Volatile Registers", reference notes §2): the hypervisor writes only RAX
+//! Register use (docs/HYPERCALL.md, Registers the hypervisor writes): the hypervisor writes only RAX
 //! for a simple fast call, but the asm declares RCX, RDX, R8–R11 and the flags clobbered as
 //! well. That is a superset of the TLFS guarantee and matches the Microsoft x64 volatile set,
 //! so a hypervisor that is looser than the TLFS (or a hypercall page that is a normal `call`)

@@ -1,7 +1,7 @@
 //! `HV_STATUS`: the 16-bit status in bits 15:0 of every hypercall result.
 //!
 //! Numeric values are those of TLFS 6.0b appendix B cross-checked with OpenVMM `HvError`, Linux
-//! `hvgdk_mini.h`, QEMU and the HDK (reference notes §5). Where the sources disagree the majority
+//! `hvgdk_mini.h`, QEMU and the HDK (docs/HYPERCALL.md, Status codes). Where the sources disagree the majority
 //! wins and the disagreement is noted in the meaning: 0x0010 is reserved in TLFS 6.0b but named
 //! NOT_FOUND by every implementation; TLFS 6.0b misprints INSUFFICIENT_BUFFERS as 0x0033.
 //! Unknown values are preserved as they are and reported as unknown, never mapped to a neighbour.
@@ -109,7 +109,7 @@ statuses! {
 }
 
 /// The statuses the TLFS lists for `HvCallSignalEvent`: its own return values plus the codes
-/// common to every hypercall (reference notes §6).
+/// common to every hypercall (docs/HYPERCALL.md, Documented return values).
 pub const SIGNAL_EVENT_STATUSES: &[HvStatus] = &[
     HvStatus::SUCCESS,
     HvStatus::INVALID_HYPERCALL_CODE,
@@ -206,7 +206,8 @@ mod tests {
     use super::*;
     use std::string::ToString;
 
-    /// Every value and name of reference §5, written out independently of the table above.
+    /// Every value and name of docs/HYPERCALL.md, Status codes, written out independently of the
+    /// table above.
     const EXPECTED: &[(u16, &str)] = &[
         (0x0000, "SUCCESS"),
         (0x0002, "INVALID_HYPERCALL_CODE"),
