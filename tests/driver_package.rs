@@ -6,7 +6,8 @@
 //!   conventions the project's scripts share;
 //! - the build script and `.cargo/config.toml` keep what wdk-build needs on Windows.
 //!
-//! The driver's Windows code itself is compiled only on Windows (CI's Windows job, users).
+//! The driver's Windows code is compiled only for Windows: once so far, by an independent check
+//! against public KMDF headers, never by this suite (docs/TESTING.md, What is verified where).
 
 use std::path::PathBuf;
 
