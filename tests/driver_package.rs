@@ -6,7 +6,8 @@
 //!   conventions the project's scripts share;
 //! - the build script and `.cargo/config.toml` keep what wdk-build needs on Windows.
 //!
-//! The driver's Windows code itself is compiled only on Windows (CI's Windows job, users).
+//! The driver's Windows code is compiled only for Windows: once so far, by an independent check
+//! against public KMDF headers, never by this suite (docs/TESTING.md, What is verified where).
 
 use std::path::PathBuf;
 
@@ -148,6 +149,78 @@ fn the_package_script_signs_without_a_timestamp_server() {
     assert!(
         !script.contains("'/t'") && !script.contains("'/tr'") && !script.contains("http"),
         "test signing must not depend on a network timestamp server"
+    );
+}
+
+/// The lines of a script or workflow that are not comments.
+fn code_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+}
+
+/// The files a `path: |` block of the artifact upload lists, as file names.
+fn uploaded_files(workflow: &str) -> Vec<String> {
+    let upload = workflow
+        .split("uses: actions/upload-artifact")
+        .nth(1)
+        .expect("the workflow uploads an artifact");
+    let mut files = Vec::new();
+    let mut in_path = false;
+    for line in upload.lines() {
+        let trimmed = line.trim();
+        if trimmed == "path: |" {
+            in_path = true;
+            continue;
+        }
+        if in_path {
+            if trimmed.is_empty() || trimmed.ends_with(':') || trimmed.contains(": ") {
+                break;
+            }
+            files.push(trimmed.rsplit('/').next().unwrap_or(trimmed).to_owned());
+        }
+    }
+    files
+}
+
+#[test]
+fn the_package_and_its_artifact_hold_no_wdk_tool() {
+    // devgen.exe (and every other WDK tool) is Microsoft's and may not be redistributed: the
+    // package script stages none, and the workflow uploads exactly the project's own files.
+    let script = std::fs::read_to_string(root().join("tools").join("package.ps1")).unwrap();
+    for line in code_lines(&script) {
+        assert!(
+            !line.to_ascii_lowercase().contains("devgen"),
+            "tools/package.ps1 stages devgen: {line:?}"
+        );
+    }
+    let workflow =
+        std::fs::read_to_string(root().join(".github").join("workflows").join("windows.yml"))
+            .unwrap();
+    for line in code_lines(&workflow) {
+        assert!(
+            !line.to_ascii_lowercase().contains("devgen"),
+            "the Windows workflow ships devgen: {line:?}"
+        );
+    }
+    let stem = env!("CARGO_PKG_NAME").replace('-', "_");
+    let mut expected: Vec<String> = ["sys", "pdb", "inf", "cat"]
+        .iter()
+        .map(|extension| format!("{stem}.{extension}"))
+        .collect();
+    expected.push("hvsignal.exe".to_owned());
+    let certificate = script
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("$TestCertificateFile = '"))
+        .and_then(|rest| rest.split('\'').next())
+        .expect("tools/package.ps1 names the test certificate file");
+    expected.push(certificate.to_owned());
+    assert_eq!(uploaded_files(&workflow), expected);
+    assert_eq!(
+        uploaded_files(
+            "- uses: actions/upload-artifact@v4\n  with:\n    path: |\n      a/x.sys\n      a/devgen.exe\n    if-no-files-found: error\n"
+        ),
+        ["x.sys", "devgen.exe"],
+        "the upload reader reads every listed file"
     );
 }
 

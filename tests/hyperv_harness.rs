@@ -1059,3 +1059,123 @@ fn extraction_rejects_arguments_it_cannot_read() {
         "{problems:?}"
     );
 }
+
+// ------------------------------------------------------------------------------------------------
+// devgen comes from the host's WDK, never from the package
+// ------------------------------------------------------------------------------------------------
+
+/// The source text of every definition of the function `name` in `source`.
+fn function_definitions(source: &str, name: &str) -> Vec<String> {
+    let tree = parse(source);
+    let mut found = Vec::new();
+    walk(tree.root_node(), &mut |node| {
+        if node.kind() == "function_statement" {
+            let defined = named_children(node)
+                .into_iter()
+                .find(|child| child.kind() == "function_name")
+                .map(|child| text(child, source));
+            if defined.is_some_and(|defined| defined.eq_ignore_ascii_case(name)) {
+                found.push(text(node, source).to_owned());
+            }
+        }
+    });
+    found
+}
+
+/// What is wrong with how the entry point finds and copies `devgen.exe`: it is Microsoft's WDK
+/// tool and may not be redistributed, so the harness must take it from the host's WDK (or
+/// `-DevgenPath`), never from the driver package, and copy it into the guest itself.
+fn devgen_problems(entry_point: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let finders = function_definitions(entry_point, "Find-HvDevgen");
+    let roots = function_definitions(entry_point, "Get-HvWdkToolsRoot");
+    if finders.len() != 1 || roots.len() != 1 {
+        return vec![format!(
+            "Find-HvDevgen and Get-HvWdkToolsRoot must be defined once each (found {} and {})",
+            finders.len(),
+            roots.len()
+        )];
+    }
+    let finder = finders[0].to_ascii_lowercase();
+    // Any variable or parameter naming the package ($PackagePath, $PackageDirectory, ...).
+    for package in ["$package", "-package"] {
+        if finder.contains(package) {
+            problems.push(format!("Find-HvDevgen looks at the package ({package:?})"));
+        }
+    }
+    for needed in [
+        "get-hvwdktoolsroot",
+        "wdktoolroot",
+        "x64\\devgen.exe",
+        "-devgenpath",
+    ] {
+        if !finder.contains(needed) {
+            problems.push(format!("Find-HvDevgen does not use {needed:?}"));
+        }
+    }
+    let root = roots[0].to_ascii_lowercase();
+    for needed in ["wdkcontentroot", "kitsroot10", "windows kits\\10\\tools"] {
+        if !root.contains(needed) {
+            problems.push(format!("Get-HvWdkToolsRoot does not look at {needed:?}"));
+        }
+    }
+    for resolver in function_definitions(entry_point, "Resolve-HvPackage") {
+        if resolver.to_ascii_lowercase().contains("devgen") {
+            problems.push("Resolve-HvPackage takes devgen from the package".to_owned());
+        }
+    }
+    let tree = parse(entry_point);
+    let copies = commands(&tree, entry_point)
+        .into_iter()
+        .filter(|(node, name)| {
+            let call = text(*node, entry_point);
+            name.as_deref()
+                .is_some_and(|name| name.eq_ignore_ascii_case("Copy-Item"))
+                && call.contains("$devgen")
+                && call.contains("-ToSession")
+        })
+        .count();
+    if copies != 1 {
+        problems.push(format!(
+            "expected one Copy-Item of $devgen into the guest session, found {copies}"
+        ));
+    }
+    problems
+}
+
+#[test]
+fn devgen_comes_from_the_host_wdk_and_is_copied_into_the_guest() {
+    let scripts = load_scripts();
+    let entry_point = script(&scripts, "Invoke-HvSignalVmTest.ps1");
+    assert_eq!(devgen_problems(&entry_point.source), Vec::<String>::new());
+}
+
+#[test]
+fn devgen_check_catches_a_package_copy() {
+    let finder = "function Get-HvWdkToolsRoot { $env:WDKContentRoot; 'KitsRoot10'; 'Windows Kits\\10\\Tools' }\r\n\
+                  function Find-HvDevgen { param([string] $Path) $env:WDKToolRoot; Get-HvWdkToolsRoot; 'x64\\devgen.exe'; '-DevgenPath' }\r\n\
+                  Copy-Item -Path $devgen -Destination $d -ToSession $s\r\n";
+    assert_eq!(devgen_problems(finder), Vec::<String>::new());
+    let from_package = finder.replace(
+        "param([string] $Path)",
+        "param([string] $Path, [string] $PackagePath) Join-Path -Path $PackagePath -ChildPath 'devgen.exe';",
+    );
+    let problems = devgen_problems(&from_package);
+    assert!(
+        problems.iter().any(|p| p.contains("looks at the package")),
+        "{problems:?}"
+    );
+    let resolver = format!(
+        "{finder}function Resolve-HvPackage {{ Join-Path -Path $Path -ChildPath 'devgen.exe' }}\r\n"
+    );
+    assert_eq!(
+        devgen_problems(&resolver),
+        ["Resolve-HvPackage takes devgen from the package"]
+    );
+    let no_copy = finder.replace("-ToSession $s", "");
+    assert_eq!(
+        devgen_problems(&no_copy),
+        ["expected one Copy-Item of $devgen into the guest session, found 0"]
+    );
+    assert_eq!(devgen_problems("function Find-HvDevgen { }\r\n").len(), 1);
+}

@@ -135,7 +135,7 @@ function Get-WdkContentRoot {
 }
 
 function Get-WdkToolDirectories {
-    <# The folders that hold stampinf, inf2cat, infverif, signtool and devgen, best first. #>
+    <# The folders that hold stampinf, inf2cat, infverif and signtool, best first. #>
     $contentRoot = Get-WdkContentRoot
     $version = $env:Version_Number
     if ([string]::IsNullOrEmpty($version)) {
@@ -262,7 +262,6 @@ $stampinf = Find-WdkTool -Name 'stampinf.exe' -Directories $toolDirectories
 $inf2cat = Find-WdkTool -Name 'inf2cat.exe' -Directories $toolDirectories
 $infverif = Find-WdkTool -Name 'infverif.exe' -Directories $toolDirectories
 $signtool = Find-WdkTool -Name 'signtool.exe' -Directories $toolDirectories
-$devgen = Find-WdkTool -Name 'devgen.exe' -Directories $toolDirectories -Optional
 
 Write-Step "Building $DriverPackageName and $ConsolePackageName ($CargoProfile)"
 Push-Location -LiteralPath $RepoRoot
@@ -286,12 +285,9 @@ Copy-Item -LiteralPath (Join-Path $outputDirectory "$($meta.Stem).dll") -Destina
 Copy-Item -LiteralPath (Join-Path $outputDirectory "$($meta.Stem).pdb") -Destination $packageDirectory
 Copy-Item -LiteralPath $infTemplate -Destination $inf
 Copy-Item -LiteralPath (Join-Path $outputDirectory "$ConsolePackageName.exe") -Destination $packageDirectory
-if ($null -ne $devgen) {
-    Copy-Item -LiteralPath $devgen -Destination $packageDirectory
-}
-else {
-    Write-Warning 'devgen.exe was not found in the WDK tools folder; create the device with devcon or copy devgen.exe yourself.'
-}
+# No WDK tool is staged: devgen.exe, which creates the root-enumerated device, is Microsoft's and
+# may not be redistributed. Users take it from their own WDK (docs\WINDOWS.md); the VM harness
+# copies it from the host's WDK into the guest at test time.
 
 Write-Step "stampinf (KMDF $($meta.KmdfVersion), $TargetArchitecture, version $driverVersion)"
 Invoke-Tool -FilePath $stampinf -ArgumentList @('-f', $inf, '-d', '*', '-a', $TargetArchitecture,

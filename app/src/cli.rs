@@ -1,4 +1,4 @@
-//! The command line (clap derive), in the command structure of DESIGN.md and the contract of
+//! The command line (clap derive), in the command structure of docs/CLI.md and the contract of
 //! docs/ARCHITECTURE.md: `hvsignal [--backend device|model] [--world FILE] [--json] COMMAND`.
 
 use std::path::PathBuf;

@@ -193,7 +193,7 @@ pub enum CaseWorld {
 pub struct Case {
     /// Unique name.
     pub name: String,
-    /// The reference §7d row.
+    /// The row of the behaviour matrix (docs/HYPERCALL.md, Behaviour matrix).
     pub row: String,
     /// What the case does.
     pub about: Option<String>,

@@ -45,8 +45,52 @@ fn status_decodes_hex_decimal_binary_and_names() {
                 "HV_STATUS 0x0012 (18)\n  \
                  name         HV_STATUS_INVALID_CONNECTION_ID\n  \
                  meaning      The connection ID is invalid: no connection with this ID exists for the caller.\n  \
-                 SignalEvent  listed by the TLFS among HvCallSignalEvent's results\n",
+                 SignalEvent  listed on the TLFS HvCallSignalEvent page\n",
             );
+    }
+}
+
+#[test]
+fn status_says_where_the_tlfs_lists_each_signal_event_result() {
+    // The six statuses of the TLFS HvCallSignalEvent page, the four the hypercall interface
+    // lists for every hypercall, and two others (known and unknown).
+    let expected: &[(&str, Value, bool)] = &[
+        ("0x05", json!("signal-event-page"), true),
+        ("0x06", json!("signal-event-page"), true),
+        ("0x0e", json!("signal-event-page"), true),
+        ("0x11", json!("signal-event-page"), true),
+        ("0x12", json!("signal-event-page"), true),
+        ("0x18", json!("signal-event-page"), true),
+        ("0x00", json!("any-hypercall"), true),
+        ("0x02", json!("any-hypercall"), true),
+        ("0x03", json!("any-hypercall"), true),
+        ("0x04", json!("any-hypercall"), true),
+        ("0x08", Value::Null, false),
+        ("0x1234", Value::Null, false),
+    ];
+    for (code, source, listed) in expected {
+        let v = json_of(&["--json", "status", code]);
+        assert_eq!(v["signal_event_source"], *source, "{code}");
+        assert_eq!(v["listed_for_signal_event"], json!(listed), "{code}");
+    }
+    for (code, line) in [
+        (
+            "0x2",
+            "  SignalEvent  not on the TLFS HvCallSignalEvent page; a status any hypercall can return (TLFS hypercall interface)\n",
+        ),
+        (
+            "0x6",
+            "  SignalEvent  listed on the TLFS HvCallSignalEvent page\n",
+        ),
+        (
+            "0x8",
+            "  SignalEvent  not among the results the TLFS lists for HvCallSignalEvent\n",
+        ),
+    ] {
+        let output = hvsignal().args(["status", code]).output().expect("runs");
+        assert_eq!(output.status.code(), Some(0), "{code}");
+        let stdout = String::from_utf8(output.stdout).expect("utf-8");
+        assert!(stdout.ends_with(line), "{code}: {stdout}");
     }
 }
 
@@ -77,7 +121,8 @@ fn status_json_schema() {
             "name": "HV_STATUS_INVALID_PORT_ID",
             "meaning": "The port is invalid; for SignalEvent, it was deleted, is not an event port, or its partition is not active.",
             "known": true,
-            "listed_for_signal_event": true
+            "listed_for_signal_event": true,
+            "signal_event_source": "signal-event-page"
         })
     );
     let v = json_of(&["status", "--json", "1"]);

@@ -33,7 +33,7 @@ $script:HvSignalNames = @{
     KmdfRuntime          = 'wdf01000.sys'
 }
 
-# HV_STATUS values the scenarios expect (reference/hyperv-signal-event.md, section 5).
+# HV_STATUS values the scenarios expect (docs/HYPERCALL.md, Status codes).
 $script:HvStatusSuccess = 0
 $script:HvStatusInvalidHypercallInput = 3
 $script:HvStatusInvalidConnectionId = 18

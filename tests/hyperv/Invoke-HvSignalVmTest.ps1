@@ -7,7 +7,7 @@
     Run elevated on the Hyper-V host (Windows PowerShell 5.1 or PowerShell 7), normally through
     `cargo make vm-test -VMName <vm> -Checkpoint <checkpoint>` (see docs/TESTING.md).
 
-    Steps: host pre-flight (elevation, Hyper-V module, package, devgen, VM exists and is
+    Steps: host pre-flight (elevation, Hyper-V module, package, devgen from the host's WDK, VM exists and is
     Generation 2, checkpoint exists) -> restore the checkpoint -> Secure Boot off -> PowerShell
     Direct session -> guest pre-flight (administrator, x64, build 20348 or later for KMDF 1.33,
     test signing on) -> copy package, console program and devgen with Copy-Item -ToSession ->
@@ -39,8 +39,10 @@
     Run with Driver Verifier (standard settings) on the driver and the KMDF runtime, and the
     KMDF verifier on (one guest reboot).
 .PARAMETER DevgenPath
-    devgen.exe from the WDK (default: the copy in the package, else PATH, else
-    Windows Kits\10\Tools\<version>\x64).
+    devgen.exe from this host's Windows Driver Kit (default: WDKToolRoot\x64, else the newest
+    Tools\<version>\x64 folder of the WDK - WDKContentRoot, the registered Windows Kits root or
+    the default install folder - else PATH). devgen is Microsoft's tool and not redistributable:
+    the driver package never contains it; the harness copies it into the guest for the run.
 .PARAMETER NoPester
     Use the plain runner even when Pester 5 is installed.
 #>
@@ -143,11 +145,36 @@ function Resolve-HvPackage {
     }
 }
 
+function Get-HvWdkToolsRoot {
+    <# The WDK's Tools folders on this host, best first, as tools\package.ps1 finds the WDK. #>
+    $roots = New-Object -TypeName System.Collections.Generic.List[string]
+    if (-not [string]::IsNullOrEmpty($env:WDKContentRoot)) {
+        $roots.Add((Join-Path -Path $env:WDKContentRoot -ChildPath 'Tools'))
+    }
+    foreach ($key in @(
+            'HKLM:\SOFTWARE\Microsoft\Windows Kits\Installed Roots',
+            'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows Kits\Installed Roots')) {
+        $item = Get-ItemProperty -LiteralPath $key -Name 'KitsRoot10' -ErrorAction SilentlyContinue
+        if ($null -ne $item -and -not [string]::IsNullOrEmpty($item.KitsRoot10)) {
+            $roots.Add((Join-Path -Path $item.KitsRoot10 -ChildPath 'Tools'))
+        }
+    }
+    $programFilesX86 = ${env:ProgramFiles(x86)}
+    if (-not [string]::IsNullOrEmpty($programFilesX86)) {
+        $roots.Add((Join-Path -Path $programFilesX86 -ChildPath 'Windows Kits\10\Tools'))
+    }
+    return $roots.ToArray()
+}
+
 function Find-HvDevgen {
-    <# devgen.exe: -DevgenPath, else the copy cargo make package puts in the package, else PATH, else the WDK. #>
+    <#
+        devgen.exe from this host's WDK: -DevgenPath, else WDKToolRoot\x64, else the newest
+        Tools\<version>\x64 of the WDK, else PATH. devgen is Microsoft's tool and may not be
+        redistributed, so the driver package never holds it; the harness copies it into the
+        guest for the run and removes it with the guest directory.
+    #>
     param(
-        [string] $Path,
-        [Parameter(Mandatory = $true)] [string] $PackageDirectory
+        [string] $Path
     )
     if (-not [string]::IsNullOrEmpty($Path)) {
         if (-not (Test-Path -LiteralPath $Path -PathType Leaf)) {
@@ -155,23 +182,36 @@ function Find-HvDevgen {
         }
         return (Resolve-Path -LiteralPath $Path).Path
     }
-    $packaged = Join-Path -Path $PackageDirectory -ChildPath 'devgen.exe'
-    if (Test-Path -LiteralPath $packaged -PathType Leaf) {
-        return $packaged
+    $searched = New-Object -TypeName System.Collections.Generic.List[string]
+    if (-not [string]::IsNullOrEmpty($env:WDKToolRoot)) {
+        $candidate = Join-Path -Path $env:WDKToolRoot -ChildPath 'x64\devgen.exe'
+        $searched.Add($candidate)
+        if (Test-Path -LiteralPath $candidate -PathType Leaf) {
+            return $candidate
+        }
+    }
+    foreach ($toolsRoot in @(Get-HvWdkToolsRoot)) {
+        $searched.Add((Join-Path -Path $toolsRoot -ChildPath '<version>\x64\devgen.exe'))
+        if (-not (Test-Path -LiteralPath $toolsRoot -PathType Container)) {
+            continue
+        }
+        $candidates = @(Get-ChildItem -LiteralPath $toolsRoot -Directory -ErrorAction SilentlyContinue |
+                Where-Object -FilterScript { $_.Name -match '^\d+(\.\d+){1,3}$' } |
+                Sort-Object -Property { [version] $_.Name } -Descending |
+                ForEach-Object -Process { Join-Path -Path $_.FullName -ChildPath 'x64\devgen.exe' } |
+                Where-Object -FilterScript { Test-Path -LiteralPath $_ -PathType Leaf })
+        if ($candidates.Count -gt 0) {
+            return $candidates[0]
+        }
     }
     $command = Get-Command -Name 'devgen.exe' -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
     if ($null -ne $command) {
-        return $command.Source
+        return $command.Path
     }
-    $toolsRoot = Join-Path -Path ${env:ProgramFiles(x86)} -ChildPath 'Windows Kits\10\Tools'
-    $candidates = @(Get-ChildItem -Path (Join-Path -Path $toolsRoot -ChildPath '*\x64\devgen.exe') -File -ErrorAction SilentlyContinue |
-            Where-Object -FilterScript { $_.Directory.Parent.Name -match '^\d+(\.\d+){1,3}$' } |
-            Sort-Object -Property { [version] $_.Directory.Parent.Name } -Descending)
-    if ($candidates.Count -eq 0) {
-        throw ("devgen.exe not found. It ships in the WDK's Tools folder from the Windows 11 22H2 WDK on " +
-            "('$toolsRoot\<version>\x64\devgen.exe'); install the WDK or pass -DevgenPath.")
-    }
-    return $candidates[0].FullName
+    throw ("devgen.exe was not found. It is part of the Windows Driver Kit (the Windows 11 22H2 WDK " +
+        "and later) in Windows Kits\10\Tools\<version>\x64, and is not redistributable, so the driver " +
+        "package does not contain it: install the WDK on this host or pass -DevgenPath. Searched: " +
+        ($searched -join '; ') + '; PATH.')
 }
 
 function Restore-HvCheckpoint {
@@ -206,7 +246,7 @@ try {
     Assert-HvHostElevated
     Import-HvHyperVModule
     $package = Resolve-HvPackage -Path $PackagePath -Names $names
-    $devgen = Find-HvDevgen -Path $DevgenPath -PackageDirectory $PackagePath
+    $devgen = Find-HvDevgen -Path $DevgenPath
     Write-HvLog -Message "Package: $PackagePath; devgen: $devgen"
 
     $vm = Get-VM -Name $VMName -ErrorAction SilentlyContinue

@@ -1,6 +1,7 @@
 //! `hvsignal status CODE`: decode an HV_STATUS value or name.
 
 use hvcall::HvStatus;
+use hvcall::status::SignalEventListing;
 use serde::Serialize;
 
 use crate::cli::StatusArgs;
@@ -18,6 +19,8 @@ struct StatusDocument {
     meaning: Option<&'static str>,
     known: bool,
     listed_for_signal_event: bool,
+    /// Where the TLFS lists it for SignalEvent: `signal-event-page`, `any-hypercall`, or null.
+    signal_event_source: Option<&'static str>,
 }
 
 /// Parses CODE: a number from 0 to 0xFFFF, or a status name.
@@ -53,6 +56,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
         meaning: status.meaning(),
         known: status.name().is_some(),
         listed_for_signal_event: status.is_listed_for_signal_event(),
+        signal_event_source: status.signal_event_listing().map(SignalEventListing::name),
     };
     if ctx.json {
         report::print_json(&ctx.document("status", document))?;
@@ -71,10 +75,15 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
         fields.add("meaning", meaning);
         fields.add(
             "SignalEvent",
-            if document.listed_for_signal_event {
-                "listed by the TLFS among HvCallSignalEvent's results"
-            } else {
-                "not among the results the TLFS lists for HvCallSignalEvent"
+            match status.signal_event_listing() {
+                Some(SignalEventListing::SignalEventPage) => {
+                    "listed on the TLFS HvCallSignalEvent page"
+                }
+                Some(SignalEventListing::AnyHypercall) => {
+                    "not on the TLFS HvCallSignalEvent page; a status any hypercall can return \
+                     (TLFS hypercall interface)"
+                }
+                None => "not among the results the TLFS lists for HvCallSignalEvent",
             },
         );
     } else {

@@ -1,5 +1,5 @@
 //! The hypervisor CPUID leaves 0x40000000–0x40000006, the partition privilege mask, and the
-//! choice of hypercall instruction from the CPU vendor (reference notes §3–§4).
+//! choice of hypercall instruction from the CPU vendor (docs/HYPERCALL.md, CPUID leaves).
 
 use core::fmt;
 
@@ -62,7 +62,7 @@ pub const EDX_FEATURE_BITS: &[(u8, &str)] = &[
     (19, "DirectSyntheticTimers"),
 ];
 
-/// Named bits of leaf 0x40000003 ECX (miscellaneous features, reference notes §4).
+/// Named bits of leaf 0x40000003 ECX (miscellaneous features, docs/HYPERCALL.md, CPUID leaves).
 pub const ECX_FEATURE_BITS: &[(u8, &str)] = &[
     (5, "InvariantMperfAvailable"),
     (6, "SupervisorShadowStackAvailable"),
@@ -70,7 +70,7 @@ pub const ECX_FEATURE_BITS: &[(u8, &str)] = &[
     (8, "ExceptionTrapInterceptAvailable"),
 ];
 
-/// Named bits of leaf 0x40000004 EAX (implementation recommendations; reference notes §4,
+/// Named bits of leaf 0x40000004 EAX (implementation recommendations; docs/HYPERCALL.md, CPUID leaves,
 /// Linux `hyperv-tlfs.h`). Only bits confirmed by two sources are named.
 pub const RECOMMENDATION_BITS: &[(u8, &str)] = &[
     (0, "AddressSpaceSwitchHypercall"),
@@ -133,7 +133,7 @@ const fn implementation_named(bit: u8, name: &'static str) -> PrivilegeBit {
     }
 }
 
-/// Every named bit of the privilege mask (reference notes §4.1), ascending.
+/// Every named bit of the privilege mask (docs/HYPERCALL.md, Privilege mask), ascending.
 pub const PRIVILEGE_BITS: &[PrivilegeBit] = &[
     named(0, "AccessVpRunTimeReg"),
     named(1, "AccessPartitionReferenceCounter"),
@@ -553,7 +553,8 @@ mod tests {
 
     #[test]
     fn decodes_a_hyperv_guest() {
-        // Privilege mask of a WSL2 guest (reference §4.1): low 0x2e7f, high 0x3b8030.
+        // Privilege mask of a WSL2 guest, low 0x2e7f, high 0x3b8030 (docs/HYPERCALL.md,
+        // Privilege mask).
         let cpuid = hyperv_leaves(0x2E7F, 0x003B_8030, 0x0000_0100);
         assert_eq!(&cpuid.vendor_signature(), b"Microsoft Hv");
         assert!(cpuid.is_hv1());
@@ -631,7 +632,8 @@ mod tests {
         assert!(!PrivilegeMask(u64::MAX).has(64));
     }
 
-    /// Every named bit of reference §4.1 and §4, written out independently of the tables.
+    /// Every named bit of docs/HYPERCALL.md (Privilege mask, CPUID leaves), written out
+    /// independently of the tables.
     #[test]
     fn every_named_bit_has_its_reference_position() {
         let privileges: std::vec::Vec<(u8, &str, bool)> = PRIVILEGE_BITS

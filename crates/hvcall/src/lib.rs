@@ -1,7 +1,7 @@
 //! The Hyper-V hypercall ABI, as far as `HvCallSignalEvent` (call code 0x005D) needs it.
 //!
 //! Everything here follows the Hyper-V Top Level Functional Specification (TLFS) as summarised,
-//! with sources, in the project's reference notes (`hyperv-signal-event.md`):
+//! with sources, in docs/HYPERCALL.md:
 //!
 //! - [`control`]: the hypercall input value (control word, RCX), every field typed and checked;
 //! - [`result`]: the hypercall result value (RAX): status and reps completed;

@@ -1,7 +1,7 @@
 //! `HV_STATUS`: the 16-bit status in bits 15:0 of every hypercall result.
 //!
 //! Numeric values are those of TLFS 6.0b appendix B cross-checked with OpenVMM `HvError`, Linux
-//! `hvgdk_mini.h`, QEMU and the HDK (reference notes §5). Where the sources disagree the majority
+//! `hvgdk_mini.h`, QEMU and the HDK (docs/HYPERCALL.md, Status codes). Where the sources disagree the majority
 //! wins and the disagreement is noted in the meaning: 0x0010 is reserved in TLFS 6.0b but named
 //! NOT_FOUND by every implementation; TLFS 6.0b misprints INSUFFICIENT_BUFFERS as 0x0033.
 //! Unknown values are preserved as they are and reported as unknown, never mapped to a neighbour.
@@ -108,8 +108,29 @@ statuses! {
     0x0087 UNKNOWN_REGISTER_NAME "The register name is unknown (OpenVMM).";
 }
 
-/// The statuses the TLFS lists for `HvCallSignalEvent`: its own return values plus the codes
-/// common to every hypercall (reference notes §6).
+/// The statuses the TLFS lists on the `HvCallSignalEvent` page, exactly: its return-value table
+/// (docs/HYPERCALL.md, Documented return values).
+pub const SIGNAL_EVENT_PAGE_STATUSES: &[HvStatus] = &[
+    HvStatus::ACCESS_DENIED,
+    HvStatus::INVALID_CONNECTION_ID,
+    HvStatus::INVALID_PORT_ID,
+    HvStatus::INVALID_PARAMETER,
+    HvStatus::INVALID_VP_INDEX,
+    HvStatus::INVALID_SYNIC_STATE,
+];
+
+/// The statuses the TLFS hypercall-interface chapter lists as common to every hypercall, and so
+/// does not repeat on each hypercall's page (docs/HYPERCALL.md, Statuses common to every
+/// hypercall).
+pub const COMMON_HYPERCALL_STATUSES: &[HvStatus] = &[
+    HvStatus::SUCCESS,
+    HvStatus::INVALID_HYPERCALL_CODE,
+    HvStatus::INVALID_HYPERCALL_INPUT,
+    HvStatus::INVALID_ALIGNMENT,
+];
+
+/// Every status the TLFS allows `HvCallSignalEvent` to return: [`SIGNAL_EVENT_PAGE_STATUSES`]
+/// and [`COMMON_HYPERCALL_STATUSES`], in ascending order.
 pub const SIGNAL_EVENT_STATUSES: &[HvStatus] = &[
     HvStatus::SUCCESS,
     HvStatus::INVALID_HYPERCALL_CODE,
@@ -176,10 +197,44 @@ impl HvStatus {
         })
     }
 
-    /// True when the TLFS lists this status among `HvCallSignalEvent`'s possible results.
+    /// True when the TLFS allows `HvCallSignalEvent` to return this status: on the call's own
+    /// page or as a status common to every hypercall.
     #[must_use]
     pub fn is_listed_for_signal_event(self) -> bool {
-        SIGNAL_EVENT_STATUSES.contains(&self)
+        self.signal_event_listing().is_some()
+    }
+
+    /// Where the TLFS lists this status for `HvCallSignalEvent`, if it does.
+    #[must_use]
+    pub fn signal_event_listing(self) -> Option<SignalEventListing> {
+        if SIGNAL_EVENT_PAGE_STATUSES.contains(&self) {
+            Some(SignalEventListing::SignalEventPage)
+        } else if COMMON_HYPERCALL_STATUSES.contains(&self) {
+            Some(SignalEventListing::AnyHypercall)
+        } else {
+            None
+        }
+    }
+}
+
+/// Where the TLFS lists a status as a result of `HvCallSignalEvent`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum SignalEventListing {
+    /// In the return-value table of the TLFS `HvCallSignalEvent` page.
+    SignalEventPage,
+    /// Not on that page: a status any hypercall can return (TLFS hypercall interface, "Common
+    /// Hypercall Status Codes").
+    AnyHypercall,
+}
+
+impl SignalEventListing {
+    /// A stable name for scripts: `signal-event-page` or `any-hypercall`.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::SignalEventPage => "signal-event-page",
+            Self::AnyHypercall => "any-hypercall",
+        }
     }
 }
 
@@ -206,7 +261,8 @@ mod tests {
     use super::*;
     use std::string::ToString;
 
-    /// Every value and name of reference §5, written out independently of the table above.
+    /// Every value and name of docs/HYPERCALL.md, Status codes, written out independently of the
+    /// table above.
     const EXPECTED: &[(u16, &str)] = &[
         (0x0000, "SUCCESS"),
         (0x0002, "INVALID_HYPERCALL_CODE"),
@@ -304,6 +360,45 @@ mod tests {
         assert_eq!(HvStatus::INVALID_CONNECTION_ID.code(), 0x12);
         assert_eq!(HvStatus::INVALID_SYNIC_STATE.code(), 0x18);
         assert_eq!(SIGNAL_EVENT_STATUSES.len(), 10);
+    }
+
+    #[test]
+    fn signal_event_statuses_are_split_as_the_tlfs_lists_them() {
+        // The HvCallSignalEvent page's return-value table, and the hypercall interface's common
+        // codes, written out by value.
+        let page: std::vec::Vec<u16> = (0..=0xFFFF_u16)
+            .filter(|&code| {
+                HvStatus::from_code(code).signal_event_listing()
+                    == Some(SignalEventListing::SignalEventPage)
+            })
+            .collect();
+        assert_eq!(page, [0x05, 0x06, 0x0E, 0x11, 0x12, 0x18]);
+        let common: std::vec::Vec<u16> = (0..=0xFFFF_u16)
+            .filter(|&code| {
+                HvStatus::from_code(code).signal_event_listing()
+                    == Some(SignalEventListing::AnyHypercall)
+            })
+            .collect();
+        assert_eq!(common, [0x00, 0x02, 0x03, 0x04]);
+        let mut union = SIGNAL_EVENT_PAGE_STATUSES.to_vec();
+        union.extend_from_slice(COMMON_HYPERCALL_STATUSES);
+        union.sort();
+        assert_eq!(SIGNAL_EVENT_STATUSES, union.as_slice());
+        assert!(SIGNAL_EVENT_STATUSES.windows(2).all(|w| w[0] < w[1]));
+        for code in 0..=0xFFFF_u16 {
+            let status = HvStatus::from_code(code);
+            assert_eq!(
+                status.is_listed_for_signal_event(),
+                status.signal_event_listing().is_some(),
+                "{code:#x}"
+            );
+        }
+        assert_eq!(HvStatus::OPERATION_DENIED.signal_event_listing(), None);
+        assert_eq!(
+            SignalEventListing::SignalEventPage.name(),
+            "signal-event-page"
+        );
+        assert_eq!(SignalEventListing::AnyHypercall.name(), "any-hypercall");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::{ModelPrimitive, Profile};
 /// Size of a SINT's slot in the SIEF page (`HV_SYNIC_EVENT_FLAGS`).
 pub const SIEF_SLOT_SIZE: usize = 256;
 /// Bits 31:27, 47:44 and 63:60 of the control word: what KVM rejects (it counts the Is-Nested
-/// bit 31 as reserved, reference §1.1 and §7a).
+/// bit 31 as reserved; docs/HYPERCALL.md, Control word and KVM).
 pub const KVM_RESERVED_CONTROL_MASK: u64 =
     HypercallControl::RESERVED_MASK | HypercallControl::NESTED_BIT;
 /// Bits 47:32 of the input: the flag number, which KVM and QEMU require to be zero.
@@ -480,7 +480,7 @@ impl Hypervisor {
             || isolated
     }
 
-    /// DESIGN.md's order, steps (1)–(11).
+    /// The `tlfs` check order, steps (1)–(11) (docs/MODEL.md, Profiles and their check order).
     fn decide_tlfs(
         &self,
         control: HypercallControl,
@@ -535,7 +535,7 @@ impl Hypervisor {
         }
     }
 
-    /// Linux `kvm_hv_hypercall` + `kvm_hvcall_signal_event`, falling through to QEMU (§7a).
+    /// Linux `kvm_hv_hypercall` + `kvm_hvcall_signal_event`, falling through to QEMU (docs/HYPERCALL.md, KVM).
     fn decide_kvm(
         &self,
         control: HypercallControl,
@@ -605,7 +605,7 @@ impl Hypervisor {
     }
 
     /// QEMU's `kvm_hv_handle_exit` (reads only the call code and the fast bit) and
-    /// `hyperv_hcall_signal_event` (§7b).
+    /// `hyperv_hcall_signal_event` (docs/HYPERCALL.md, QEMU).
     fn decide_qemu(
         &self,
         control: HypercallControl,
@@ -643,7 +643,7 @@ impl Hypervisor {
     }
 
     /// OpenVMM's `InnerDispatcher::dispatch_inner` and `SynicPortMap::handle_signal_event`
-    /// (§7c).
+    /// (docs/HYPERCALL.md, OpenVMM).
     fn decide_openvmm(
         &self,
         control: HypercallControl,

@@ -9,8 +9,8 @@
 //!
 //! - [`World`]: the described world (caller privileges, partitions, VPs, ports, connections,
 //!   CPUID, timing), parsed from TOML world files and validated, or [`World::builtin`].
-//! - [`Profile`]: whose behaviour the model reproduces — the TLFS (with the check order fixed by
-//!   DESIGN.md), KVM (+QEMU), QEMU alone, or OpenVMM (reference §7).
+//! - [`Profile`]: whose behaviour the model reproduces — the TLFS (with the check order fixed in
+//!   docs/MODEL.md), KVM (+QEMU), QEMU alone, or OpenVMM (docs/HYPERCALL.md, Hypervisors).
 //! - [`Hypervisor`]: the shared, thread-safe state; [`Hypervisor::hypercall`] is the decision
 //!   function, [`Hypervisor::sief_slot`], [`Hypervisor::interrupts`],
 //!   [`Hypervisor::calls_with_status`] the observations.

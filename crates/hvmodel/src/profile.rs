@@ -7,16 +7,16 @@ use core::str::FromStr;
 /// follows. See `docs/MODEL.md` for each profile's check order and its sources.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
 pub enum Profile {
-    /// The TLFS as fixed by the project's DESIGN.md check order (the default).
+    /// The TLFS with the check order docs/MODEL.md fixes (the default).
     #[default]
     Tlfs,
     /// Linux KVM's in-kernel handler with QEMU handling the exits to user space
-    /// (reference §7a, column "KVM (+QEMU userspace)" of §7d).
+    /// (docs/HYPERCALL.md, KVM; column "KVM (+ QEMU in user space)" of its behaviour matrix).
     Kvm,
-    /// QEMU's `hyperv_hcall_signal_event` handler on its own (reference §7b, column "QEMU
-    /// handler alone" of §7d).
+    /// QEMU's `hyperv_hcall_signal_event` handler on its own (docs/HYPERCALL.md, QEMU; column
+    /// "QEMU handler alone" of its behaviour matrix).
     Qemu,
-    /// Microsoft OpenVMM's hv1 dispatcher and `SynicPortMap` (reference §7c).
+    /// Microsoft OpenVMM's hv1 dispatcher and `SynicPortMap` (docs/HYPERCALL.md, OpenVMM).
     Openvmm,
     /// Xen with viridian enlightenments: a Hyper-V call only when RAX bit 31 is set, and then
     /// Xen's `viridian_hypercall`, which does not implement `HvCallSignalEvent`; otherwise the

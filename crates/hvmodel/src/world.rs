@@ -28,7 +28,7 @@ pub const MAX_ID: u32 = 0x00FF_FFFF;
 pub const MAX_VTL: u8 = 15;
 
 /// The privilege mask of a typical Generation 2 guest: a WSL2 guest on host build 22610 logged
-/// "privilege flags low 0x2e7f, high 0x3b8030" (reference §4.1, microsoft/wslg issue #716).
+/// "privilege flags low 0x2e7f, high 0x3b8030" (docs/HYPERCALL.md, Privilege mask; microsoft/wslg issue #716).
 /// It includes PostMessages (bit 36) and SignalEvents (bit 37).
 pub const GEN2_PRIVILEGE_MASK: PrivilegeMask = PrivilegeMask(0x003B_8030_0000_2E7F);
 
@@ -214,7 +214,7 @@ pub struct Connection {
 pub struct Caller {
     /// `HV_PARTITION_PRIVILEGE_MASK` (CPUID 0x40000003 EAX/EBX).
     pub privileges: PrivilegeMask,
-    /// The caller's own SynIC is active (KVM's fall-through path checks it, reference §7a).
+    /// The caller's own SynIC is active (KVM's fall-through path checks it, docs/HYPERCALL.md, KVM).
     pub synic: bool,
     /// The caller's VTL (the `openvmm` profile compares it with a port's `min_vtl`).
     pub vtl: u8,
@@ -361,7 +361,7 @@ impl World {
     /// mask ([`GEN2_PRIVILEGE_MASK`]); the host (partition 1, two VPs, everything enabled) has
     /// four event ports on SINT 2 targeting VP 0, each with 16 flags (ports 1–4 at base flags 0,
     /// 16, 32, 48), reached through VMBus-style connections 0x2001–0x2004
-    /// (`channel | sint << 12`, reference §7c). Nothing else. Identical to
+    /// (`channel | sint << 12`, docs/HYPERCALL.md, OpenVMM). Nothing else. Identical to
     /// `tests/worlds/default.toml`.
     #[must_use]
     pub fn builtin() -> Self {

@@ -1,4 +1,4 @@
-//! Reference §7d, row by row: each profile's answer. The same world (one working connection
+//! docs/HYPERCALL.md, Behaviour matrix, row by row: each profile's answer. The same world (one working connection
 //! 0x2001 → event port with 16 flags on SINT 2 of VP 0) is used under every profile unless a
 //! row needs its own.
 

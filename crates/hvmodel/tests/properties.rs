@@ -1,6 +1,6 @@
 //! Property tests: random worlds and random register values never panic and always return a
 //! status the TLFS lists for `HvCallSignalEvent` (plus OPERATION_DENIED, which only the `openvmm`
-//! profile returns, reference §7c); random text never panics the world parser.
+//! profile returns, docs/HYPERCALL.md, OpenVMM); random text never panics the world parser.
 
 mod common;
 

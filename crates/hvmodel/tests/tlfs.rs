@@ -1,5 +1,5 @@
-//! Every row of the TLFS return-value table of `HvCallSignalEvent` (reference §6), under the
-//! `tlfs` profile, each from a shipped world file.
+//! Every row of the TLFS return-value table of `HvCallSignalEvent` (docs/HYPERCALL.md,
+//! Documented return values), under the `tlfs` profile, each from a shipped world file.
 
 mod common;
 
