@@ -48,6 +48,7 @@
 
 pub mod cpuid;
 mod hypervisor;
+pub mod input;
 mod primitive;
 mod profile;
 pub mod world;
