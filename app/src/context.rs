@@ -31,9 +31,14 @@ impl Context {
     /// not given, and is refused with `--backend device`.
     ///
     /// # Errors
-    /// `--backend device` together with `--world`.
+    /// `--backend device` together with `--world`; an option given before and after the command
+    /// with different values.
     pub fn from_cli(cli: &Cli) -> Result<Self, AppError> {
-        let backend = match (cli.backend, &cli.world) {
+        let target = cli
+            .target
+            .merged(cli.command.target())
+            .map_err(AppError::Usage)?;
+        let backend = match (target.backend, &target.world) {
             (Some(BackendKind::Device), Some(world)) => {
                 return Err(AppError::Usage(format!(
                     "--world {}: world files describe the model; they cannot be used with \
@@ -47,7 +52,7 @@ impl Context {
         };
         Ok(Self {
             backend,
-            world: cli.world.clone(),
+            world: target.world,
             json: cli.json,
             style: Style::detect(),
         })

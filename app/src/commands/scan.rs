@@ -245,6 +245,7 @@ mod tests {
             to,
             flag: 0,
             yes,
+            target: crate::cli::TargetArgs::default(),
         };
         assert_eq!(check(&args(1, 4096, false)).unwrap(), 4096);
         assert!(
