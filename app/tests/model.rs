@@ -406,7 +406,8 @@ fn bench_without_tsc_frequency_has_null_nanoseconds() {
 
 #[test]
 fn scan_finds_exactly_the_worlds_live_connections() {
-    let v = json_of(&["scan", "--from", "0x1f00", "--to", "0x2100"], 1);
+    // Live connections found: exit 0, however many probed ids were unknown.
+    let v = json_of(&["scan", "--from", "0x1f00", "--to", "0x2100"], 0);
     assert_eq!(v["from"], json!(0x1f00));
     assert_eq!(v["to"], json!(0x2100));
     assert_eq!(v["flag"], json!(0));
@@ -430,7 +431,7 @@ fn scan_finds_exactly_the_worlds_live_connections() {
             "--to",
             "0x3006",
         ],
-        1,
+        0,
     );
     assert_eq!(v["live_connections"], json!([0x3005]));
     assert_eq!(
@@ -463,6 +464,31 @@ fn scan_of_only_live_ids_exits_0_and_warns() {
 }
 
 #[test]
+fn scan_that_finds_no_live_connection_exits_1() {
+    let v = json_of(&["scan", "--from", "0x3000", "--to", "0x30ff"], 1);
+    assert_eq!(v["live_connections"], json!([]));
+    assert_eq!(v["results"].as_array().unwrap().len(), 256);
+    assert_eq!(
+        v["summary"],
+        json!([{"status": {"code": 18, "name": "HV_STATUS_INVALID_CONNECTION_ID"}, "count": 256, "ranges": [[0x3000, 0x30ff]]}])
+    );
+    // A world whose only ports answer errors: ids answered, none live.
+    let v = json_of(
+        &[
+            "--world",
+            &world("invalid-port-id.toml"),
+            "scan",
+            "--from",
+            "0x3001",
+            "--to",
+            "0x3004",
+        ],
+        1,
+    );
+    assert_eq!(v["live_connections"], json!([]));
+}
+
+#[test]
 fn large_scans_need_yes() {
     let output = hvsignal()
         .args(["scan", "--from", "0", "--to", "4096"])
@@ -474,6 +500,7 @@ fn large_scans_need_yes() {
             .unwrap()
             .contains("add --yes to confirm")
     );
+    // 0x2001-0x2004 lie above the range: nothing live found.
     let v = json_of(&["scan", "--from", "0", "--to", "4096", "--yes"], 1);
     assert_eq!(v["ids"], json!(4097));
     let output = hvsignal()
