@@ -76,7 +76,11 @@ struct CaseFile {
 
 /// Which connection a case signals.
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "not a connection: give \"live\", \"unknown\" or a connection id number (e.g. \
+                 0x2001)"
+)]
 pub enum ConnectionSpec {
     /// `"live"` or `"unknown"`.
     Named(ConnectionName),
@@ -100,7 +104,12 @@ pub const UNKNOWN_CONNECTION: u32 = 0x00FE_DCBA;
 /// One expectation as written: `"SUCCESS"` (firm), `"n/a"` (informational, nothing expected)
 /// or a table.
 #[derive(Debug, Deserialize, Clone)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "not an expectation: give a status name (\"SUCCESS\", \"INVALID_PORT_ID\", \
+                 \"HV_STATUS_INVALID_PORT_ID\"), \"n/a\", or a table { status = \"...\", \
+                 firm = false, note = \"...\" } (firm and note optional)"
+)]
 enum ExpectSpec {
     Short(String),
     Full(ExpectTable),
@@ -217,6 +226,15 @@ pub struct Case {
 }
 
 impl Case {
+    /// The world file a case names for the model (`world` or `model_world`), if any.
+    #[must_use]
+    pub fn own_world(&self) -> Option<&str> {
+        match &self.world {
+            CaseWorld::Default => None,
+            CaseWorld::Required(path, _) | CaseWorld::ModelOnly(path, _) => Some(path),
+        }
+    }
+
     /// The expectation of `profile`.
     #[must_use]
     pub fn expectation(&self, profile: Profile) -> Option<&Expectation> {
@@ -408,7 +426,7 @@ pub fn cases_from_files(files: &[PathBuf]) -> Result<Vec<Case>, AppError> {
         if parsed.is_empty() {
             return Err(AppError::InputFile(format!(
                 "case file {file}: it has no cases: add at least one [[case]] table (format: \
-                 docs/CLI.md, \"Case files\"), or leave the file out"
+                 docs/CLI.md, \"Conformance case files\"), or leave the file out"
             )));
         }
         for case in parsed {

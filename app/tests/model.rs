@@ -632,6 +632,177 @@ fn conform_bad_case_file_is_exit_2() {
     assert_eq!(output.status.code(), Some(2));
 }
 
+const CONFORMANCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/conformance");
+
+/// Runs `args` with `--json`, expecting exit 2 and an `input_file` error document.
+fn input_file_error(args: &[&str]) -> String {
+    let v = json_of(args, 2);
+    assert_eq!(v["error"]["kind"], json!("input_file"), "{args:?}");
+    assert_eq!(v["exit_code"], json!(2), "{args:?}");
+    v["error"]["message"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn conform_refuses_an_empty_case_file() {
+    let empty = format!("{CONFORMANCE}/invalid/empty.toml");
+    let message = input_file_error(&["conform", &empty]);
+    assert!(
+        message.starts_with(&format!("case file {empty}: ")),
+        "{message}"
+    );
+    // Also next to a good file: nothing is run.
+    let partial = write_cases(
+        "partial.toml",
+        "[[case]]\nname = \"a\"\nrow = \"r\"\nexpect = { tlfs = \"SUCCESS\" }\n",
+    );
+    input_file_error(&["conform", &partial, &empty]);
+}
+
+#[test]
+fn conform_names_the_allowed_forms_of_a_malformed_expectation_or_connection() {
+    let file = format!("{CONFORMANCE}/invalid/expect-not-a-status.toml");
+    let message = input_file_error(&["conform", &file]);
+    assert!(!message.contains("untagged enum"), "{message}");
+    for form in ["status name", "\"n/a\"", "status = "] {
+        assert!(message.contains(form), "{form}: {message}");
+    }
+    let file = write_cases(
+        "bad-connection.toml",
+        "[[case]]\nname = \"a\"\nrow = \"r\"\nconnection = true\nexpect = { tlfs = \"SUCCESS\" }\n",
+    );
+    let message = input_file_error(&["conform", &file]);
+    assert!(!message.contains("untagged enum"), "{message}");
+    for form in ["\"live\"", "\"unknown\"", "number"] {
+        assert!(message.contains(form), "{form}: {message}");
+    }
+}
+
+#[test]
+fn conform_refuses_a_case_file_that_is_not_a_regular_file() {
+    let message = input_file_error(&["conform", "/dev/zero"]);
+    assert!(
+        message.starts_with("case file /dev/zero: not a regular file"),
+        "{message}"
+    );
+    let message = input_file_error(&["conform", CONFORMANCE]);
+    assert!(message.contains("a directory"), "{message}");
+}
+
+/// Writes a case file into a directory of this test process and returns its path.
+fn write_cases(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("hvsignal-cases-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn conform_reports_the_world_each_case_ran_on() {
+    let v = json_of(&["conform"], 0);
+    let world_of = |name: &str| {
+        v["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == json!(name))
+            .unwrap_or_else(|| panic!("{name}"))["world"]
+            .clone()
+    };
+    assert_eq!(v["world"], json!("built-in"));
+    assert_eq!(world_of("valid-connection"), json!("built-in"));
+    assert_eq!(
+        world_of("rsvdz-nonzero"),
+        json!("tests/worlds/malformed-calls.toml")
+    );
+    assert_eq!(
+        world_of("caller-lacks-signal-events"),
+        json!("tests/worlds/access-denied.toml")
+    );
+    // Untestable cases run on no world.
+    assert_eq!(world_of("cpl3-caller"), Value::Null);
+    // --world changes the default world, not the cases' own.
+    let default = world("default.toml");
+    let v = json_of(&["--world", &default, "conform"], 0);
+    assert_eq!(v["world"], json!(default));
+    let cases = v["cases"].as_array().unwrap();
+    let valid = cases
+        .iter()
+        .find(|c| c["name"] == json!("valid-connection"))
+        .unwrap();
+    assert_eq!(valid["world"], json!(default));
+    let rsvd = cases
+        .iter()
+        .find(|c| c["name"] == json!("rsvdz-nonzero"))
+        .unwrap();
+    assert_eq!(rsvd["world"], json!("tests/worlds/malformed-calls.toml"));
+}
+
+#[test]
+fn conform_tells_no_expectation_from_not_applicable() {
+    let file = write_cases(
+        "partial-expectations.toml",
+        "[[case]]\nname = \"only-kvm\"\nrow = \"r\"\nconnection = \"unknown\"\n\
+         [case.expect]\nkvm = \"INVALID_CONNECTION_ID\"\ntlfs = \"n/a\"\n",
+    );
+    let v = json_of(&["conform", &file, "--all-profiles"], 0);
+    let by_profile = |profile: &str| {
+        v["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["profile"] == json!(profile))
+            .unwrap()
+            .clone()
+    };
+    let tlfs = by_profile("tlfs");
+    assert_eq!(tlfs["expectation"], json!("n/a"));
+    assert_eq!(tlfs["expected"], Value::Null);
+    assert_eq!(tlfs["verdict"], json!("info"));
+    let kvm = by_profile("kvm");
+    assert_eq!(kvm["expectation"], json!("status"));
+    assert_eq!(kvm["verdict"], json!("pass"));
+    for profile in ["qemu", "openvmm"] {
+        let c = by_profile(profile);
+        assert_eq!(c["expectation"], json!("none"), "{profile}");
+        assert_eq!(c["expected"], Value::Null, "{profile}");
+        assert_eq!(c["verdict"], json!("info"), "{profile}");
+    }
+    let text = String::from_utf8(
+        hvsignal()
+            .args(["conform", &file, "--profile", "qemu"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(text.contains("info (no expectation)"), "{text}");
+    assert!(!text.contains("info (n/a)"), "{text}");
+}
+
+#[test]
+fn conform_connection_is_accepted_as_c_and_said_to_be_ignored_on_the_model() {
+    for option in ["-c", "--connection"] {
+        let output = hvsignal()
+            .args(["--json", "conform", option, "0x2002"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{option}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            stderr.starts_with(
+                "hvsignal: warning: --connection 0x2002 is ignored on the model backend"
+            ),
+            "{stderr}"
+        );
+        let v = support::parse_strict_json(&output.stdout).unwrap();
+        assert_eq!(v["summary"]["failed"], json!(0));
+    }
+    // Without it, no warning.
+    let output = hvsignal().args(["--json", "conform"]).output().unwrap();
+    assert!(output.stderr.is_empty());
+}
+
 #[test]
 fn conform_human_report() {
     let out = hvsignal()
@@ -643,7 +814,11 @@ fn conform_human_report() {
         .clone();
     let text = String::from_utf8(out).unwrap();
     assert!(text.starts_with("simulated: model backend, world built-in, profile openvmm\n"));
-    assert!(text.contains("  rsvdz-nonzero                             SUCCESS                  SUCCESS                  pass\n"), "{text}");
+    assert!(text.contains("  rsvdz-nonzero                             w3     SUCCESS                  SUCCESS                  pass\n"), "{text}");
+    assert!(
+        text.contains("\n  w3  tests/worlds/malformed-calls.toml\n"),
+        "{text}"
+    );
     assert!(
         text.ends_with("Summary: 20 passed, 0 failed, 6 informational, 2 skipped\n"),
         "{text}"
