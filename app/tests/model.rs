@@ -861,3 +861,141 @@ fn help_lists_every_command() {
         assert!(text.contains(&format!("  {command} ")), "{command}");
     }
 }
+
+/// `signal --show-receiver --json` with `args`: the `receiver` object of each operation.
+fn receivers(args: &[&str], code: i32) -> Vec<Value> {
+    let mut all = vec!["signal", "--show-receiver"];
+    all.extend_from_slice(args);
+    let v = json_of(&all, code);
+    v["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["receiver"].clone())
+        .collect()
+}
+
+#[test]
+fn show_receiver_reports_the_flag_newly_set_and_the_sint_raised() {
+    let r = receivers(&["-c", "0x2002", "-f", "3", "-c", "0x2005"], 1);
+    assert_eq!(
+        r[0],
+        json!({
+            "route": {"port": 2, "partition": 1, "target_vp": 0, "sint": 2, "flag": 19},
+            "vp": 0, "raised": 1, "already_set": 0, "dropped": 0, "not_delivered": 0,
+            "blocked": null
+        })
+    );
+    assert_eq!(
+        r[1],
+        json!({
+            "route": null, "vp": null, "raised": 0, "already_set": 0, "dropped": 0,
+            "not_delivered": 1, "blocked": null
+        })
+    );
+}
+
+#[test]
+fn show_receiver_counts_each_call_of_an_operation_on_its_own() {
+    // The first call sets the flag and raises the SINT; the others find it set. Nothing clears
+    // the flag between operations (no receiver runs), so the second operation finds it set.
+    let r = receivers(
+        &["-c", "0x2001", "-c", "0x2001", "-f", "0", "--calls", "5"],
+        0,
+    );
+    assert_eq!(r[0]["raised"], json!(1));
+    assert_eq!(r[0]["already_set"], json!(4));
+    assert_eq!(r[1]["raised"], json!(0));
+    assert_eq!(r[1]["already_set"], json!(5));
+    assert_eq!(r[1]["vp"], json!(0));
+}
+
+#[test]
+fn show_receiver_names_why_the_target_could_not_take_the_event() {
+    // TLFS: the call fails, nothing is delivered.
+    let synic = world("invalid-synic-state.toml");
+    let r = receivers(
+        &[
+            "--world", &synic, "-c", "0x6001", "-c", "0x6002", "-c", "0x6003", "-c", "0x6004",
+        ],
+        1,
+    );
+    let blocked: Vec<&Value> = r.iter().map(|x| &x["blocked"]).collect();
+    assert_eq!(
+        blocked,
+        [
+            &json!("synic_disabled"),
+            &json!("sief_disabled"),
+            &json!("sint_masked"),
+            &Value::Null
+        ]
+    );
+    for x in &r[..3] {
+        assert_eq!(x["not_delivered"], json!(1), "{x}");
+        assert_eq!(x["vp"], Value::Null, "{x}");
+    }
+    assert_eq!(r[2]["route"]["target_vp"], json!(2));
+    assert_eq!(r[2]["route"]["sint"], json!(3));
+    assert_eq!(r[3]["raised"], json!(1));
+    assert_eq!(r[3]["vp"], json!(2));
+    // KVM: the call succeeds and the event is dropped.
+    let dir = std::env::temp_dir().join(format!("hvsignal-receiver-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kvm = dir.join("kvm-masked.toml");
+    std::fs::write(
+        &kvm,
+        "profile = \"kvm\"\n[[partition]]\nid = 1\n[[partition.vp]]\nindex = 2\n\
+         masked_sints = [3]\n[[port]]\nid = 3\npartition = 1\ntarget_vp = 2\nsint = 3\n\
+         [[connection]]\nid = 0x6003\nport = 3\n",
+    )
+    .unwrap();
+    let r = receivers(&["--world", kvm.to_str().unwrap(), "-c", "0x6003"], 0);
+    assert_eq!(
+        r[0],
+        json!({
+            "route": {"port": 3, "partition": 1, "target_vp": 2, "sint": 3, "flag": 0},
+            "vp": null, "raised": 0, "already_set": 0, "dropped": 1, "not_delivered": 0,
+            "blocked": "sint_masked"
+        })
+    );
+}
+
+#[test]
+fn show_receiver_names_the_vp_an_any_port_chose() {
+    let r = receivers(
+        &["--world", &world("invalid-vp-index.toml"), "-c", "0x5004"],
+        0,
+    );
+    assert_eq!(r[0]["route"]["target_vp"], json!("any"));
+    assert_eq!(r[0]["route"]["partition"], json!(3));
+    assert_eq!(r[0]["vp"], json!(7));
+    assert_eq!(r[0]["raised"], json!(1));
+    let r = receivers(
+        &["--world", &world("invalid-vp-index.toml"), "-c", "0x5002"],
+        1,
+    );
+    assert_eq!(r[0]["blocked"], json!("no_vp_available"));
+}
+
+#[test]
+fn receiver_is_shown_only_when_asked_and_only_on_the_model() {
+    let v = json_of(&["signal", "-c", "0x2001"], 0);
+    assert!(v["operations"][0].get("receiver").is_none());
+    let output = Command::cargo_bin("hvsignal")
+        .unwrap()
+        .args([
+            "--json",
+            "--backend",
+            "device",
+            "signal",
+            "-c",
+            "0x2001",
+            "--show-receiver",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let v = support::parse_strict_json(&output.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], json!("usage"));
+    assert_eq!(v["backend"], json!("device"));
+}

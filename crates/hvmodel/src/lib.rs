@@ -51,6 +51,7 @@ mod hypervisor;
 pub mod input;
 mod primitive;
 mod profile;
+pub mod receiver;
 pub mod world;
 
 pub use hypervisor::{
