@@ -12,29 +12,78 @@ use crate::numbers;
 /// against the built-in reference model of the hypervisor.
 #[derive(Parser, Debug)]
 #[command(name = "hvsignal", version, about, long_about = None, max_term_width = 100)]
+#[command(disable_help_subcommand = true)]
 #[command(
     after_help = "Numbers are decimal (8193), hexadecimal (0x2001) or binary (0b1).\n\
 Exit status: 0 every hypercall returned HV_STATUS_SUCCESS; 1 a hypercall returned another \
-status (or conform found a firm mismatch); 2 bad usage or input file; 3 environment missing \
-(no driver, no hypervisor, access denied)."
+status (scan: no live connection found; conform: a firm mismatch); 2 bad usage or input file; \
+3 environment missing (no driver, no hypervisor, access denied)."
 )]
 pub struct Cli {
-    /// Where hypercalls go: the hvsignal driver (Windows) or the in-process model of the
-    /// hypervisor. [default: device on Windows, model elsewhere; model when --world is given]
-    #[arg(long, value_enum, global = true, value_name = "BACKEND")]
-    pub backend: Option<BackendKind>,
+    /// Where hypercalls go, and the model's world. Also accepted after the command, by the
+    /// commands that use them.
+    #[command(flatten)]
+    pub target: TargetArgs,
 
-    /// World file (TOML) the model simulates instead of its built-in default world.
-    #[arg(long, global = true, value_name = "FILE")]
-    pub world: Option<PathBuf>,
-
-    /// Print one JSON document on stdout instead of tables (schemas: docs/CLI.md).
-    #[arg(long, global = true)]
+    /// Print one JSON document on stdout instead of tables, errors included (schemas:
+    /// docs/CLI.md).
+    #[arg(long, global = true, help_heading = GLOBAL_OPTIONS)]
     pub json: bool,
 
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The help heading of the options every command takes.
+pub const GLOBAL_OPTIONS: &str = "Global options";
+
+/// `--backend` and `--world`: given before the command, or after it to a command that issues
+/// hypercalls or reads the driver (all but `status`).
+#[derive(Args, Debug, Default, Clone)]
+pub struct TargetArgs {
+    /// Where hypercalls go: the hvsignal driver (Windows) or the in-process model of the
+    /// hypervisor. [default: device on Windows, model elsewhere; model when --world is given]
+    #[arg(long, value_enum, value_name = "BACKEND", help_heading = GLOBAL_OPTIONS)]
+    pub backend: Option<BackendKind>,
+
+    /// World file (TOML) the model simulates instead of its built-in default world.
+    #[arg(long, value_name = "FILE", help_heading = GLOBAL_OPTIONS)]
+    pub world: Option<PathBuf>,
+}
+
+impl TargetArgs {
+    /// These options given before the command, overridden by those given after it.
+    ///
+    /// # Errors
+    /// The same option given on both sides with different values.
+    pub fn merged(&self, after: Option<&Self>) -> Result<Self, String> {
+        let Some(after) = after else {
+            return Ok(self.clone());
+        };
+        if let (Some(a), Some(b)) = (self.backend, after.backend)
+            && a != b
+        {
+            return Err(format!(
+                "--backend {} before the command and --backend {} after it: give it once",
+                a.name(),
+                b.name()
+            ));
+        }
+        if let (Some(a), Some(b)) = (&self.world, &after.world)
+            && a != b
+        {
+            return Err(format!(
+                "--world {} before the command and --world {} after it: give it once",
+                a.display(),
+                b.display()
+            ));
+        }
+        Ok(Self {
+            backend: after.backend.or(self.backend),
+            world: after.world.clone().or_else(|| self.world.clone()),
+        })
+    }
 }
 
 /// A backend.
@@ -72,7 +121,7 @@ impl BackendKind {
 pub enum Command {
     /// Hypervisor, privileges (SignalEvents highlighted), features, CPU vendor and instruction,
     /// driver and protocol version, raw-call policy.
-    Info,
+    Info(InfoArgs),
     /// Issue HvCallSignalEvent and print the status, its meaning, counts and timing.
     Signal(SignalArgs),
     /// Measure the latency of HvCallSignalEvent: min, median, p90, p99, max, calls/s.
@@ -80,11 +129,14 @@ pub enum Command {
     /// Probe a range of connection ids and summarise which ids answered what.
     ///
     /// Every live connection found is really signalled (its flag set, its SINT raised).
+    /// Exit status: 0 at least one live connection found, 1 none found.
     Scan(ScanArgs),
-    /// Decode an HV_STATUS value (or name): its TLFS name and meaning.
+    /// Decode an HV_STATUS value (or name): its TLFS name and meaning. Needs no backend.
     Status(StatusArgs),
     /// Run conformance cases and compare observed statuses with each profile's expectations.
     Conform(ConformArgs),
+    /// Print the help of hvsignal or of a command.
+    Help(HelpArgs),
 }
 
 impl Command {
@@ -92,14 +144,44 @@ impl Command {
     #[must_use]
     pub const fn name(&self) -> &'static str {
         match self {
-            Self::Info => "info",
+            Self::Info(_) => "info",
             Self::Signal(_) => "signal",
             Self::Bench(_) => "bench",
             Self::Scan(_) => "scan",
             Self::Status(_) => "status",
             Self::Conform(_) => "conform",
+            Self::Help(_) => "help",
         }
     }
+
+    /// `--backend` / `--world` given after the command, for the commands that take them.
+    #[must_use]
+    pub const fn target(&self) -> Option<&TargetArgs> {
+        match self {
+            Self::Info(a) => Some(&a.target),
+            Self::Signal(a) => Some(&a.target),
+            Self::Bench(a) => Some(&a.target),
+            Self::Scan(a) => Some(&a.target),
+            Self::Conform(a) => Some(&a.target),
+            Self::Status(_) | Self::Help(_) => None,
+        }
+    }
+}
+
+/// `info` options.
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// `--backend`, `--world`.
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// `help` options.
+#[derive(Args, Debug)]
+pub struct HelpArgs {
+    /// The command whose help to print; without it, hvsignal's.
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
 }
 
 /// `signal` options.
@@ -116,8 +198,8 @@ pub struct SignalArgs {
     pub flag: u16,
 
     /// Issue each operation N times (timing is reported for N > 1).
-    #[arg(short = 'n', long, value_name = "N", default_value = "1",
-          value_parser = numbers::call_count)]
+    #[arg(short = 'n', long = "calls", visible_alias = "repeat", value_name = "N",
+          default_value = "1", value_parser = numbers::call_count)]
     pub repeat: u32,
 
     /// Use the memory (slow) convention: the 8 input bytes in the driver's input page.
@@ -128,9 +210,18 @@ pub struct SignalArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Model backend: also print what the receiving side saw — the event flag newly set or
+    /// already set, the SINT raised or not, on which partition, VP and SINT.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub show_receiver: bool,
+
     /// Raw-mode fields (need a driver or world that allows raw hypercalls).
     #[command(flatten)]
     pub raw: RawArgs,
+
+    /// `--backend`, `--world`.
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 /// Raw-mode options: fields a well-formed SignalEvent keeps zero.
@@ -198,7 +289,8 @@ pub struct BenchArgs {
     pub flag: u16,
 
     /// Number of calls to time (split into several requests when large).
-    #[arg(long, value_name = "N", default_value = "10000", value_parser = numbers::call_count)]
+    #[arg(short = 'n', long, visible_alias = "repeat", value_name = "N", default_value = "10000",
+          value_parser = numbers::call_count)]
     pub calls: u32,
 
     /// Use the memory (slow) convention.
@@ -209,6 +301,10 @@ pub struct BenchArgs {
     /// instead of timing every call on its own. Implied above 1000000 calls.
     #[arg(long)]
     pub histogram: bool,
+
+    /// `--backend`, `--world`.
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 /// `scan` options.
@@ -230,6 +326,10 @@ pub struct ScanArgs {
     /// Confirm a scan of more than 4096 ids.
     #[arg(long)]
     pub yes: bool,
+
+    /// `--backend`, `--world`.
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 /// `status` options.
@@ -258,9 +358,13 @@ pub struct ConformArgs {
     pub all_profiles: bool,
 
     /// Live connection id for cases that need one (device backend; the model takes it from the
-    /// world).
-    #[arg(long, value_name = "ID", value_parser = numbers::connection_id)]
+    /// world and ignores this option).
+    #[arg(short = 'c', long, value_name = "ID", value_parser = numbers::connection_id)]
     pub connection: Option<u32>,
+
+    /// `--backend`, `--world`.
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 /// clap parser: a profile name (`tlfs`, `kvm`, `qemu`, `openvmm`).

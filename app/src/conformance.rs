@@ -2,7 +2,7 @@
 //! `tests/conformance/README.md`), the built-in case set, and the runner that issues each case
 //! on the current backend and compares the status with each profile's expectation.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use hvcall::HvStatus;
@@ -76,7 +76,11 @@ struct CaseFile {
 
 /// Which connection a case signals.
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "not a connection: give \"live\", \"unknown\" or a connection id number (e.g. \
+                 0x2001)"
+)]
 pub enum ConnectionSpec {
     /// `"live"` or `"unknown"`.
     Named(ConnectionName),
@@ -100,7 +104,12 @@ pub const UNKNOWN_CONNECTION: u32 = 0x00FE_DCBA;
 /// One expectation as written: `"SUCCESS"` (firm), `"n/a"` (informational, nothing expected)
 /// or a table.
 #[derive(Debug, Deserialize, Clone)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "not an expectation: give a status name (\"SUCCESS\", \"INVALID_PORT_ID\", \
+                 \"HV_STATUS_INVALID_PORT_ID\"), \"n/a\", or a table { status = \"...\", \
+                 firm = false, note = \"...\" } (firm and note optional)"
+)]
 enum ExpectSpec {
     Short(String),
     Full(ExpectTable),
@@ -218,6 +227,15 @@ pub struct Case {
 }
 
 impl Case {
+    /// The world file a case names for the model (`world` or `model_world`), if any.
+    #[must_use]
+    pub fn own_world(&self) -> Option<&str> {
+        match &self.world {
+            CaseWorld::Default => None,
+            CaseWorld::Required(path, _) | CaseWorld::ModelOnly(path, _) => Some(path),
+        }
+    }
+
     /// The expectation of `profile`.
     #[must_use]
     pub fn expectation(&self, profile: Profile) -> Option<&Expectation> {
@@ -277,12 +295,12 @@ fn world_ref(
         return Ok(((*path).to_owned(), (*text).to_owned()));
     }
     let path = base.map_or_else(|| PathBuf::from(name), |dir| dir.join(name));
-    std::fs::read_to_string(&path)
+    hvmodel::input::read_input_file(&path)
         .map(|text| (path.display().to_string(), text))
         .map_err(|e| {
             AppError::InputFile(format!(
                 "{file}: case `{case}`: key `{key}`: world `{name}` is neither built in ({}) nor a \
-                 readable file ({}: {e})",
+                 readable world file ({}: {e})",
                 EMBEDDED_WORLDS
                     .iter()
                     .map(|(p, _)| *p)
@@ -400,17 +418,27 @@ pub fn builtin_cases() -> Result<Vec<Case>, AppError> {
 /// A file cannot be read or is invalid (exit 2).
 pub fn cases_from_files(files: &[PathBuf]) -> Result<Vec<Case>, AppError> {
     let mut cases: Vec<Case> = Vec::new();
+    // Case name → index in `cases`: a lookup per case, not a scan of every case before it.
+    let mut names: HashMap<String, usize> = HashMap::new();
     for path in files {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| AppError::InputFile(format!("{file}: cannot read the case file: {e}")))?;
-        for case in parse_cases(&text, &file, path.parent())? {
-            if let Some(other) = cases.iter().find(|c| c.name == case.name) {
+        let text = hvmodel::input::read_input_file(path)
+            .map_err(|e| AppError::InputFile(format!("case file {file}: {e}")))?;
+        let parsed = parse_cases(&text, &file, path.parent())?;
+        if parsed.is_empty() {
+            return Err(AppError::InputFile(format!(
+                "case file {file}: it has no cases: add at least one [[case]] table (format: \
+                 docs/CLI.md, \"Conformance case files\"), or leave the file out"
+            )));
+        }
+        for case in parsed {
+            if let Some(other) = names.get(&case.name).and_then(|&i| cases.get(i)) {
                 return Err(AppError::InputFile(format!(
                     "{file}: case `{}`: key `name`: already used in {}",
                     case.name, other.file
                 )));
             }
+            names.insert(case.name.clone(), cases.len());
             cases.push(case);
         }
     }

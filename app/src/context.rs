@@ -11,7 +11,7 @@ use crate::client::Client;
 use crate::exit::AppError;
 use crate::report::{Document, Style};
 use crate::transport::Transport;
-use crate::transport::model::ModelTransport;
+use crate::transport::model::{ModelTransport, ReceiverLog};
 
 /// The global options, resolved.
 #[derive(Debug)]
@@ -31,9 +31,14 @@ impl Context {
     /// not given, and is refused with `--backend device`.
     ///
     /// # Errors
-    /// `--backend device` together with `--world`.
+    /// `--backend device` together with `--world`; an option given before and after the command
+    /// with different values.
     pub fn from_cli(cli: &Cli) -> Result<Self, AppError> {
-        let backend = match (cli.backend, &cli.world) {
+        let target = cli
+            .target
+            .merged(cli.command.target())
+            .map_err(AppError::Usage)?;
+        let backend = match (target.backend, &target.world) {
             (Some(BackendKind::Device), Some(world)) => {
                 return Err(AppError::Usage(format!(
                     "--world {}: world files describe the model; they cannot be used with \
@@ -47,7 +52,7 @@ impl Context {
         };
         Ok(Self {
             backend,
-            world: cli.world.clone(),
+            world: target.world,
             json: cli.json,
             style: Style::detect(),
         })
@@ -130,6 +135,31 @@ impl Context {
                 world: None,
             }),
         }
+    }
+
+    /// Opens the model of the world, recording what the receiving side sees of every call
+    /// (`signal --show-receiver`).
+    ///
+    /// # Errors
+    /// The device backend (exit 2: its receiver is the host, which hvsignal cannot see); a bad
+    /// world file (exit 2).
+    pub fn open_recording(&self, option: &str) -> Result<(Session, ReceiverLog), AppError> {
+        if self.backend != BackendKind::Model {
+            return Err(AppError::Usage(format!(
+                "{option} needs the model backend: on the device the receiving side is the host \
+                 (or another partition), which hvsignal cannot see; use --backend model (with \
+                 --world FILE to choose the receiver)"
+            )));
+        }
+        let loaded = self.load_world(None)?;
+        let (transport, log) = ModelTransport::recording(loaded.world.clone());
+        Ok((
+            Session {
+                client: Client::new(Box::new(transport), BackendKind::Model),
+                world: Some(loaded),
+            },
+            log,
+        ))
     }
 
     /// The line every human report from the model starts with, `None` for the device.

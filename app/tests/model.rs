@@ -407,7 +407,8 @@ fn bench_without_tsc_frequency_has_null_nanoseconds() {
 
 #[test]
 fn scan_finds_exactly_the_worlds_live_connections() {
-    let v = json_of(&["scan", "--from", "0x1f00", "--to", "0x2100"], 1);
+    // Live connections found: exit 0, however many probed ids were unknown.
+    let v = json_of(&["scan", "--from", "0x1f00", "--to", "0x2100"], 0);
     assert_eq!(v["from"], json!(0x1f00));
     assert_eq!(v["to"], json!(0x2100));
     assert_eq!(v["flag"], json!(0));
@@ -431,7 +432,7 @@ fn scan_finds_exactly_the_worlds_live_connections() {
             "--to",
             "0x3006",
         ],
-        1,
+        0,
     );
     assert_eq!(v["live_connections"], json!([0x3005]));
     assert_eq!(
@@ -464,6 +465,31 @@ fn scan_of_only_live_ids_exits_0_and_warns() {
 }
 
 #[test]
+fn scan_that_finds_no_live_connection_exits_1() {
+    let v = json_of(&["scan", "--from", "0x3000", "--to", "0x30ff"], 1);
+    assert_eq!(v["live_connections"], json!([]));
+    assert_eq!(v["results"].as_array().unwrap().len(), 256);
+    assert_eq!(
+        v["summary"],
+        json!([{"status": {"code": 18, "name": "HV_STATUS_INVALID_CONNECTION_ID"}, "count": 256, "ranges": [[0x3000, 0x30ff]]}])
+    );
+    // A world whose only ports answer errors: ids answered, none live.
+    let v = json_of(
+        &[
+            "--world",
+            &world("invalid-port-id.toml"),
+            "scan",
+            "--from",
+            "0x3001",
+            "--to",
+            "0x3004",
+        ],
+        1,
+    );
+    assert_eq!(v["live_connections"], json!([]));
+}
+
+#[test]
 fn large_scans_need_yes() {
     let output = hvsignal()
         .args(["scan", "--from", "0", "--to", "4096"])
@@ -475,6 +501,7 @@ fn large_scans_need_yes() {
             .unwrap()
             .contains("add --yes to confirm")
     );
+    // 0x2001-0x2004 lie above the range: nothing live found.
     let v = json_of(&["scan", "--from", "0", "--to", "4096", "--yes"], 1);
     assert_eq!(v["ids"], json!(4097));
     let output = hvsignal()
@@ -606,6 +633,177 @@ fn conform_bad_case_file_is_exit_2() {
     assert_eq!(output.status.code(), Some(2));
 }
 
+const CONFORMANCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/conformance");
+
+/// Runs `args` with `--json`, expecting exit 2 and an `input_file` error document.
+fn input_file_error(args: &[&str]) -> String {
+    let v = json_of(args, 2);
+    assert_eq!(v["error"]["kind"], json!("input_file"), "{args:?}");
+    assert_eq!(v["exit_code"], json!(2), "{args:?}");
+    v["error"]["message"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn conform_refuses_an_empty_case_file() {
+    let empty = format!("{CONFORMANCE}/invalid/empty.toml");
+    let message = input_file_error(&["conform", &empty]);
+    assert!(
+        message.starts_with(&format!("case file {empty}: ")),
+        "{message}"
+    );
+    // Also next to a good file: nothing is run.
+    let partial = write_cases(
+        "partial.toml",
+        "[[case]]\nname = \"a\"\nrow = \"r\"\nexpect = { tlfs = \"SUCCESS\" }\n",
+    );
+    input_file_error(&["conform", &partial, &empty]);
+}
+
+#[test]
+fn conform_names_the_allowed_forms_of_a_malformed_expectation_or_connection() {
+    let file = format!("{CONFORMANCE}/invalid/expect-not-a-status.toml");
+    let message = input_file_error(&["conform", &file]);
+    assert!(!message.contains("untagged enum"), "{message}");
+    for form in ["status name", "\"n/a\"", "status = "] {
+        assert!(message.contains(form), "{form}: {message}");
+    }
+    let file = write_cases(
+        "bad-connection.toml",
+        "[[case]]\nname = \"a\"\nrow = \"r\"\nconnection = true\nexpect = { tlfs = \"SUCCESS\" }\n",
+    );
+    let message = input_file_error(&["conform", &file]);
+    assert!(!message.contains("untagged enum"), "{message}");
+    for form in ["\"live\"", "\"unknown\"", "number"] {
+        assert!(message.contains(form), "{form}: {message}");
+    }
+}
+
+#[test]
+fn conform_refuses_a_case_file_that_is_not_a_regular_file() {
+    let message = input_file_error(&["conform", "/dev/zero"]);
+    assert!(
+        message.starts_with("case file /dev/zero: not a regular file"),
+        "{message}"
+    );
+    let message = input_file_error(&["conform", CONFORMANCE]);
+    assert!(message.contains("a directory"), "{message}");
+}
+
+/// Writes a case file into a directory of this test process and returns its path.
+fn write_cases(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("hvsignal-cases-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn conform_reports_the_world_each_case_ran_on() {
+    let v = json_of(&["conform"], 0);
+    let world_of = |name: &str| {
+        v["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == json!(name))
+            .unwrap_or_else(|| panic!("{name}"))["world"]
+            .clone()
+    };
+    assert_eq!(v["world"], json!("built-in"));
+    assert_eq!(world_of("valid-connection"), json!("built-in"));
+    assert_eq!(
+        world_of("rsvdz-nonzero"),
+        json!("tests/worlds/malformed-calls.toml")
+    );
+    assert_eq!(
+        world_of("caller-lacks-signal-events"),
+        json!("tests/worlds/access-denied.toml")
+    );
+    // Untestable cases run on no world.
+    assert_eq!(world_of("cpl3-caller"), Value::Null);
+    // --world changes the default world, not the cases' own.
+    let default = world("default.toml");
+    let v = json_of(&["--world", &default, "conform"], 0);
+    assert_eq!(v["world"], json!(default));
+    let cases = v["cases"].as_array().unwrap();
+    let valid = cases
+        .iter()
+        .find(|c| c["name"] == json!("valid-connection"))
+        .unwrap();
+    assert_eq!(valid["world"], json!(default));
+    let rsvd = cases
+        .iter()
+        .find(|c| c["name"] == json!("rsvdz-nonzero"))
+        .unwrap();
+    assert_eq!(rsvd["world"], json!("tests/worlds/malformed-calls.toml"));
+}
+
+#[test]
+fn conform_tells_no_expectation_from_not_applicable() {
+    let file = write_cases(
+        "partial-expectations.toml",
+        "[[case]]\nname = \"only-kvm\"\nrow = \"r\"\nconnection = \"unknown\"\n\
+         [case.expect]\nkvm = \"INVALID_CONNECTION_ID\"\ntlfs = \"n/a\"\n",
+    );
+    let v = json_of(&["conform", &file, "--all-profiles"], 0);
+    let by_profile = |profile: &str| {
+        v["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["profile"] == json!(profile))
+            .unwrap()
+            .clone()
+    };
+    let tlfs = by_profile("tlfs");
+    assert_eq!(tlfs["expectation"], json!("n/a"));
+    assert_eq!(tlfs["expected"], Value::Null);
+    assert_eq!(tlfs["verdict"], json!("info"));
+    let kvm = by_profile("kvm");
+    assert_eq!(kvm["expectation"], json!("status"));
+    assert_eq!(kvm["verdict"], json!("pass"));
+    for profile in ["qemu", "openvmm"] {
+        let c = by_profile(profile);
+        assert_eq!(c["expectation"], json!("none"), "{profile}");
+        assert_eq!(c["expected"], Value::Null, "{profile}");
+        assert_eq!(c["verdict"], json!("info"), "{profile}");
+    }
+    let text = String::from_utf8(
+        hvsignal()
+            .args(["conform", &file, "--profile", "qemu"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(text.contains("info (no expectation)"), "{text}");
+    assert!(!text.contains("info (n/a)"), "{text}");
+}
+
+#[test]
+fn conform_connection_is_accepted_as_c_and_said_to_be_ignored_on_the_model() {
+    for option in ["-c", "--connection"] {
+        let output = hvsignal()
+            .args(["--json", "conform", option, "0x2002"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{option}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            stderr.starts_with(
+                "hvsignal: warning: --connection 0x2002 is ignored on the model backend"
+            ),
+            "{stderr}"
+        );
+        let v = support::parse_strict_json(&output.stdout).unwrap();
+        assert_eq!(v["summary"]["failed"], json!(0));
+    }
+    // Without it, no warning.
+    let output = hvsignal().args(["--json", "conform"]).output().unwrap();
+    assert!(output.stderr.is_empty());
+}
+
 #[test]
 fn conform_human_report() {
     let out = hvsignal()
@@ -617,7 +815,11 @@ fn conform_human_report() {
         .clone();
     let text = String::from_utf8(out).unwrap();
     assert!(text.starts_with("simulated: model backend, world built-in, profile openvmm\n"));
-    assert!(text.contains("  rsvdz-nonzero                             SUCCESS                  SUCCESS                  pass\n"), "{text}");
+    assert!(text.contains("  rsvdz-nonzero                             w3     SUCCESS                  SUCCESS                  pass\n"), "{text}");
+    assert!(
+        text.contains("\n  w3  tests/worlds/malformed-calls.toml\n"),
+        "{text}"
+    );
     assert!(
         text.ends_with("Summary: 19 passed, 0 failed, 6 informational, 4 skipped\n"),
         "{text}"
@@ -754,4 +956,142 @@ fn xen_answers_invalid_hypercall_code_to_signal_event() {
     let info = json_of(&["--world", &w, "info"], 0);
     assert_eq!(info["hypervisor"]["version"]["text"], json!("6.0.6002"));
     assert_eq!(info["hypercalls"]["allowed"], json!(true));
+}
+
+/// `signal --show-receiver --json` with `args`: the `receiver` object of each operation.
+fn receivers(args: &[&str], code: i32) -> Vec<Value> {
+    let mut all = vec!["signal", "--show-receiver"];
+    all.extend_from_slice(args);
+    let v = json_of(&all, code);
+    v["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["receiver"].clone())
+        .collect()
+}
+
+#[test]
+fn show_receiver_reports_the_flag_newly_set_and_the_sint_raised() {
+    let r = receivers(&["-c", "0x2002", "-f", "3", "-c", "0x2005"], 1);
+    assert_eq!(
+        r[0],
+        json!({
+            "route": {"port": 2, "partition": 1, "target_vp": 0, "sint": 2, "flag": 19},
+            "vp": 0, "raised": 1, "already_set": 0, "dropped": 0, "not_delivered": 0,
+            "blocked": null
+        })
+    );
+    assert_eq!(
+        r[1],
+        json!({
+            "route": null, "vp": null, "raised": 0, "already_set": 0, "dropped": 0,
+            "not_delivered": 1, "blocked": null
+        })
+    );
+}
+
+#[test]
+fn show_receiver_counts_each_call_of_an_operation_on_its_own() {
+    // The first call sets the flag and raises the SINT; the others find it set. Nothing clears
+    // the flag between operations (no receiver runs), so the second operation finds it set.
+    let r = receivers(
+        &["-c", "0x2001", "-c", "0x2001", "-f", "0", "--calls", "5"],
+        0,
+    );
+    assert_eq!(r[0]["raised"], json!(1));
+    assert_eq!(r[0]["already_set"], json!(4));
+    assert_eq!(r[1]["raised"], json!(0));
+    assert_eq!(r[1]["already_set"], json!(5));
+    assert_eq!(r[1]["vp"], json!(0));
+}
+
+#[test]
+fn show_receiver_names_why_the_target_could_not_take_the_event() {
+    // TLFS: the call fails, nothing is delivered.
+    let synic = world("invalid-synic-state.toml");
+    let r = receivers(
+        &[
+            "--world", &synic, "-c", "0x6001", "-c", "0x6002", "-c", "0x6003", "-c", "0x6004",
+        ],
+        1,
+    );
+    let blocked: Vec<&Value> = r.iter().map(|x| &x["blocked"]).collect();
+    assert_eq!(
+        blocked,
+        [
+            &json!("synic_disabled"),
+            &json!("sief_disabled"),
+            &json!("sint_masked"),
+            &Value::Null
+        ]
+    );
+    for x in &r[..3] {
+        assert_eq!(x["not_delivered"], json!(1), "{x}");
+        assert_eq!(x["vp"], Value::Null, "{x}");
+    }
+    assert_eq!(r[2]["route"]["target_vp"], json!(2));
+    assert_eq!(r[2]["route"]["sint"], json!(3));
+    assert_eq!(r[3]["raised"], json!(1));
+    assert_eq!(r[3]["vp"], json!(2));
+    // KVM: the call succeeds and the event is dropped.
+    let dir = std::env::temp_dir().join(format!("hvsignal-receiver-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kvm = dir.join("kvm-masked.toml");
+    std::fs::write(
+        &kvm,
+        "profile = \"kvm\"\n[[partition]]\nid = 1\n[[partition.vp]]\nindex = 2\n\
+         masked_sints = [3]\n[[port]]\nid = 3\npartition = 1\ntarget_vp = 2\nsint = 3\n\
+         [[connection]]\nid = 0x6003\nport = 3\n",
+    )
+    .unwrap();
+    let r = receivers(&["--world", kvm.to_str().unwrap(), "-c", "0x6003"], 0);
+    assert_eq!(
+        r[0],
+        json!({
+            "route": {"port": 3, "partition": 1, "target_vp": 2, "sint": 3, "flag": 0},
+            "vp": null, "raised": 0, "already_set": 0, "dropped": 1, "not_delivered": 0,
+            "blocked": "sint_masked"
+        })
+    );
+}
+
+#[test]
+fn show_receiver_names_the_vp_an_any_port_chose() {
+    let r = receivers(
+        &["--world", &world("invalid-vp-index.toml"), "-c", "0x5004"],
+        0,
+    );
+    assert_eq!(r[0]["route"]["target_vp"], json!("any"));
+    assert_eq!(r[0]["route"]["partition"], json!(3));
+    assert_eq!(r[0]["vp"], json!(7));
+    assert_eq!(r[0]["raised"], json!(1));
+    let r = receivers(
+        &["--world", &world("invalid-vp-index.toml"), "-c", "0x5002"],
+        1,
+    );
+    assert_eq!(r[0]["blocked"], json!("no_vp_available"));
+}
+
+#[test]
+fn receiver_is_shown_only_when_asked_and_only_on_the_model() {
+    let v = json_of(&["signal", "-c", "0x2001"], 0);
+    assert!(v["operations"][0].get("receiver").is_none());
+    let output = Command::cargo_bin("hvsignal")
+        .unwrap()
+        .args([
+            "--json",
+            "--backend",
+            "device",
+            "signal",
+            "-c",
+            "0x2001",
+            "--show-receiver",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let v = support::parse_strict_json(&output.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], json!("usage"));
+    assert_eq!(v["backend"], json!("device"));
 }

@@ -310,8 +310,9 @@ fn bad_signal_input_exits_2_naming_the_argument() {
     );
     assert!(stderr_of(&["signal", "--dry-run"], 2).contains("--connection <ID>"));
     assert!(
+        // `--repeat` is an alias of `--calls`: clap names the option by its name.
         stderr_of(&["signal", "-c", "1", "--repeat", "0", "--dry-run"], 2)
-            .contains("'--repeat <N>'")
+            .contains("'--calls <N>'")
     );
 }
 

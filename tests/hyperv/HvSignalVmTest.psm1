@@ -491,9 +491,9 @@ function Test-HvScenarioScanAndSignal {
     $Context.State.LiveConnection = $liveId
     Add-HvNote -Context $Context -Note ("scan {0}..{1}: {2} live connection(s): {3}" -f $from, $to, $live.Count, ($live -join ', '))
 
-    $fast = Invoke-HvSignal -Context $Context -ArgumentList @('--json', 'signal', '-c', $liveId, '--repeat', '100') -SaveAs 'signal-live-fast.json'
+    $fast = Invoke-HvSignal -Context $Context -ArgumentList @('--json', 'signal', '-c', $liveId, '--calls', '100') -SaveAs 'signal-live-fast.json'
     Assert-HvSignalStatus -Result $fast -Expected $script:HvStatusSuccess -ExpectedName 'HV_STATUS_SUCCESS'
-    $memory = Invoke-HvSignal -Context $Context -ArgumentList @('--json', 'signal', '-c', $liveId, '--repeat', '100', '--memory') -SaveAs 'signal-live-memory.json'
+    $memory = Invoke-HvSignal -Context $Context -ArgumentList @('--json', 'signal', '-c', $liveId, '--calls', '100', '--memory') -SaveAs 'signal-live-memory.json'
     Assert-HvSignalStatus -Result $memory -Expected $script:HvStatusSuccess -ExpectedName 'HV_STATUS_SUCCESS'
 }
 

@@ -20,7 +20,7 @@ mod powershell;
 use powershell::{Invocation, Token, hvsignal_invocations, script_paths};
 
 /// Sample values for arguments the harness computes at run time, by the argument's long name
-/// (`--connection`, also reached as `-c`) or, for a positional argument, its id.
+/// (`--connection`, also reached as `-c`; `--calls`, also reached by its alias `--repeat`) or, for a positional argument, its id.
 ///
 /// The substitution rule ([`command_line`]): a dynamic token right after a flag that takes a
 /// value gets that flag's sample; a dynamic token after the command, not after such a flag, is
@@ -37,7 +37,6 @@ const SAMPLES: &[(&str, &str)] = &[
     ("to", "0x2001"),
     // Call counts.
     ("calls", "10"),
-    ("repeat", "10"),
     ("flag", "0"),
     ("world", "world.toml"),
     ("backend", "model"),
@@ -79,6 +78,9 @@ fn value_flag<'c>(
     let matches = |arg: &&Arg| {
         if let Some(long) = word.strip_prefix("--") {
             arg.get_long() == Some(long)
+                || arg
+                    .get_all_aliases()
+                    .is_some_and(|aliases| aliases.contains(&long))
         } else if let Some(short) = word.strip_prefix('-') {
             let mut chars = short.chars();
             chars.next().is_some_and(|c| arg.get_short() == Some(c)) && chars.next().is_none()
@@ -287,8 +289,8 @@ fn check_reports_what_the_cli_rejects() {
             "unrecognized subcommand 'inf'",
         ),
         (
-            "Invoke-HvSignal -Context $c -ArgumentList @('signal', '-c', $id, '--calls', 5)",
-            "unexpected argument '--calls'",
+            "Invoke-HvSignal -Context $c -ArgumentList @('signal', '-c', $id, '--count', 5)",
+            "unexpected argument '--count'",
         ),
         ("hvsignal --json signal --memory", "--connection <ID>"),
         ("hvsignal scan --from 1", "--to <B>"),

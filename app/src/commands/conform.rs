@@ -1,6 +1,8 @@
 //! `hvsignal conform`: run conformance cases on the current backend and compare the observed
 //! status with each profile's expectation.
 
+use std::io::Write;
+
 use hvcall::HvStatus;
 use hvmodel::Profile;
 use serde::Serialize;
@@ -9,7 +11,7 @@ use crate::cli::{BackendKind, ConformArgs};
 use crate::conformance::{self, Case, Observation, Runner, Verdict, verdict};
 use crate::context::Context;
 use crate::exit::{CommandResult, Exit};
-use crate::report::{self, Align, StatusJson, Style, Table, Text};
+use crate::report::{self, Align, Fields, StatusJson, Style, Table, Text};
 
 #[derive(Debug, Serialize)]
 struct ConformDocument {
@@ -32,6 +34,9 @@ struct CaseJson {
     row: String,
     about: Option<String>,
     profile: &'static str,
+    /// `"status"` (a status is expected), `"n/a"` (the call never reaches that layer) or
+    /// `"none"` (the case file gives no expectation for this profile).
+    expectation: &'static str,
     expected: Option<StatusJson>,
     observed: Option<StatusJson>,
     verdict: Verdict,
@@ -39,6 +44,9 @@ struct CaseJson {
     note: Option<String>,
     reason: Option<String>,
     file: String,
+    /// The world the case ran on (model): its own world file, else the default world (`--world`
+    /// or `built-in`); null on the device and for cases that were not run.
+    world: Option<String>,
 }
 
 #[derive(Debug, Serialize, Default, Clone, Copy)]
@@ -85,9 +93,23 @@ pub fn run(ctx: &Context, args: &ConformArgs) -> CommandResult {
         summary: SummaryJson::default(),
     };
     let banner;
+    let mut worlds: Vec<Option<String>> = vec![None; cases.len()];
     match ctx.backend {
         BackendKind::Model => {
+            if let Some(id) = args.connection {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "hvsignal: warning: --connection {id:#x} is ignored on the model backend: \
+                     cases that need a live connection signal the first connection of their \
+                     world"
+                );
+            }
             let loaded = ctx.load_world(None)?;
+            for (world, case) in worlds.iter_mut().zip(&cases) {
+                if case.untestable.is_none() {
+                    *world = Some(case.own_world().unwrap_or(&loaded.source).to_owned());
+                }
+            }
             let profiles = if args.all_profiles {
                 Profile::ALL.to_vec()
             } else {
@@ -109,7 +131,7 @@ pub fn run(ctx: &Context, args: &ConformArgs) -> CommandResult {
                     profile: *profile,
                 };
                 let observations = observe(&mut runner, &cases)?;
-                compare(&mut document, &cases, &observations, &[*profile]);
+                compare(&mut document, &cases, &observations, &worlds, &[*profile]);
             }
             document.profile = profile_label(&profiles);
         }
@@ -126,7 +148,7 @@ pub fn run(ctx: &Context, args: &ConformArgs) -> CommandResult {
                 connection: args.connection,
             };
             let observations = observe(&mut runner, &cases)?;
-            compare(&mut document, &cases, &observations, &profiles);
+            compare(&mut document, &cases, &observations, &worlds, &profiles);
             document.profile = profile_label(&profiles);
         }
     }
@@ -163,11 +185,12 @@ fn compare(
     document: &mut ConformDocument,
     cases: &[Case],
     observations: &[Observation],
+    worlds: &[Option<String>],
     profiles: &[Profile],
 ) {
     for &profile in profiles {
         let mut summary = SummaryJson::default();
-        for (case, observed) in cases.iter().zip(observations) {
+        for ((case, observed), world) in cases.iter().zip(observations).zip(worlds) {
             let expected = case.expectation(profile);
             let v = verdict(expected, observed);
             summary.add(v);
@@ -176,6 +199,11 @@ fn compare(
                 row: case.row.clone(),
                 about: case.about.clone(),
                 profile: profile.name(),
+                expectation: match expected {
+                    None => "none",
+                    Some(e) if e.status.is_none() => "n/a",
+                    Some(_) => "status",
+                },
                 expected: expected.and_then(|e| e.status).map(StatusJson::from),
                 observed: match observed {
                     Observation::Status(s) => Some((*s).into()),
@@ -189,6 +217,7 @@ fn compare(
                     Observation::Status(_) => None,
                 },
                 file: case.file.clone(),
+                world: world.clone(),
             });
         }
         document.summary.merge(summary);
@@ -209,7 +238,44 @@ fn short(status: Option<StatusJson>) -> String {
     }
 }
 
+/// The distinct worlds the cases ran on, in order of first use, with their labels `w1`, `w2`…
+fn world_labels(d: &ConformDocument) -> Vec<(String, &str)> {
+    let mut worlds: Vec<&str> = Vec::new();
+    for world in d.cases.iter().filter_map(|c| c.world.as_deref()) {
+        if !worlds.contains(&world) {
+            worlds.push(world);
+        }
+    }
+    worlds
+        .into_iter()
+        .enumerate()
+        .map(|(i, w)| (format!("w{}", i + 1), w))
+        .collect()
+}
+
 fn render(text: &mut Text, style: Style, d: &ConformDocument) {
+    let labels = world_labels(d);
+    if !labels.is_empty() {
+        text.line(format!(
+            "{} (a fresh model per case, of the case's own world or the default one)",
+            style.bold("Worlds the cases ran on")
+        ));
+        let mut fields = Fields::new();
+        for (label, world) in &labels {
+            if d.world.as_deref() == Some(*world) {
+                fields.add(label, format!("{world} (default)"));
+            } else {
+                fields.add(label, *world);
+            }
+        }
+        text.push(fields.render(2));
+        text.blank();
+    }
+    let label_of = |world: Option<&str>| {
+        world
+            .and_then(|w| labels.iter().find(|(_, l)| *l == w))
+            .map_or_else(|| "-".to_owned(), |(label, _)| label.clone())
+    };
     for p in &d.profiles {
         text.line(format!(
             "{} profile {} (expected = {}'s answer)",
@@ -217,36 +283,42 @@ fn render(text: &mut Text, style: Style, d: &ConformDocument) {
             p.profile,
             p.profile
         ));
-        let mut table = Table::new(&[
-            ("case", Align::Left),
+        let mut columns = vec![("case", Align::Left)];
+        if !labels.is_empty() {
+            columns.push(("world", Align::Left));
+        }
+        columns.extend([
             ("expected", Align::Left),
             ("observed", Align::Left),
             ("verdict", Align::Left),
         ]);
+        let mut table = Table::new(&columns);
         let mut reasons = Vec::new();
         for c in d.cases.iter().filter(|c| c.profile == p.profile) {
             let verdict = match c.verdict {
                 Verdict::Pass => style.good("pass"),
                 Verdict::Fail => style.bad("FAIL"),
-                Verdict::Info => style.dim(
-                    if c.expected.is_some()
-                        && c.expected.map(|e| e.code) == c.observed.map(|o| o.code)
-                    {
+                Verdict::Info => style.dim(match c.expectation {
+                    "none" => "info (no expectation)",
+                    "n/a" => "info (n/a)",
+                    _ if c.expected.map(|e| e.code) == c.observed.map(|o| o.code) => {
                         "info (matches)"
-                    } else if c.expected.is_none() {
-                        "info (n/a)"
-                    } else {
-                        "info (differs)"
-                    },
-                ),
+                    }
+                    _ => "info (differs)",
+                }),
                 Verdict::Skip => style.warn("skip"),
             };
-            let expected = if c.expected.is_none() {
-                "n/a".to_owned()
-            } else {
-                short(c.expected)
+            let expected = match c.expectation {
+                "none" => "(none given)".to_owned(),
+                "n/a" => "n/a".to_owned(),
+                _ => short(c.expected),
             };
-            table.row(vec![c.name.clone(), expected, short(c.observed), verdict]);
+            let mut row = vec![c.name.clone()];
+            if !labels.is_empty() {
+                row.push(label_of(c.world.as_deref()));
+            }
+            row.extend([expected, short(c.observed), verdict]);
+            table.row(row);
             if let Some(r) = &c.reason {
                 reasons.push(format!("{}: {r}", c.name));
             }

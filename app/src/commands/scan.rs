@@ -100,7 +100,8 @@ fn check(args: &ScanArgs) -> Result<u64, AppError> {
     Ok(count)
 }
 
-/// Runs the command.
+/// Runs the command. The exit status follows grep: 0 when the scan found at least one live
+/// connection, 1 when it found none (2 usage, 3 environment, as for every command).
 ///
 /// # Errors
 /// A bad range or missing `--yes` (exit 2), no hypervisor or device (exit 3).
@@ -144,7 +145,8 @@ pub fn run(ctx: &Context, args: &ScanArgs) -> CommandResult {
         .get(&HvStatus::SUCCESS.code())
         .cloned()
         .unwrap_or_default();
-    let all_success = groups.len() == 1 && !live.is_empty();
+    // grep's convention: 0 = found at least one live connection, 1 = found none.
+    let exit = Exit::from_all_success(!live.is_empty());
     let document = ScanDocument {
         from: args.from,
         to: args.to,
@@ -170,7 +172,6 @@ pub fn run(ctx: &Context, args: &ScanArgs) -> CommandResult {
             })
             .collect(),
     };
-    let exit = Exit::from_all_success(all_success);
     if ctx.json {
         report::print_json(&ctx.document("scan", document))?;
         return Ok(exit);
@@ -245,6 +246,7 @@ mod tests {
             to,
             flag: 0,
             yes,
+            target: crate::cli::TargetArgs::default(),
         };
         assert_eq!(check(&args(1, 4096, false)).unwrap(), 4096);
         assert!(

@@ -2,6 +2,8 @@
 //! issued.
 
 use hvcall::CpuVendor;
+use hvmodel::TargetVp;
+use hvmodel::receiver::Blocked;
 use serde::Serialize;
 
 use crate::call::{self, InstructionJson, PlannedCall, PlannedCallJson};
@@ -11,6 +13,7 @@ use crate::context::Context;
 use crate::exit::{AppError, CommandResult, Exit};
 use crate::numbers::hex64_grouped;
 use crate::report::{self, Align, Fields, StatusJson, Style, Table, Text};
+use crate::transport::model::ReceiverTally;
 
 /// Where the CPU vendor of a dry run comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -55,7 +58,7 @@ pub fn run(ctx: &Context, args: &SignalArgs) -> CommandResult {
         let vendor = ctx.dry_run_vendor()?;
         return dry_run(ctx, &calls, vendor, args.repeat);
     }
-    issue(ctx, &calls, args.repeat)
+    issue(ctx, &calls, args.repeat, args.show_receiver)
 }
 
 /// One operation's result in `signal --json`.
@@ -73,6 +76,69 @@ struct OperationJson {
     nanoseconds: Option<NanosJson>,
     #[serde(flatten)]
     issued: PlannedCallJson,
+    /// With `--show-receiver` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    receiver: Option<ReceiverJson>,
+}
+
+/// What the receiving side saw of one operation (`--show-receiver`, model only).
+#[derive(Debug, Serialize)]
+struct ReceiverJson {
+    /// Where the connection's events go; null when the world has no such connection.
+    route: Option<RouteJson>,
+    /// The VP whose SIEF page a call reached (null when none did).
+    vp: Option<u32>,
+    /// Calls that set the flag 0→1 and raised the SINT.
+    raised: u64,
+    /// Calls that found the flag already set: no interrupt.
+    already_set: u64,
+    /// Successful calls whose event the receiver could not take.
+    dropped: u64,
+    /// Failed calls: nothing reached the receiver.
+    not_delivered: u64,
+    /// Why the target cannot take an event now (`sint_masked`, …), null when it can.
+    blocked: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+struct RouteJson {
+    port: u32,
+    partition: u64,
+    /// A VP index, or `"any"`.
+    target_vp: TargetVpJson,
+    sint: u8,
+    /// The absolute flag bit in the SINT's slot: the port's base flag + the flag number.
+    flag: u32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum TargetVpJson {
+    Index(u32),
+    Any(&'static str),
+}
+
+/// What the receiver saw, from the world's route and the calls' tally.
+fn receiver_json(world: &hvmodel::World, c: &PlannedCall, tally: &ReceiverTally) -> ReceiverJson {
+    let route = world.route(c.input.connection_id, c.input.flag_number);
+    ReceiverJson {
+        route: route.map(|r| RouteJson {
+            port: r.port,
+            partition: r.partition,
+            target_vp: match r.target_vp {
+                TargetVp::Index(i) => TargetVpJson::Index(i),
+                TargetVp::Any => TargetVpJson::Any("any"),
+            },
+            sint: r.sint,
+            flag: r.flag,
+        }),
+        vp: tally.signal.map(|s| s.vp),
+        raised: tally.raised,
+        already_set: tally.already_set,
+        dropped: tally.dropped,
+        not_delivered: tally.not_delivered,
+        blocked: route.and_then(|r| r.blocked(world)).map(Blocked::name),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -146,11 +212,17 @@ fn operation_json(o: &Outcome, c: &PlannedCall, tsc: Option<u64>) -> OperationJs
             max: ns(o.cycles_max as f64, hz),
         }),
         issued: c.json(),
+        receiver: None,
     }
 }
 
-fn issue(ctx: &Context, calls: &[PlannedCall], repeat: u32) -> CommandResult {
-    let mut session = ctx.open(None)?;
+fn issue(ctx: &Context, calls: &[PlannedCall], repeat: u32, show_receiver: bool) -> CommandResult {
+    let (mut session, log) = if show_receiver {
+        let (session, log) = ctx.open_recording("--show-receiver")?;
+        (session, Some(log))
+    } else {
+        (ctx.open(None)?, None)
+    };
     let tsc = session.client.query()?.tsc_frequency();
     let first = calls
         .first()
@@ -162,14 +234,43 @@ fn issue(ctx: &Context, calls: &[PlannedCall], repeat: u32) -> CommandResult {
             calls: u64::from(repeat),
         })
         .collect();
-    let outcomes =
-        session
-            .client
-            .run(first.convention_kind(), first.raw, &jobs, None, &mut |_| {})?;
+    let (convention, raw) = (first.convention_kind(), first.raw);
+    let (outcomes, tallies) = match &log {
+        // One operation at a time, so that each one's tally is its own.
+        Some(log) => {
+            let mut outcomes = Vec::new();
+            let mut tallies = Vec::new();
+            for job in &jobs {
+                let _ = log.take();
+                outcomes.extend(session.client.run(
+                    convention,
+                    raw,
+                    std::slice::from_ref(job),
+                    None,
+                    &mut |_| {},
+                )?);
+                tallies.push(log.take());
+            }
+            (outcomes, Some(tallies))
+        }
+        None => (
+            session
+                .client
+                .run(convention, raw, &jobs, None, &mut |_| {})?,
+            None,
+        ),
+    };
+    let world = session.world.as_ref().map(|w| &w.world);
     let operations: Vec<OperationJson> = outcomes
         .iter()
         .zip(calls)
-        .map(|(o, c)| operation_json(o, c, tsc))
+        .enumerate()
+        .map(|(i, (o, c))| OperationJson {
+            receiver: world
+                .zip(tallies.as_ref().and_then(|t| t.get(i)))
+                .map(|(w, t)| receiver_json(w, c, t)),
+            ..operation_json(o, c, tsc)
+        })
         .collect();
     let summary = SummaryJson {
         calls: outcomes.iter().map(|o| o.calls).sum(),
@@ -265,9 +366,116 @@ fn render_issued(text: &mut Text, style: Style, d: &SignalDocument, outcomes: &[
         );
     }
     text.push(meanings.render(2));
+    if d.operations.iter().any(|o| o.receiver.is_some()) {
+        text.blank();
+        render_receiver(text, style, d, outcomes);
+    }
     if d.repeat > 1 {
         text.blank();
         render_timing(text, style, d, outcomes);
+    }
+}
+
+/// `--show-receiver`: per operation, where its events went and what the receiver saw.
+fn render_receiver(text: &mut Text, style: Style, d: &SignalDocument, outcomes: &[Outcome]) {
+    text.line(style.bold("Receiving side (simulated)"));
+    let mut table = Table::new(&[
+        ("connection", Align::Right),
+        ("partition", Align::Right),
+        ("VP", Align::Right),
+        ("SINT", Align::Right),
+        ("flag bit", Align::Right),
+        ("seen", Align::Left),
+    ]);
+    for (o, j) in outcomes.iter().zip(&d.operations) {
+        let Some(r) = &j.receiver else { continue };
+        let dash = || "-".to_owned();
+        let vp = r.vp.map_or_else(
+            || {
+                r.route
+                    .as_ref()
+                    .map_or_else(dash, |route| match route.target_vp {
+                        TargetVpJson::Index(i) => i.to_string(),
+                        TargetVpJson::Any(any) => any.to_owned(),
+                    })
+            },
+            |vp| vp.to_string(),
+        );
+        let route = r.route.as_ref();
+        table.row(vec![
+            format!("{:#x}", o.connection_id),
+            route.map_or_else(dash, |x| x.partition.to_string()),
+            vp.clone(),
+            route.map_or_else(dash, |x| x.sint.to_string()),
+            route.map_or_else(dash, |x| x.flag.to_string()),
+            seen(r, o, &vp),
+        ]);
+    }
+    text.push(table.render(style, 2));
+}
+
+/// What the receiver saw, in words: one part per kind of call that happened.
+fn seen(r: &ReceiverJson, o: &Outcome, vp: &str) -> String {
+    let one = o.calls == 1;
+    let why = || match (r.blocked, r.route.as_ref()) {
+        (_, None) => "the caller has no such connection".to_owned(),
+        (None, Some(_)) => format!("the call returned {}", report::status_name(o.last_status)),
+        (Some(b), Some(route)) => blocked_text(b, route, vp),
+    };
+    let mut parts = Vec::new();
+    if r.raised > 0 {
+        parts.push(if one {
+            "flag newly set, SINT raised".to_owned()
+        } else {
+            format!("{} newly set the flag, SINT raised", count(r.raised))
+        });
+    }
+    if r.already_set > 0 {
+        parts.push(if one {
+            "flag already set, no interrupt".to_owned()
+        } else {
+            format!(
+                "{} found it already set, no interrupt",
+                count(r.already_set)
+            )
+        });
+    }
+    if r.dropped > 0 {
+        parts.push(if one {
+            format!("event dropped: {}", why())
+        } else {
+            format!("{} dropped: {}", count(r.dropped), why())
+        });
+    }
+    if r.not_delivered > 0 {
+        parts.push(if one {
+            format!("nothing delivered: {}", why())
+        } else {
+            format!("{} delivered nothing: {}", count(r.not_delivered), why())
+        });
+    }
+    parts.join("; ")
+}
+
+fn count(n: u64) -> String {
+    format!("{n} call{}", if n == 1 { "" } else { "s" })
+}
+
+fn blocked_text(blocked: &str, route: &RouteJson, vp: &str) -> String {
+    match blocked {
+        "sint_masked" => format!("SINT {} is masked on VP {vp}", route.sint),
+        "synic_disabled" => format!("the SynIC of VP {vp} is disabled"),
+        "sief_disabled" => format!("the SIEF page of VP {vp} is disabled"),
+        "vp_missing" => format!("VP {vp} is missing or removed"),
+        "no_vp_available" => format!("no VP can take SINT {}", route.sint),
+        "port_not_live" => format!(
+            "port {} is deleted, not an event port, or its partition is inactive",
+            route.port
+        ),
+        "flag_out_of_range" => {
+            format!("flag bit {} is beyond the 2048 flags of a SINT", route.flag)
+        }
+        other => other.to_owned(),
     }
 }
 

@@ -48,8 +48,10 @@
 
 pub mod cpuid;
 mod hypervisor;
+pub mod input;
 mod primitive;
 mod profile;
+pub mod receiver;
 pub mod world;
 
 pub use hypervisor::{

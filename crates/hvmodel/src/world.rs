@@ -26,6 +26,10 @@ pub const FLAGS_PER_SINT: u32 = 2048;
 pub const MAX_ID: u32 = 0x00FF_FFFF;
 /// Largest VTL number a world may give (`HV_INPUT_VTL` has 4 bits).
 pub const MAX_VTL: u8 = 15;
+/// Most VPs a world may have, over all its partitions. The model keeps a 4 KiB SIEF page per VP
+/// ([`crate::Hypervisor::new`] allocates them all up front), so this bounds a world's memory to
+/// 64 MiB of SIEF pages; a bigger world file is refused rather than exhausting memory.
+pub const MAX_VPS: usize = 16_384;
 
 /// The privilege mask of a typical Generation 2 guest: a WSL2 guest on host build 22610 logged
 /// "privilege flags low 0x2e7f, high 0x3b8030" (docs/HYPERCALL.md, Privilege mask; microsoft/wslg issue #716).
@@ -344,15 +348,16 @@ impl World {
     /// Reads and validates a world file.
     ///
     /// # Errors
-    /// The file cannot be read, or see [`World::from_toml_str`].
+    /// The file cannot be read, is not a regular file or is larger than
+    /// [`crate::input::MAX_INPUT_FILE_BYTES`], or see [`World::from_toml_str`].
     pub fn from_file(path: &Path) -> Result<Self, WorldError> {
         let source = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| WorldError {
+        let text = crate::input::read_input_file(path).map_err(|e| WorldError {
             file: source.clone(),
             line: None,
             column: None,
             key: None,
-            message: format!("cannot read the world file: {e}"),
+            message: e.to_string(),
         })?;
         Self::from_toml_str(&text, &source)
     }

@@ -292,5 +292,63 @@ fn unreadable_file_is_an_error_naming_it() {
     let e = World::from_file(&path).unwrap_err();
     assert_eq!(e.file, path.display().to_string());
     assert_eq!(e.line, None);
-    assert!(e.message.starts_with("cannot read the world file"), "{e}");
+    assert!(e.message.starts_with("cannot read the file: "), "{e}");
+}
+
+/// `n` VPs in one partition, with no ports.
+fn world_with_vps(n: usize) -> String {
+    let mut text = String::from("[[partition]]\nid = 1\n");
+    for index in 0..n {
+        text.push_str(&format!("[[partition.vp]]\nindex = {index}\n"));
+    }
+    text
+}
+
+#[test]
+fn a_world_with_more_vps_than_the_limit_is_refused_naming_the_limit() {
+    assert_eq!(hvmodel::world::MAX_VPS, 16_384);
+    let at_limit = World::from_toml_str(&world_with_vps(16_384), "at-limit.toml").unwrap();
+    assert_eq!(at_limit.partitions()[0].vps.len(), 16_384);
+    let e = World::from_toml_str(&world_with_vps(16_385), "too-many.toml").unwrap_err();
+    // VP number 16385 is the 16385th `[[partition.vp]]`: lines 3 + 2 * 16384.
+    assert_eq!(e.line, Some(3 + 2 * 16_384));
+    assert_eq!(e.key.as_deref(), Some("partition.vp"));
+    assert_eq!(
+        e.message,
+        "the world has more than 16384 VPs (this [[partition.vp]] is VP number 16385): the model \
+         keeps a 4 KiB SIEF page per VP and allows at most 16384 VPs in all partitions together \
+         (64 MiB); remove VPs"
+    );
+}
+
+#[test]
+fn a_world_file_that_is_not_a_regular_file_is_refused() {
+    let e = World::from_file(std::path::Path::new("/dev/zero")).unwrap_err();
+    assert_eq!(e.file, "/dev/zero");
+    assert_eq!(e.line, None);
+    assert_eq!(
+        e.to_string(),
+        "/dev/zero: not a regular file but a character device: give the path of a TOML file"
+    );
+}
+
+/// Duplicate ids still name the line of the first definition, far into a large file.
+#[test]
+fn duplicate_ids_name_the_first_line_in_a_large_file() {
+    let mut text = String::from("[[partition]]\nid = 1\n[[partition.vp]]\nindex = 0\n");
+    for id in 1..=3000 {
+        text.push_str(&format!("[[port]]\nid = {id}\n"));
+    }
+    text.push_str("[[port]]\nid = 2999\n");
+    let e = World::from_toml_str(&text, "big.toml").unwrap_err();
+    // Port n is on lines 3 + 2n and 4 + 2n; the duplicate is the 3001st port.
+    assert_eq!(e.line, Some(4 + 2 * 3001));
+    assert_eq!(e.key.as_deref(), Some("port.id"));
+    assert_eq!(
+        e.message,
+        format!(
+            "duplicate port id 2999 (first defined on line {})",
+            4 + 2 * 2999
+        )
+    );
 }

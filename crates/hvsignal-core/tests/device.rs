@@ -8,7 +8,7 @@
 mod common;
 
 use common::{Buffers, Failing, PAGE_GPA, Scripted, SystemBuffer, bare_metal, ready};
-use hvcall::{CpuVendor, HvStatus, HypercallResult, PAGE_SIZE};
+use hvcall::{CpuVendor, HvStatus, HypercallResult};
 use hvsignal_core::{Completion, DRIVER_VERSION, Device, Policy};
 use hvsignal_proto::wire::{
     CPU_VENDOR_AMD, CPU_VENDOR_INTEL, INSTRUCTION_NONE, INSTRUCTION_VMCALL, INSTRUCTION_VMMCALL,

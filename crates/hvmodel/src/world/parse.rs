@@ -1,6 +1,6 @@
 //! World files: TOML → raw serde structs → validated [`World`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
 
@@ -11,7 +11,8 @@ use toml::Spanned;
 
 use super::{
     Caller, Connection, FLAGS_PER_SINT, GEN2_PRIVILEGE_MASK, HV_ANY_VP, HypervisorInfo, MAX_ID,
-    MAX_VTL, Partition, PartitionState, Port, PortType, SINT_COUNT, TargetVp, Timing, Vp, World,
+    MAX_VPS, MAX_VTL, Partition, PartitionState, Port, PortType, SINT_COUNT, TargetVp, Timing, Vp,
+    World,
 };
 use crate::Profile;
 
@@ -170,16 +171,44 @@ struct RawConnection {
 struct Ctx<'a> {
     text: &'a str,
     file: &'a str,
+    /// Byte offset of the start of every line, ascending: built once, so turning an offset into
+    /// a line is a binary search rather than a scan of the text before it.
+    line_starts: Vec<usize>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    fn new(text: &'a str, file: &'a str) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Self {
+            text,
+            file,
+            line_starts,
+        }
+    }
+
+    /// 1-based line and column (in characters) of byte `offset`. Only the line of `offset` is
+    /// scanned, so the cost does not grow with the position in the file.
     fn position(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let before = self.text.get(..offset).unwrap_or("");
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
-        (line, column)
+        let line = self.line_starts.partition_point(|&start| start <= offset);
+        let line_start = line
+            .checked_sub(1)
+            .and_then(|i| self.line_starts.get(i))
+            .copied()
+            .unwrap_or(0);
+        let column = self
+            .text
+            .get(line_start..offset)
+            .map_or(0, |s| s.chars().count())
+            + 1;
+        (line.max(1), column)
+    }
+
+    /// 1-based line of byte `offset`.
+    fn line_of(&self, offset: usize) -> usize {
+        self.position(offset).0
     }
 
     fn error(&self, span: Option<Range<usize>>, key: &str, message: String) -> WorldError {
@@ -245,7 +274,7 @@ fn span_of<T>(s: &Spanned<T>) -> Option<Range<usize>> {
 }
 
 pub(super) fn parse(text: &str, file: &str) -> Result<World, WorldError> {
-    let ctx = Ctx { text, file };
+    let ctx = Ctx::new(text, file);
     let raw: RawWorld = toml::from_str(text).map_err(|e| {
         let span = e.span();
         let key = span.as_ref().and_then(|s| ctx.key_at(s));
@@ -471,13 +500,32 @@ fn build_partitions(
     ctx: &Ctx<'_>,
     raw: &[Spanned<RawPartition>],
 ) -> Result<Vec<Partition>, WorldError> {
+    // Offsets of the first definition of each id; the line is computed only for an error.
     let mut seen: HashMap<u64, usize> = HashMap::new();
     let mut out = Vec::with_capacity(raw.len());
+    let mut total_vps = 0usize;
     for entry in raw {
         let p = entry.get_ref();
         let id = p.id.as_ref().map_or(1, |v| *v.get_ref());
         let span = field_span(p.id.as_ref(), entry);
-        if let Some(first) = seen.get(&id) {
+        total_vps = total_vps.saturating_add(p.vp.len());
+        if total_vps > MAX_VPS {
+            let beyond = p.vp.len().saturating_sub(total_vps - MAX_VPS);
+            let at = p.vp.get(beyond).map_or_else(|| entry.span(), Spanned::span);
+            return Err(ctx.error(
+                Some(at),
+                "partition.vp",
+                format!(
+                    "the world has more than {MAX_VPS} VPs (this [[partition.vp]] is VP number {}): \
+                     the model keeps a 4 KiB SIEF page per VP and allows at most {MAX_VPS} VPs in \
+                     all partitions together ({} MiB); remove VPs",
+                    MAX_VPS + 1,
+                    MAX_VPS * 4 / 1024
+                ),
+            ));
+        }
+        if let Some(&first) = seen.get(&id) {
+            let first = ctx.line_of(first);
             return Err(ctx.error(
                 span,
                 "partition.id",
@@ -486,7 +534,7 @@ fn build_partitions(
                 ),
             ));
         }
-        seen.insert(id, ctx.position(span.map_or(0, |s| s.start)).0);
+        seen.insert(id, span.map_or(0, |s| s.start));
         let state = match &p.state {
             None => PartitionState::Active,
             Some(s) => match s.get_ref().as_str() {
@@ -502,7 +550,7 @@ fn build_partitions(
             },
         };
         let mut vps: Vec<Vp> = Vec::with_capacity(p.vp.len());
-        let mut vp_lines: HashMap<u32, usize> = HashMap::new();
+        let mut vp_lines: HashMap<u32, usize> = HashMap::new(); // index → offset
         for vp_entry in &p.vp {
             let v = vp_entry.get_ref();
             let index = v.index.as_ref().map_or(0, |i| *i.get_ref());
@@ -514,7 +562,8 @@ fn build_partitions(
                     format!("VP index {HV_ANY_VP:#x} is HV_ANY_VP: allowed 0 to 0xfffffffe"),
                 ));
             }
-            if let Some(first) = vp_lines.get(&index) {
+            if let Some(&first) = vp_lines.get(&index) {
+                let first = ctx.line_of(first);
                 return Err(ctx.error(
                     span,
                     "partition.vp.index",
@@ -523,7 +572,7 @@ fn build_partitions(
                     ),
                 ));
             }
-            vp_lines.insert(index, ctx.position(span.map_or(0, |s| s.start)).0);
+            vp_lines.insert(index, span.map_or(0, |s| s.start));
             let mut masked = 0u16;
             for sint in v.masked_sints.iter().flatten() {
                 let n = *sint.get_ref();
@@ -563,6 +612,11 @@ fn build_ports(
     raw: &[Spanned<RawPort>],
     partitions: &[Partition],
 ) -> Result<Vec<Port>, WorldError> {
+    let partition_index: HashMap<u64, &Partition> = partitions.iter().map(|q| (q.id, q)).collect();
+    let vp_index: HashSet<(u64, u32)> = partitions
+        .iter()
+        .flat_map(|q| q.vps.iter().map(move |v| (q.id, v.index)))
+        .collect();
     let mut seen: HashMap<u32, usize> = HashMap::new();
     let mut out = Vec::with_capacity(raw.len());
     for entry in raw {
@@ -576,17 +630,18 @@ fn build_ports(
                 format!("port id {id:#x} does not fit 24 bits: allowed 0 to {MAX_ID:#x}"),
             ));
         }
-        if let Some(first) = seen.get(&id) {
+        if let Some(&first) = seen.get(&id) {
+            let first = ctx.line_of(first);
             return Err(ctx.error(
                 span,
                 "port.id",
                 format!("duplicate port id {id} (first defined on line {first})"),
             ));
         }
-        seen.insert(id, ctx.position(span.map_or(0, |s| s.start)).0);
+        seen.insert(id, span.map_or(0, |s| s.start));
 
         let partition_id = p.partition.as_ref().map_or(1, |v| *v.get_ref());
-        let Some(partition) = partitions.iter().find(|q| q.id == partition_id) else {
+        let Some(&partition) = partition_index.get(&partition_id) else {
             let known: Vec<String> = partitions.iter().map(|q| q.id.to_string()).collect();
             return Err(ctx.error(
                 field_span(p.partition.as_ref(), entry),
@@ -637,7 +692,7 @@ fn build_ports(
             }
         };
         if let TargetVp::Index(index) = target_vp
-            && partition.vp(index).is_none()
+            && !vp_index.contains(&(partition_id, index))
         {
             let known: Vec<String> = partition.vps.iter().map(|v| v.index.to_string()).collect();
             return Err(ctx.error(
@@ -719,6 +774,7 @@ fn build_connections(
     raw: &[Spanned<RawConnection>],
     ports: &[Port],
 ) -> Result<Vec<Connection>, WorldError> {
+    let port_ids: HashSet<u32> = ports.iter().map(|p| p.id).collect();
     let mut seen: HashMap<u32, usize> = HashMap::new();
     let mut out = Vec::with_capacity(raw.len());
     for entry in raw {
@@ -734,16 +790,17 @@ fn build_connections(
                 ),
             ));
         }
-        if let Some(first) = seen.get(&id) {
+        if let Some(&first) = seen.get(&id) {
+            let first = ctx.line_of(first);
             return Err(ctx.error(
                 span,
                 "connection.id",
                 format!("duplicate connection id {id:#x} (first defined on line {first})"),
             ));
         }
-        seen.insert(id, ctx.position(span.map_or(0, |s| s.start)).0);
+        seen.insert(id, span.map_or(0, |s| s.start));
         let port = c.port.as_ref().map_or(1, |v| *v.get_ref());
-        if !ports.iter().any(|p| p.id == port) {
+        if !port_ids.contains(&port) {
             let known: Vec<String> = ports.iter().map(|p| p.id.to_string()).collect();
             return Err(ctx.error(
                 field_span(c.port.as_ref(), entry),
