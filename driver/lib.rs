@@ -17,7 +17,7 @@
 //!
 //! Off Windows the crate is empty (every item below is `#[cfg(windows)]`), so the workspace
 //! builds, lints and tests on any host; the Windows code is compiled by `cargo make package` and
-//! by CI's Windows job. See `docs/WINDOWS.md`.
+//! CI's Windows job, neither of which has run yet (docs/TESTING.md, What is verified where).
 
 #![cfg_attr(windows, no_std)]
 #![cfg_attr(
