@@ -780,7 +780,7 @@ mod tests {
         let bytes = one_op_bytes();
         let expected: Vec<u8> = [
             &b"HvSg"[..],
-            &[1, 0, 2, 0],            // version 1, kind 2
+            &[2, 0, 2, 0],            // version 2, kind 2
             &56u32.to_le_bytes(),     // size
             &[0; 4],                  // reserved
             &[0; 4],                  // convention fast
@@ -812,7 +812,7 @@ mod tests {
             rsvd_z: 0x55,
             extra_control: 1 << 60 | 1 << 31 | 3 << 32,
             repeat: 2,
-            input_offset: 4092,
+            input_offset: 4088,
         };
         r.push(op).unwrap();
         r.push(Operation::new(5, 0, 1)).unwrap();
@@ -848,7 +848,7 @@ mod tests {
         );
         assert_eq!(
             parse_err(&patch(good.clone(), 4, &3u16.to_le_bytes())),
-            ParseError::UnsupportedVersion { found: 2 }
+            ParseError::UnsupportedVersion { found: 3 }
         );
         assert_eq!(
             parse_err(&patch(good.clone(), 6, &3u16.to_le_bytes())),

@@ -467,10 +467,10 @@ mod tests {
             })
         );
         let mut other = q;
-        other.header.version = 2;
+        other.header.version = 1;
         assert_eq!(
             QueryResponse::decode(other.as_bytes()),
-            Err(ResponseError::UnsupportedVersion { found: 2 })
+            Err(ResponseError::UnsupportedVersion { found: 1 })
         );
         // An old or new driver's header is recognised even when the rest does not fit.
         assert_eq!(
