@@ -293,6 +293,7 @@ fn yes_no(style: Style, value: bool, good_when: bool) -> String {
     }
 }
 
+#[allow(clippy::too_many_lines, reason = "one report section after another")]
 fn render(text: &mut Text, style: Style, doc: &InfoDocument, query: &QueryResponse) {
     let hv = &doc.hypervisor;
     text.line(style.bold("Hypervisor"));

@@ -68,6 +68,10 @@ pub struct Signal {
 }
 
 /// Everything the model decided for one call.
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent observations of one call, not a state machine"
+)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct CallOutcome {
     /// The status in RAX bits 15:0.

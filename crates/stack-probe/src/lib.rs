@@ -38,6 +38,10 @@ impl IoBuffers for RawBuffers {
 /// # Safety
 /// `buffers` describes valid memory (see [`RawBuffers`]). Never called: only measured.
 #[unsafe(no_mangle)]
+#[allow(
+    clippy::no_mangle_with_rust_abi,
+    reason = "measured, never called across a language boundary"
+)]
 pub unsafe fn hvsignal_request_path(
     device: &mut Device<NativeHypercall>,
     ioctl_code: u32,
