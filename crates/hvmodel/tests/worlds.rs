@@ -1,5 +1,10 @@
 //! World files: the built-in world, the shipped examples, defaults, and refused files.
 
+#![allow(
+    clippy::format_push_string,
+    reason = "test worlds are built line by line"
+)]
+
 mod common;
 
 use common::{world, worlds_dir};

@@ -28,7 +28,7 @@ fn arb_operation(raw: bool, memory: bool) -> impl Strategy<Value = Operation> {
                 let header = (extra >> 17) & 0x3FF;
                 let extra = extra & !(0x3FF << 17) | (header % 511) << 17;
                 let size = 8 + 8 * (header % 511);
-                let offset = offset % (4096 - size as u16 + 1);
+                let offset = offset % (4096 - u16::try_from(size).unwrap() + 1);
                 Operation {
                     connection_id: if raw {
                         connection_id

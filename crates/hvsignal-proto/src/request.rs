@@ -1123,7 +1123,7 @@ mod tests {
         let qwords = qwords % 511;
         op.extra_control =
             op.extra_control & !header_mask | qwords << HypercallControl::VARIABLE_HEADER_SHIFT;
-        let room = (PAGE_SIZE - op.memory_input_size()) as u16;
+        let room = u16::try_from(PAGE_SIZE - op.memory_input_size()).unwrap_or(0);
         op.input_offset %= room + 1;
         op
     }
