@@ -533,8 +533,8 @@ fn conform_passes_for_each_profile_against_itself() {
     }
     let v = json_of(&["conform", "--all-profiles"], 0);
     assert_eq!(v["profile"], json!("all"));
-    assert_eq!(v["cases"].as_array().unwrap().len(), 4 * 28);
-    assert_eq!(v["profiles"].as_array().unwrap().len(), 4);
+    assert_eq!(v["cases"].as_array().unwrap().len(), 5 * 29);
+    assert_eq!(v["profiles"].as_array().unwrap().len(), 5);
 }
 
 #[test]
