@@ -475,7 +475,7 @@ mod tests {
         // An old or new driver's header is recognised even when the rest does not fit.
         assert_eq!(
             QueryResponse::decode(&other.as_bytes()[..16]),
-            Err(ResponseError::UnsupportedVersion { found: 2 })
+            Err(ResponseError::UnsupportedVersion { found: 1 })
         );
         let mut other = q;
         other.header.kind = KIND_SIGNAL_REQUEST;
