@@ -9,7 +9,7 @@ use hvcall::{
     IsolationType, PAGE_SIZE, PrivilegeMask, SIGNAL_EVENT, SignalEventInput,
 };
 
-use crate::world::{FLAGS_PER_SINT, PartitionState, Port, PortType, SINT_COUNT, TargetVp, World};
+use crate::world::{Blocked, FLAGS_PER_SINT, Partition, Port, SINT_COUNT, World};
 use crate::{ModelPrimitive, Profile};
 
 /// Size of a SINT's slot in the SIEF page (`HV_SYNIC_EVENT_FLAGS`).
@@ -158,15 +158,6 @@ const fn fault() -> Decision {
         faulted: true,
         ..reject(HvStatus::INVALID_HYPERCALL_CODE, Stage::Decode)
     }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum TargetError {
-    VpMissing,
-    NoVpAvailable,
-    SynicDisabled,
-    SiefDisabled,
-    SintMasked,
 }
 
 struct VpState {
@@ -530,12 +521,11 @@ impl Hypervisor {
                 sint: port.sint,
                 flag: u32::from(port.base_flag) + u32::from(input.flag_number),
             }),
-            Err(TargetError::VpMissing | TargetError::NoVpAvailable) => {
-                reject(S::INVALID_VP_INDEX, Stage::Lookup)
+            Err(Blocked::SynicDisabled | Blocked::SiefDisabled | Blocked::SintMasked) => {
+                reject(S::INVALID_SYNIC_STATE, Stage::Lookup)
             }
-            Err(
-                TargetError::SynicDisabled | TargetError::SiefDisabled | TargetError::SintMasked,
-            ) => reject(S::INVALID_SYNIC_STATE, Stage::Lookup),
+            // VpMissing, NoVpAvailable (PortNotLive and FlagOutOfRange are checked before).
+            Err(_) => reject(S::INVALID_VP_INDEX, Stage::Lookup),
         }
     }
 
@@ -693,13 +683,14 @@ impl Hypervisor {
             .and_then(|&i| self.world.ports().get(i))
     }
 
-    fn port_is_live_event_port(&self, port: &Port) -> bool {
-        let active = self
-            .partitions
+    fn partition_of(&self, port: &Port) -> Option<&Partition> {
+        self.partitions
             .get(&port.partition)
             .and_then(|&i| self.world.partitions().get(i))
-            .is_some_and(|p| p.state == PartitionState::Active);
-        !port.deleted && port.port_type == PortType::Event && active
+    }
+
+    fn port_is_live_event_port(&self, port: &Port) -> bool {
+        port.is_live_event_port(self.partition_of(port))
     }
 
     /// The port behind `connection_id` when it is an event port that can receive: what KVM's
@@ -723,40 +714,13 @@ impl Hypervisor {
         }
     }
 
-    fn resolve_target(&self, port: &Port) -> Result<usize, TargetError> {
-        let partition = self
-            .partitions
-            .get(&port.partition)
-            .and_then(|&i| self.world.partitions().get(i))
-            .ok_or(TargetError::VpMissing)?;
-        let vp = match port.target_vp {
-            TargetVp::Index(index) => {
-                let vp = partition
-                    .vp(index)
-                    .filter(|vp| !vp.removed)
-                    .ok_or(TargetError::VpMissing)?;
-                if !vp.synic {
-                    return Err(TargetError::SynicDisabled);
-                }
-                if !vp.sief {
-                    return Err(TargetError::SiefDisabled);
-                }
-                if vp.is_masked(port.sint) {
-                    return Err(TargetError::SintMasked);
-                }
-                vp
-            }
-            TargetVp::Any => partition
-                .vps
-                .iter()
-                .filter(|vp| vp.can_take(port.sint))
-                .min_by_key(|vp| vp.index)
-                .ok_or(TargetError::NoVpAvailable)?,
-        };
+    fn resolve_target(&self, port: &Port) -> Result<usize, Blocked> {
+        let partition = self.partition_of(port).ok_or(Blocked::VpMissing)?;
+        let vp = partition.target(port.target_vp, port.sint)?;
         self.vp_slots
             .get(&(partition.id, vp.index))
             .copied()
-            .ok_or(TargetError::VpMissing)
+            .ok_or(Blocked::VpMissing)
     }
 
     fn vp_state(&self, partition: u64, vp: u32) -> Option<&VpState> {

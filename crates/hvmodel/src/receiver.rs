@@ -28,7 +28,8 @@
 //! ```
 
 use crate::hypervisor::{CallOutcome, Signal};
-use crate::world::{FLAGS_PER_SINT, PartitionState, PortType, TargetVp, World};
+pub use crate::world::Blocked;
+use crate::world::{FLAGS_PER_SINT, TargetVp, World};
 
 /// Where the events of one connection and flag number go, as the world describes it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -46,41 +47,6 @@ pub struct Route {
     /// The absolute flag number in the SINT's slot: the port's base flag + the flag number
     /// (may be 2048 or more for a flag number beyond the slot).
     pub flag: u32,
-}
-
-/// Why the target of a route cannot take an event now.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub enum Blocked {
-    /// The port was deleted, is not an event port, or its partition is not active.
-    PortNotLive,
-    /// The port names a VP its partition does not have, or one that was removed.
-    VpMissing,
-    /// The port targets any VP, and none can take the event on its SINT.
-    NoVpAvailable,
-    /// The target VP's SynIC (SCONTROL) is disabled.
-    SynicDisabled,
-    /// The target VP's SIEF page is disabled.
-    SiefDisabled,
-    /// The port's SINT is masked on the target VP.
-    SintMasked,
-    /// The absolute flag is beyond the 2048 flags of a SINT's slot.
-    FlagOutOfRange,
-}
-
-impl Blocked {
-    /// A short machine-readable name (`sint_masked`, …).
-    #[must_use]
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::PortNotLive => "port_not_live",
-            Self::VpMissing => "vp_missing",
-            Self::NoVpAvailable => "no_vp_available",
-            Self::SynicDisabled => "synic_disabled",
-            Self::SiefDisabled => "sief_disabled",
-            Self::SintMasked => "sint_masked",
-            Self::FlagOutOfRange => "flag_out_of_range",
-        }
-    }
 }
 
 impl World {
@@ -108,35 +74,12 @@ impl Route {
     #[must_use]
     pub fn blocked(&self, world: &World) -> Option<Blocked> {
         let port = world.port(self.port)?;
-        let Some(partition) = world.partition(self.partition) else {
-            return Some(Blocked::PortNotLive);
-        };
-        if port.deleted || port.port_type != PortType::Event {
+        let partition = world.partition(self.partition);
+        if !port.is_live_event_port(partition) {
             return Some(Blocked::PortNotLive);
         }
-        if partition.state != PartitionState::Active {
-            return Some(Blocked::PortNotLive);
-        }
-        match self.target_vp {
-            TargetVp::Index(index) => {
-                let Some(vp) = partition.vp(index).filter(|vp| !vp.removed) else {
-                    return Some(Blocked::VpMissing);
-                };
-                if !vp.synic {
-                    return Some(Blocked::SynicDisabled);
-                }
-                if !vp.sief {
-                    return Some(Blocked::SiefDisabled);
-                }
-                if vp.is_masked(self.sint) {
-                    return Some(Blocked::SintMasked);
-                }
-            }
-            TargetVp::Any => {
-                if !partition.vps.iter().any(|vp| vp.can_take(self.sint)) {
-                    return Some(Blocked::NoVpAvailable);
-                }
-            }
+        if let Err(blocked) = partition?.target(self.target_vp, self.sint) {
+            return Some(blocked);
         }
         (self.flag >= FLAGS_PER_SINT).then_some(Blocked::FlagOutOfRange)
     }

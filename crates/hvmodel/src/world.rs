@@ -176,6 +176,74 @@ impl Partition {
     pub fn vp(&self, index: u32) -> Option<&Vp> {
         self.vps.iter().find(|vp| vp.index == index)
     }
+
+    /// The VP an event for `target` on `sint` goes to (TLFS `HvCallSignalEvent`, steps 9 and
+    /// 10 of the `tlfs` order): the named VP when it exists and its SynIC, SIEF page and SINT
+    /// are enabled, or for "any" the lowest-indexed VP that can take the event.
+    ///
+    /// # Errors
+    /// Why no VP can take it.
+    pub fn target(&self, target: TargetVp, sint: u8) -> Result<&Vp, Blocked> {
+        match target {
+            TargetVp::Index(index) => {
+                let vp = self
+                    .vp(index)
+                    .filter(|vp| !vp.removed)
+                    .ok_or(Blocked::VpMissing)?;
+                if !vp.synic {
+                    return Err(Blocked::SynicDisabled);
+                }
+                if !vp.sief {
+                    return Err(Blocked::SiefDisabled);
+                }
+                if vp.is_masked(sint) {
+                    return Err(Blocked::SintMasked);
+                }
+                Ok(vp)
+            }
+            TargetVp::Any => self
+                .vps
+                .iter()
+                .filter(|vp| vp.can_take(sint))
+                .min_by_key(|vp| vp.index)
+                .ok_or(Blocked::NoVpAvailable),
+        }
+    }
+}
+
+/// Why the target of a port cannot take an event now.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Blocked {
+    /// The port was deleted, is not an event port, or its partition is not active.
+    PortNotLive,
+    /// The port names a VP its partition does not have, or one that was removed.
+    VpMissing,
+    /// The port targets any VP, and none can take the event on its SINT.
+    NoVpAvailable,
+    /// The target VP's SynIC (SCONTROL) is disabled.
+    SynicDisabled,
+    /// The target VP's SIEF page is disabled.
+    SiefDisabled,
+    /// The port's SINT is masked on the target VP.
+    SintMasked,
+    /// The absolute flag is beyond the 2048 flags of a SINT's slot.
+    FlagOutOfRange,
+}
+
+impl Blocked {
+    /// A short machine-readable name (`sint_masked`, …).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::PortNotLive => "port_not_live",
+            Self::VpMissing => "vp_missing",
+            Self::NoVpAvailable => "no_vp_available",
+            Self::SynicDisabled => "synic_disabled",
+            Self::SiefDisabled => "sief_disabled",
+            Self::SintMasked => "sint_masked",
+            Self::FlagOutOfRange => "flag_out_of_range",
+        }
+    }
 }
 
 /// A port in a receiving partition.
@@ -200,6 +268,18 @@ pub struct Port {
     pub deleted: bool,
     /// Lowest caller VTL allowed to signal it (checked only by the `openvmm` profile).
     pub min_vtl: u8,
+}
+
+impl Port {
+    /// True when the port can receive a signal: an event port, not deleted, owned by
+    /// `partition` (its owner, when the world has it) while that partition is active (TLFS
+    /// `HvCallSignalEvent`, INVALID_PORT_ID).
+    #[must_use]
+    pub fn is_live_event_port(&self, partition: Option<&Partition>) -> bool {
+        !self.deleted
+            && self.port_type == PortType::Event
+            && partition.is_some_and(|p| p.state == PartitionState::Active)
+    }
 }
 
 /// A connection of the caller to a port.
