@@ -348,7 +348,7 @@ pub struct ConformArgs {
     #[arg(value_name = "FILES")]
     pub files: Vec<PathBuf>,
 
-    /// tlfs, kvm, qemu or openvmm: whose expectations to compare with; with the model backend the model also runs as this
+    /// tlfs, kvm, qemu, openvmm or xen: whose expectations to compare with; with the model backend the model also runs as this
     /// profile. [default: the world's profile (model), tlfs (device)]
     #[arg(long, value_name = "PROFILE", value_parser = profile)]
     pub profile: Option<Profile>,
@@ -367,7 +367,7 @@ pub struct ConformArgs {
     pub target: TargetArgs,
 }
 
-/// clap parser: a profile name (`tlfs`, `kvm`, `qemu`, `openvmm`).
+/// clap parser: a profile name (`tlfs`, `kvm`, `qemu`, `openvmm`, `xen`).
 ///
 /// # Errors
 /// Any other name.

@@ -5,8 +5,8 @@
 //! forced, as off Windows), the lines up to the next `$ ` are its expected output, and
 //! `$ echo $?` checks the exit status of the command before it. Expected output is compared with
 //! stdout, or with stderr followed by stdout for commands that warn first; a line's trailing
-//! `(on stderr)` annotation is ignored. An excerpt — output containing `…` — is not compared,
-//! but its command must still run with exit status 0 or 1.
+//! `(on stderr)` annotation is ignored. In an excerpt, a line that is `…` (with any indent)
+//! stands for any run of lines, possibly none; every other line must match, in order.
 
 use std::path::Path;
 
@@ -114,9 +114,6 @@ fn check(example: &Example) -> Result<(), String> {
         }
         _ => {}
     }
-    if excerpt {
-        return Ok(());
-    }
     let mut expected = example.expected.clone();
     while expected.last().is_some_and(String::is_empty) {
         expected.pop();
@@ -124,7 +121,14 @@ fn check(example: &Example) -> Result<(), String> {
     let stdout = lines_of(&output.stdout);
     let mut both = lines_of(&output.stderr);
     both.extend(stdout.iter().cloned());
-    if expected == stdout || expected == both {
+    let matches = |actual: &[String]| {
+        if excerpt {
+            excerpt_matches(&expected, actual)
+        } else {
+            expected == actual
+        }
+    };
+    if matches(&stdout) || matches(&both) {
         Ok(())
     } else {
         Err(format!(
@@ -133,6 +137,38 @@ fn check(example: &Example) -> Result<(), String> {
             both.join("\n")
         ))
     }
+}
+
+/// True when `actual` is `expected` with each `…` line standing for any run of lines.
+fn excerpt_matches(expected: &[String], actual: &[String]) -> bool {
+    match expected.split_first() {
+        None => actual.is_empty(),
+        Some((first, rest)) if first.trim() == "…" => {
+            (0..=actual.len()).any(|skip| excerpt_matches(rest, &actual[skip..]))
+        }
+        Some((first, rest)) => actual
+            .split_first()
+            .is_some_and(|(line, tail)| line == first && excerpt_matches(rest, tail)),
+    }
+}
+
+#[test]
+fn excerpts_match_around_their_gaps() {
+    let lines = |text: &str| text.lines().map(str::to_owned).collect::<Vec<_>>();
+    let actual = lines("a\nb\nc\nd");
+    assert!(excerpt_matches(&lines("a\n  …\nd"), &actual));
+    assert!(excerpt_matches(&lines("…\nc\nd"), &actual));
+    assert!(excerpt_matches(&lines("a\nb\n…"), &actual));
+    assert!(excerpt_matches(&lines("a\n…\nb\nc\n…\nd"), &actual));
+    assert!(!excerpt_matches(&lines("a\n…\nx\n…"), &actual));
+    assert!(
+        !excerpt_matches(&lines("a\n…\nc"), &actual),
+        "the end must match too"
+    );
+    assert!(
+        !excerpt_matches(&lines("b\n…"), &actual),
+        "so must the start"
+    );
 }
 
 #[test]

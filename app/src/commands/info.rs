@@ -31,6 +31,7 @@ struct HypercallsJson {
     allowed: bool,
     refusal: Option<RefusalJson>,
     guest_os_id: Option<String>,
+    guest_os_registered: Option<bool>,
     hypercall_msr: Option<String>,
     hypercall_page_enabled: Option<bool>,
     isolation: Option<IsolationJson>,
@@ -246,6 +247,7 @@ fn hypercalls_json(q: &QueryResponse) -> HypercallsJson {
         allowed: q.hypercalls_available(),
         refusal,
         guest_os_id: q.guest_os_id().map(|v| format!("{v:#018x}")),
+        guest_os_registered: q.guest_os_id().map(|v| v != 0),
         hypercall_msr: q.hypercall_msr().map(|v| format!("{v:#018x}")),
         hypercall_page_enabled: q
             .hypercall_msr()
@@ -413,16 +415,11 @@ fn render_hypercalls(text: &mut Text, style: Style, h: &HypercallsJson) {
     let not_read = || style.dim("not read (an earlier check decided)");
     f.add(
         "guest OS ID",
-        h.guest_os_id.as_ref().map_or_else(not_read, |v| {
-            if v.trim_start_matches("0x")
-                .trim_start_matches('0')
-                .is_empty()
-            {
-                style.bad(&format!("{v} (not set: hypercalls raise #UD)"))
-            } else {
-                format!("{v} (set)")
-            }
-        }),
+        match (&h.guest_os_id, h.guest_os_registered) {
+            (Some(v), Some(true)) => format!("{v} (set)"),
+            (Some(v), _) => style.bad(&format!("{v} (not set: hypercalls raise #UD)")),
+            (None, _) => not_read(),
+        },
     );
     f.add(
         "hypercall MSR",

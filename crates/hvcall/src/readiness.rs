@@ -243,27 +243,18 @@ impl Refusal {
     /// The refusal of a wire code; `isolation` (the leaf as read) completes
     /// [`Self::Isolated`]. `None` for 0 (no refusal) and for codes this crate does not know.
     #[must_use]
-    pub const fn from_code(code: u32, isolation: Option<IsolationConfig>) -> Option<Self> {
-        Some(match code {
-            1 => Self::NoHypervisor,
-            2 => Self::NoHv1Interface,
-            3 => Self::UnknownCpuVendor,
-            4 => Self::NoHypercallMsrAccess,
-            5 => Self::IsolationLeafMissing,
-            6 => match isolation {
-                Some(config) => Self::Isolated {
-                    isolation: config.isolation_type,
-                    paravisor: config.paravisor_present,
-                },
-                None => Self::Isolated {
-                    isolation: IsolationType::Unknown(0),
-                    paravisor: false,
-                },
+    pub fn from_code(code: u32, isolation: Option<IsolationConfig>) -> Option<Self> {
+        let refusal = Self::ALL.into_iter().find(|r| r.code() == code)?;
+        Some(match (refusal, isolation) {
+            (Self::Isolated { .. }, Some(config)) => Self::Isolated {
+                isolation: config.isolation_type,
+                paravisor: config.paravisor_present,
             },
-            7 => Self::SnpOnNonAmdCpu,
-            8 => Self::GuestOsIdNotSet,
-            9 => Self::HypercallPageDisabled,
-            _ => return None,
+            (Self::Isolated { .. }, None) => Self::Isolated {
+                isolation: IsolationType::Unknown(0),
+                paravisor: false,
+            },
+            (other, _) => other,
         })
     }
 

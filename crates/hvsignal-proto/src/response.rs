@@ -194,7 +194,7 @@ impl QueryResponse {
     /// Why the driver issues no hypercalls: `None` when it issues them (or the code is one this
     /// side does not know; see [`Self::refusal_code`]).
     #[must_use]
-    pub const fn refusal(&self) -> Option<hvcall::Refusal> {
+    pub fn refusal(&self) -> Option<hvcall::Refusal> {
         hvcall::Refusal::from_code(self.refusal, self.isolation())
     }
 
@@ -204,24 +204,28 @@ impl QueryResponse {
         self.refusal
     }
 
-    /// `HV_X64_MSR_GUEST_OS_ID` as the driver read it, `None` when it was not read.
-    #[must_use]
-    pub const fn guest_os_id(&self) -> Option<u64> {
-        if self.readiness_flags & crate::wire::READINESS_GUEST_OS_ID_READ != 0 {
-            Some(self.guest_os_id)
+    /// `value` when the driver read it (`READINESS_*` flag `read` set), else `None`.
+    const fn if_read(&self, read: u32, value: u64) -> Option<u64> {
+        if self.readiness_flags & read != 0 {
+            Some(value)
         } else {
             None
         }
     }
 
+    /// `HV_X64_MSR_GUEST_OS_ID` as the driver read it, `None` when it was not read.
+    #[must_use]
+    pub const fn guest_os_id(&self) -> Option<u64> {
+        self.if_read(crate::wire::READINESS_GUEST_OS_ID_READ, self.guest_os_id)
+    }
+
     /// `HV_X64_MSR_HYPERCALL` as the driver read it, `None` when it was not read.
     #[must_use]
     pub const fn hypercall_msr(&self) -> Option<u64> {
-        if self.readiness_flags & crate::wire::READINESS_HYPERCALL_MSR_READ != 0 {
-            Some(self.hypercall_msr)
-        } else {
-            None
-        }
+        self.if_read(
+            crate::wire::READINESS_HYPERCALL_MSR_READ,
+            self.hypercall_msr,
+        )
     }
 
     /// CPUID 0x4000000C as the driver read it, `None` when it was not read.
