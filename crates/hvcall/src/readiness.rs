@@ -186,6 +186,18 @@ impl IsolationConfig {
         }
     }
 
+    /// True when hypercalls of this VM do not go through the plain instruction: TDX (Linux
+    /// uses `tdcall`), SEV-SNP with a paravisor (its hypercall page), and types no source
+    /// defines. No isolation, VBS, and SNP without a paravisor take `vmcall`/`vmmcall`.
+    #[must_use]
+    pub const fn reroutes_hypercalls(self) -> bool {
+        match self.isolation_type {
+            IsolationType::None | IsolationType::Vbs => false,
+            IsolationType::Snp => self.paravisor_present,
+            IsolationType::Tdx | IsolationType::Unknown(_) => true,
+        }
+    }
+
     /// Not isolated, no paravisor.
     pub const NONE: Self = Self {
         paravisor_present: false,
@@ -455,21 +467,20 @@ impl Readiness {
     }
 }
 
-/// Step 5: whether the isolation type takes the plain `instruction`.
+/// Step 5: whether the isolation type takes the plain `instruction` (SEV-SNP only exists on
+/// AMD, whose instruction is `vmmcall`).
 const fn check_isolation(
     isolation: IsolationConfig,
     instruction: HypercallInstruction,
 ) -> Result<(), Refusal> {
-    let paravisor = isolation.paravisor_present;
-    match isolation.isolation_type {
-        IsolationType::None | IsolationType::Vbs => Ok(()),
-        IsolationType::Snp if !paravisor => match instruction {
-            HypercallInstruction::Vmmcall => Ok(()),
-            HypercallInstruction::Vmcall => Err(Refusal::SnpOnNonAmdCpu),
-        },
-        isolation => Err(Refusal::Isolated {
-            isolation,
-            paravisor,
-        }),
+    if isolation.reroutes_hypercalls() {
+        return Err(Refusal::Isolated {
+            isolation: isolation.isolation_type,
+            paravisor: isolation.paravisor_present,
+        });
+    }
+    match (isolation.isolation_type, instruction) {
+        (IsolationType::Snp, HypercallInstruction::Vmcall) => Err(Refusal::SnpOnNonAmdCpu),
+        _ => Ok(()),
     }
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use hvcall::{
     CpuidResult, HYPERCALL_RAX, HvStatus, HypercallControl, HypercallMsr, HypercallResult,
-    IsolationType, PAGE_SIZE, PrivilegeMask, SIGNAL_EVENT, SignalEventInput,
+    PAGE_SIZE, PrivilegeMask, SIGNAL_EVENT, SignalEventInput,
 };
 
 use crate::world::{Blocked, FLAGS_PER_SINT, Partition, Port, SINT_COUNT, World};
@@ -461,14 +461,9 @@ impl Hypervisor {
     /// isolated VM that reroutes hypercalls (TDX, or SNP with a paravisor).
     fn instruction_faults(&self) -> bool {
         let hypervisor = self.world.hypervisor();
-        let isolated =
-            hypervisor
-                .isolation
-                .is_some_and(|isolation| match isolation.isolation_type {
-                    IsolationType::None | IsolationType::Vbs => false,
-                    IsolationType::Snp => isolation.paravisor_present,
-                    IsolationType::Tdx | IsolationType::Unknown(_) => true,
-                });
+        let isolated = hypervisor
+            .isolation
+            .is_some_and(hvcall::IsolationConfig::reroutes_hypercalls);
         !hypervisor.present
             || hypervisor.guest_os_id == 0
             || hypervisor.hypercall_msr & hvcall::readiness::HYPERCALL_MSR_ENABLE == 0
