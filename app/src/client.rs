@@ -255,7 +255,7 @@ impl Client {
                 "raw hypercalls are disabled in this world; set `allow_raw_hypercalls = true` \
                  under [driver] in the world file ({code}, as the driver would answer)"
             )),
-            (Some(Failure::NoHypervisor), backend) => AppError::Environment(format!(
+            (Some(Failure::HypercallsRefused), backend) => AppError::Environment(format!(
                 "the driver refuses to issue hypercalls on this {}: {}; nothing was issued \
                  (`hvsignal info` shows every check; {code})",
                 match backend {

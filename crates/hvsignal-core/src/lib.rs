@@ -8,7 +8,7 @@
 //!   primitive (TSC frequency, input page) and the [`Policy`].
 //! - The device is built from a [`Readiness`]: the checks that a hypercall is legal on this
 //!   machine (`hvcall::readiness`). When they refuse, no primitive is kept and every signal
-//!   request fails with [`Failure::NoHypervisor`]; the query says why.
+//!   request fails with [`Failure::HypercallsRefused`]; the query says why.
 //! - A signal request is parsed completely, in place, into the device's own [`SignalRequest`]
 //!   (no heap, never on the stack) before the output buffer is touched, because with
 //!   `METHOD_BUFFERED` input and output are the same system buffer. Then each operation's control word and input are built once, the
@@ -177,7 +177,7 @@ impl<P: HypercallPrimitive> Device<P> {
     /// `readiness` is what [`Readiness::assess`] found on this machine (the driver's
     /// `hvcall::native::readiness`, or the model's). `hypercalls` is dropped unless the verdict
     /// allows hypercalls, so a refused machine never issues one: queries still work and signal
-    /// requests fail with [`Failure::NoHypervisor`] without issuing anything.
+    /// requests fail with [`Failure::HypercallsRefused`] without issuing anything.
     pub fn new(readiness: Readiness, hypercalls: Option<P>, policy: Policy) -> Self {
         Self {
             readiness,
@@ -331,7 +331,7 @@ impl<P: HypercallPrimitive> Device<P> {
     /// asked for, the input page exists for the memory convention.
     fn check_signal(&mut self) -> Result<(), Failure> {
         let Some(primitive) = self.hypercalls.as_mut() else {
-            return Err(Failure::NoHypervisor);
+            return Err(Failure::HypercallsRefused);
         };
         if self.request.raw() && !self.policy.allow_raw_hypercalls {
             return Err(Failure::RawNotAllowed);
@@ -352,7 +352,7 @@ impl<P: HypercallPrimitive> Device<P> {
         let size = signal_response_size(operations.len());
         let output = output.get_mut(..size).ok_or(Failure::OutputTooSmall)?;
         let Some(primitive) = self.hypercalls.as_mut() else {
-            return Err(Failure::NoHypervisor);
+            return Err(Failure::HypercallsRefused);
         };
         let (head, entries) = output.split_at_mut(SIGNAL_HEADER_SIZE);
         let convention = request.convention();

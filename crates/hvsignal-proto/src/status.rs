@@ -13,7 +13,7 @@
 //! | [`Failure::Malformed`] | `STATUS_INVALID_PARAMETER` | 0xC000000D | `ERROR_INVALID_PARAMETER` | 87 |
 //! | [`Failure::VersionMismatch`] | `STATUS_REVISION_MISMATCH` | 0xC0000059 | `ERROR_REVISION_MISMATCH` | 1306 |
 //! | [`Failure::RawNotAllowed`] | `STATUS_ACCESS_DENIED` | 0xC0000022 | `ERROR_ACCESS_DENIED` | 5 |
-//! | [`Failure::NoHypervisor`] | `STATUS_NOT_SUPPORTED` | 0xC00000BB | `ERROR_NOT_SUPPORTED` | 50 |
+//! | [`Failure::HypercallsRefused`] | `STATUS_NOT_SUPPORTED` | 0xC00000BB | `ERROR_NOT_SUPPORTED` | 50 |
 //! | [`Failure::NoInputPage`] | `STATUS_INSUFFICIENT_RESOURCES` | 0xC000009A | `ERROR_NO_SYSTEM_RESOURCES` | 1450 |
 //!
 //! NTSTATUS values are those of `ntstatus.h`; the Win32 mappings are `RtlNtStatusToDosError`'s
@@ -92,9 +92,11 @@ pub enum Failure {
     VersionMismatch,
     /// The request asks for raw mode and the driver's policy does not allow it.
     RawNotAllowed,
-    /// The machine cannot take hypercalls (no Microsoft hypervisor interface, or an unknown CPU
-    /// vendor); nothing was issued.
-    NoHypervisor,
+    /// The driver's readiness checks refused hypercalls on this machine (`hvcall::Refusal`:
+    /// no Hv#1 hypervisor, unknown CPU vendor, no hypercall-MSR access, an isolation that
+    /// reroutes hypercalls, the guest OS ID or hypercall page not set up); nothing was issued.
+    /// The query's `refusal` says which.
+    HypercallsRefused,
     /// The memory convention was requested and the driver has no input page.
     NoInputPage,
 }
@@ -108,7 +110,7 @@ impl Failure {
         Self::Malformed,
         Self::VersionMismatch,
         Self::RawNotAllowed,
-        Self::NoHypervisor,
+        Self::HypercallsRefused,
         Self::NoInputPage,
     ];
 
@@ -122,7 +124,7 @@ impl Failure {
             Self::Malformed => STATUS_INVALID_PARAMETER,
             Self::VersionMismatch => STATUS_REVISION_MISMATCH,
             Self::RawNotAllowed => STATUS_ACCESS_DENIED,
-            Self::NoHypervisor => STATUS_NOT_SUPPORTED,
+            Self::HypercallsRefused => STATUS_NOT_SUPPORTED,
             Self::NoInputPage => STATUS_INSUFFICIENT_RESOURCES,
         }
     }
@@ -137,7 +139,7 @@ impl Failure {
             Self::Malformed => "STATUS_INVALID_PARAMETER",
             Self::VersionMismatch => "STATUS_REVISION_MISMATCH",
             Self::RawNotAllowed => "STATUS_ACCESS_DENIED",
-            Self::NoHypervisor => "STATUS_NOT_SUPPORTED",
+            Self::HypercallsRefused => "STATUS_NOT_SUPPORTED",
             Self::NoInputPage => "STATUS_INSUFFICIENT_RESOURCES",
         }
     }
@@ -152,7 +154,7 @@ impl Failure {
             Self::Malformed => ERROR_INVALID_PARAMETER,
             Self::VersionMismatch => ERROR_REVISION_MISMATCH,
             Self::RawNotAllowed => ERROR_ACCESS_DENIED,
-            Self::NoHypervisor => ERROR_NOT_SUPPORTED,
+            Self::HypercallsRefused => ERROR_NOT_SUPPORTED,
             Self::NoInputPage => ERROR_NO_SYSTEM_RESOURCES,
         }
     }
@@ -167,7 +169,7 @@ impl Failure {
             Self::Malformed => "ERROR_INVALID_PARAMETER",
             Self::VersionMismatch => "ERROR_REVISION_MISMATCH",
             Self::RawNotAllowed => "ERROR_ACCESS_DENIED",
-            Self::NoHypervisor => "ERROR_NOT_SUPPORTED",
+            Self::HypercallsRefused => "ERROR_NOT_SUPPORTED",
             Self::NoInputPage => "ERROR_NO_SYSTEM_RESOURCES",
         }
     }
@@ -215,9 +217,9 @@ impl Failure {
                  HKLM\\SYSTEM\\CurrentControlSet\\Services\\HvSignal\\Parameters and restart the \
                  device, or drop the raw options"
             }
-            Self::NoHypervisor => {
-                "this machine cannot take Hyper-V hypercalls (no Microsoft hypervisor interface \
-                 Hv#1, or an unknown CPU vendor); nothing was issued. Run inside a Hyper-V guest"
+            Self::HypercallsRefused => {
+                "the driver refuses to issue hypercalls on this machine (one of its readiness \
+                 checks failed: see `hvsignal info`, section Hypercalls); nothing was issued"
             }
             Self::NoInputPage => {
                 "the driver has no memory-convention input page (its allocation failed at start); \
@@ -309,7 +311,10 @@ mod tests {
             Failure::RawNotAllowed.nt_status_name(),
             "STATUS_ACCESS_DENIED"
         );
-        assert_eq!(Failure::NoHypervisor.win32_name(), "ERROR_NOT_SUPPORTED");
+        assert_eq!(
+            Failure::HypercallsRefused.win32_name(),
+            "ERROR_NOT_SUPPORTED"
+        );
         assert!(describe(STATUS_ACCESS_DENIED).contains("AllowRawHypercalls"));
         assert!(describe_win32(50).contains("Hv#1"));
         assert_eq!(describe(STATUS_SUCCESS), "the request succeeded");
