@@ -218,8 +218,10 @@ impl Failure {
                  device, or drop the raw options"
             }
             Self::HypercallsRefused => {
-                "the driver refuses to issue hypercalls on this machine (one of its readiness \
-                 checks failed: see `hvsignal info`, section Hypercalls); nothing was issued"
+                "the driver refuses to issue hypercalls on this machine (no Hv#1 hypervisor, an \
+                 unknown CPU vendor, no access to the hypercall MSRs, a confidential VM that \
+                 reroutes hypercalls, or hypercalls not enabled by the OS; `hvsignal info` says \
+                 which); nothing was issued"
             }
             Self::NoInputPage => {
                 "the driver has no memory-convention input page (its allocation failed at start); \
