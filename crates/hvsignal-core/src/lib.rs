@@ -47,7 +47,7 @@ use hvsignal_proto::wire::{
 };
 use hvsignal_proto::{
     CallingConvention, Failure, Ioctl, MAX_CALLS_PER_REQUEST, MAX_OPERATIONS, MessageHeader,
-    Operation, OperationResult, QUERY_RESPONSE_SIZE, QueryResponse, STATUS_SUCCESS, SignalRequest,
+    Operation, QUERY_RESPONSE_SIZE, QueryResponse, STATUS_SUCCESS, SignalRequest,
     SignalResponseHeader, cpu_vendor_code, instruction_code, signal_response_size,
 };
 use zerocopy::IntoBytes;
@@ -360,8 +360,7 @@ impl<P: HypercallPrimitive> Device<P> {
             .chunks_exact_mut(hvsignal_proto::wire::OPERATION_RESULT_SIZE)
             .zip(operations)
         {
-            let result = run_operation(primitive, convention, operation)?;
-            entry.copy_from_slice(result.as_bytes());
+            run_operation(primitive, convention, operation, entry)?;
         }
         let header = SignalResponseHeader {
             header: MessageHeader::new(
@@ -378,16 +377,20 @@ impl<P: HypercallPrimitive> Device<P> {
     }
 }
 
-/// Builds one operation's registers, issues it `repeat` times and returns its statistics.
+/// Builds one operation's registers, issues it `repeat` times and writes its result to `entry`
+/// (its `OPERATION_RESULT_SIZE` bytes of the response).
 ///
 /// # Errors
 /// [`Failure::NoInputPage`] when the memory convention is asked for and the primitive has no
-/// input page (checked before this is called, so only a primitive that loses its page fails).
+/// input page (checked before this is called, so only a primitive that loses its page fails);
+/// [`Failure::Malformed`] for an input that would leave the page (refused by parsing first);
+/// [`Failure::OutputTooSmall`] when `entry` is short.
 pub fn run_operation<P: HypercallPrimitive>(
     primitive: &mut P,
     convention: CallingConvention,
     operation: &Operation,
-) -> Result<OperationResult, Failure> {
+    entry: &mut [u8],
+) -> Result<(), Failure> {
     let control = operation.control(convention).raw();
     let input = operation.input();
     let rdx = match convention {
@@ -412,5 +415,5 @@ pub fn run_operation<P: HypercallPrimitive>(
         }
     };
     let accumulator = Accumulator::run(primitive, control, rdx, 0, operation.repeat);
-    Ok(accumulator.result(operation, control))
+    accumulator.write_result(operation, control, entry)
 }
