@@ -6,7 +6,8 @@
 //! so the program catches a bad request before sending it and the driver's check is a second
 //! line of defence. The parsed value is owned and fixed-size (no heap, 1.6 KiB), so the driver
 //! can parse the `METHOD_BUFFERED` system buffer completely before it overwrites that same
-//! buffer with the response.
+//! buffer with the response; the driver parses into the request its device keeps
+//! ([`SignalRequest::parse_into`]), never into one on the kernel stack.
 
 use core::fmt;
 

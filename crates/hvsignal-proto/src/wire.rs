@@ -23,8 +23,8 @@ pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Most operations in one signal request.
 ///
-/// With [`MAX_CALLS_PER_REQUEST`] this bounds the parsed request (64 × 24 bytes on the kernel
-/// stack) and the response (32 + 64 × 336 = 21 536 bytes).
+/// With [`MAX_CALLS_PER_REQUEST`] this bounds the parsed request (64 operations, kept in the
+/// device, not on the stack) and the response (32 + 64 × 336 = 21 536 bytes).
 pub const MAX_OPERATIONS: usize = 64;
 
 /// Most hypercalls in one signal request (the sum of every operation's repeat count), and so
