@@ -88,7 +88,10 @@ fn time_conform(binary: &Path, file: &Path) -> Duration {
     })
 }
 
-#[allow(clippy::cast_precision_loss, reason = "a size ratio for display")]
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "file sizes of a few MB, shown as a ratio"
+)]
 fn report(what: &str, small: (usize, Duration), large: (usize, Duration)) {
     let ratio = large.1.as_secs_f64() / small.1.as_secs_f64();
     println!(

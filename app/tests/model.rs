@@ -4,6 +4,7 @@ mod support;
 
 use assert_cmd::Command;
 use serde_json::{Value, json};
+use std::fmt::Write as _;
 
 const WORLDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/worlds");
 
@@ -1094,4 +1095,63 @@ fn receiver_is_shown_only_when_asked_and_only_on_the_model() {
     let v = support::parse_strict_json(&output.stdout).unwrap();
     assert_eq!(v["error"]["kind"], json!("usage"));
     assert_eq!(v["backend"], json!("device"));
+}
+
+#[test]
+fn a_world_that_is_not_a_regular_file_is_refused_without_reading_it() {
+    let v = json_of(&["--world", "/dev/zero", "info"], 2);
+    assert_eq!(v["command"], json!("info"));
+    assert_eq!(v["error"]["kind"], json!("input_file"));
+    assert_eq!(
+        v["error"]["message"],
+        json!(
+            "world file /dev/zero: not a regular file but a character device: give the path of a TOML file"
+        )
+    );
+    // A FIFO with no writer: opening it would block; it is refused at once.
+    let dir = std::env::temp_dir().join(format!("hvsignal-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("world.toml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let v = json_of(
+        &["--world", fifo.to_str().unwrap(), "signal", "-c", "0x2001"],
+        2,
+    );
+    assert_eq!(v["error"]["kind"], json!("input_file"));
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("not a regular file but a FIFO (named pipe): give the path of a TOML file"),
+        "{v}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_world_with_more_vps_than_the_model_allows_is_refused() {
+    let dir = std::env::temp_dir().join(format!("hvsignal-vps-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("many-vps.toml");
+    let mut text = String::from("[[partition]]\nid = 1\n");
+    for index in 0..16_385 {
+        let _ = write!(text, "[[partition.vp]]\nindex = {index}\n");
+    }
+    std::fs::write(&path, text).unwrap();
+    let v = json_of(&["--world", path.to_str().unwrap(), "info"], 2);
+    assert_eq!(v["error"]["kind"], json!("input_file"));
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!(
+            "world file {}:32771:1: key `partition.vp`: ",
+            path.display()
+        )),
+        "{message}"
+    );
+    assert!(message.contains("at most 16384 VPs"), "{message}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -10,6 +10,7 @@ mod common;
 use common::{world, worlds_dir};
 use hvcall::{CpuVendor, PrivilegeMask};
 use hvmodel::{PartitionState, PortType, Profile, TargetVp, World};
+use std::fmt::Write as _;
 
 #[test]
 fn builtin_world_is_tests_worlds_default_toml() {
@@ -304,7 +305,7 @@ fn unreadable_file_is_an_error_naming_it() {
 fn world_with_vps(n: usize) -> String {
     let mut text = String::from("[[partition]]\nid = 1\n");
     for index in 0..n {
-        text.push_str(&format!("[[partition.vp]]\nindex = {index}\n"));
+        let _ = write!(text, "[[partition.vp]]\nindex = {index}\n");
     }
     text
 }
@@ -341,10 +342,9 @@ fn a_world_file_that_is_not_a_regular_file_is_refused() {
 #[test]
 fn duplicate_ids_name_the_first_line_in_a_large_file() {
     let mut text = String::from("[[partition]]\nid = 1\n[[partition.vp]]\nindex = 0\n");
-    for id in 1..=3000 {
-        text.push_str(&format!("[[port]]\nid = {id}\n"));
+    for id in (1..=3000).chain([2999]) {
+        let _ = write!(text, "[[port]]\nid = {id}\n");
     }
-    text.push_str("[[port]]\nid = 2999\n");
     let e = World::from_toml_str(&text, "big.toml").unwrap_err();
     // Port n is on lines 3 + 2n and 4 + 2n; the duplicate is the 3001st port.
     assert_eq!(e.line, Some(4 + 2 * 3001));
