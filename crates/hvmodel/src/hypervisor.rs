@@ -452,7 +452,7 @@ impl Hypervisor {
             Profile::Kvm => self.decide_kvm(control, rdx, page),
             Profile::Qemu => self.decide_qemu(control, rdx, page),
             Profile::Openvmm => self.decide_openvmm(control, rdx, page),
-            Profile::Xen => decide_xen(rax, control),
+            Profile::Xen => decide_xen(rax),
         }
     }
 
@@ -840,7 +840,7 @@ impl Hypervisor {
 /// R8 as arguments); with it set, viridian dispatches on the call code, and
 /// `HvCallSignalEvent` is not among the codes it implements, so every SignalEvent answers
 /// INVALID_HYPERCALL_CODE whatever its input. No control-word bit is checked first.
-fn decide_xen(rax: u64, _control: HypercallControl) -> Decision {
+fn decide_xen(rax: u64) -> Decision {
     if rax & VIRIDIAN_RAX_BIT == 0 {
         return Decision {
             xen_hypercall: true,
