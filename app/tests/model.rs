@@ -108,7 +108,7 @@ fn info_without_hypervisor_succeeds_and_says_so() {
 #[test]
 fn info_of_an_amd_kvm_world() {
     let v = json_of(&["--world", &world("kvm.toml"), "info"], 0);
-    assert_eq!(v["hypervisor"]["vendor_signature"], json!("Linux KVM Hv"));
+    assert_eq!(v["hypervisor"]["vendor_signature"], json!("Microsoft Hv"));
     assert_eq!(v["cpu"]["instruction"]["mnemonic"], json!("vmmcall"));
     assert_eq!(v["world"]["profile"], json!("kvm"));
 }
@@ -872,6 +872,20 @@ fn every_refusal_exits_3_and_info_names_it() {
     for (file, refusal, os_id, msr, isolation) in [
         ("no-hypervisor.toml", "no-hypervisor", None, None, None),
         (
+            "refuse-not-microsoft-hypervisor.toml",
+            "not-microsoft-hypervisor",
+            None,
+            None,
+            None,
+        ),
+        (
+            "refuse-isolation-snp.toml",
+            "isolated",
+            None,
+            None,
+            Some(("snp", false)),
+        ),
+        (
             "refuse-no-hypercall-msr-access.toml",
             "no-hypercall-msr-access",
             None,
@@ -933,15 +947,6 @@ fn every_refusal_exits_3_and_info_names_it() {
         }
         assert_eq!(info["cpu"]["instruction"], Value::Null, "{file}");
     }
-    // SEV-SNP without a paravisor takes a direct vmmcall, as Linux issues it.
-    let w = world("snp-no-paravisor.toml");
-    let info = json_of(&["--world", &w, "info"], 0);
-    assert_eq!(info["hypercalls"]["allowed"], json!(true));
-    assert_eq!(info["hypercalls"]["refusal"], Value::Null);
-    assert_eq!(info["hypercalls"]["isolation"]["type"], json!("snp"));
-    assert_eq!(info["cpu"]["instruction"]["mnemonic"], json!("vmmcall"));
-    let v = json_of(&["--world", &w, "signal", "-c", "0x2001"], 0);
-    assert_eq!(v["operations"][0]["successes"], json!(1));
 }
 
 /// On a Xen host the call is a Hyper-V call because RAX bit 31 is set; viridian has no

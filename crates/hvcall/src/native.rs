@@ -112,9 +112,10 @@ impl NativeHypercall {
 pub unsafe fn readiness() -> Readiness {
     Readiness::assess(cpuid, |msr| {
         // SAFETY: CPL 0 by this function's contract. `Readiness::assess` reads only the two
-        // hypercall MSRs, and only after CPUID showed the "Hv#1" interface, the
-        // AccessHypercallMsrs privilege that makes them readable, and an isolation type whose
-        // MSRs are read with a plain RDMSR; so the MSR exists and the read does not fault.
+        // hypercall MSRs, and only after CPUID showed Microsoft's hypervisor with the "Hv#1"
+        // interface, the AccessHypercallMsrs privilege that makes them readable, and no
+        // confidential-VM isolation (where RDMSR raises #VE/#VC); so the MSR exists and the
+        // plain read does not fault.
         unsafe { read_msr(msr.index()) }
     })
 }

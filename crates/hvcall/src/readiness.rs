@@ -9,30 +9,36 @@
 //! 1. a hypervisor is present (CPUID 1 ECX bit 31);
 //! 2. it implements the Microsoft hypervisor interface: CPUID 0x40000001 EAX = "Hv#1", with
 //!    leaves up to 0x40000003 (the TLFS, "Feature Discovery");
-//! 3. the CPU vendor is Intel (`vmcall`) or AMD (`vmmcall`); the other instruction raises #UD;
-//! 4. the partition holds AccessHypercallMsrs (privilege bit 5), without which the hypercall
+//! 3. it says it is Microsoft's: leaf 0x40000000 reads "Microsoft Hv" with leaves up to at
+//!    least 0x40000005 — the test Linux makes before it touches any Hyper-V MSR or hypercall
+//!    (`torvalds/linux arch/x86/kernel/cpu/mshyperv.c` `ms_hyperv_platform`). Hosts that only
+//!    emulate parts of the interface answer "Hv#1" too, yet raise #UD on a real `vmcall`
+//!    (ACRN: `projectacrn/acrn-hypervisor hypervisor/arch/x86/guest/vmcall.c`); KVM with QEMU,
+//!    Xen's viridian layer and OpenVMM all report "Microsoft Hv";
+//! 4. the CPU vendor is Intel (`vmcall`) or AMD (`vmmcall`); the other instruction raises #UD;
+//! 5. the partition holds AccessHypercallMsrs (privilege bit 5), without which the hypercall
 //!    MSRs cannot be read and which Linux requires before it uses hypercalls at all
 //!    (`torvalds/linux arch/x86/kernel/cpu/mshyperv.c`, `arch/x86/hyperv/hv_init.c`);
-//! 5. the VM is not isolated in a way that reroutes hypercalls: with the Isolation privilege
-//!    (bit 54) CPUID 0x4000000C gives the isolation type and whether a paravisor is present.
-//!    No isolation and VBS take the plain instruction; SEV-SNP without a paravisor takes a
-//!    literal `vmmcall`, as Linux issues it. TDX (Linux uses `tdcall`), SNP with a paravisor
-//!    (the paravisor's hypercall page) and unknown types are refused
-//!    (`torvalds/linux arch/x86/include/asm/mshyperv.h` `hv_do_fast_hypercall8`,
-//!    `arch/x86/hyperv/ivm.c`);
-//! 6. the guest OS ID MSR (0x40000000) is not 0 and the hypercall MSR (0x40000001) has its
+//! 6. the VM is not a confidential VM: with the Isolation privilege (bit 54) CPUID 0x4000000C
+//!    gives the isolation type. No isolation and VBS take the plain instruction. TDX and SEV-SNP
+//!    guests are refused: their MSR reads and hypercalls raise #VE/#VC and reach the host only
+//!    through the OS's GHCB/TDVMCALL handling or a paravisor (Linux: `tdcall`, a GHCB-aware
+//!    `vmmcall`, or the paravisor's hypercall page, `torvalds/linux
+//!    arch/x86/include/asm/mshyperv.h` `hv_do_fast_hypercall8`, `arch/x86/hyperv/ivm.c`), and
+//!    the memory convention would hand the host an encrypted page. Unknown types are refused;
+//! 7. the guest OS ID MSR (0x40000000) is not 0 and the hypercall MSR (0x40000001) has its
 //!    enable bit set: until the OS registered itself and enabled the hypercall page, the TLFS
 //!    says a hypercall instruction raises #UD ("Hypercall Interface", "Establishing the
 //!    Hypercall Interface"). Both MSRs are only read, never written: the running OS owns them.
 //!
-//! The MSRs are read only after steps 1–5 passed, so a read never faults. See
+//! The MSRs are read only after steps 1–6 passed, so a read never faults. See
 //! `docs/SECURITY.md`, "When hvsignal refuses to issue a hypercall, and why".
 
 use core::fmt;
 
 use crate::cpuid::{
     CpuVendor, CpuidResult, HYPERVISOR_PRESENT_BIT, HypercallInstruction, HypervisorCpuid,
-    LEAF_FEATURES, PrivilegeMask,
+    LEAF_FEATURES, LEAF_LIMITS, MICROSOFT_HV_SIGNATURE, PrivilegeMask, registers_to_bytes,
 };
 
 /// `HV_X64_MSR_GUEST_OS_ID`: the OS's identity; 0 until the OS registers itself.
@@ -186,16 +192,15 @@ impl IsolationConfig {
         }
     }
 
-    /// True when hypercalls of this VM do not go through the plain instruction: TDX (Linux
-    /// uses `tdcall`), SEV-SNP with a paravisor (its hypercall page), and types no source
-    /// defines. No isolation, VBS, and SNP without a paravisor take `vmcall`/`vmmcall`.
+    /// True when a driver's plain `vmcall`/`vmmcall` and RDMSR are not known to reach the
+    /// hypervisor in this VM: the confidential VMs (TDX, SEV-SNP, with or without a paravisor)
+    /// and types no source defines. No isolation and VBS take them.
     #[must_use]
     pub const fn reroutes_hypercalls(self) -> bool {
-        match self.isolation_type {
-            IsolationType::None | IsolationType::Vbs => false,
-            IsolationType::Snp => self.paravisor_present,
-            IsolationType::Tdx | IsolationType::Unknown(_) => true,
-        }
+        !matches!(
+            self.isolation_type,
+            IsolationType::None | IsolationType::Vbs
+        )
     }
 
     /// Not isolated, no paravisor.
@@ -214,21 +219,22 @@ pub enum Refusal {
     NoHypervisor,
     /// CPUID 0x40000001 EAX is not "Hv#1", or leaf 0x40000003 is missing.
     NoHv1Interface,
+    /// Leaf 0x40000000 is not "Microsoft Hv" with leaves up to at least 0x40000005.
+    NotMicrosoftHypervisor,
     /// The CPU vendor is neither Intel nor AMD.
     UnknownCpuVendor,
     /// Privilege AccessHypercallMsrs (bit 5) is not granted.
     NoHypercallMsrAccess,
     /// The Isolation privilege is set but leaf 0x4000000C is above the highest hypervisor leaf.
     IsolationLeafMissing,
-    /// An isolated VM whose hypercalls do not go through the plain instruction.
+    /// A confidential VM (or an unknown isolation type), whose hypercalls do not go through a
+    /// driver's plain instruction.
     Isolated {
         /// The isolation type.
         isolation: IsolationType,
         /// A paravisor is present.
         paravisor: bool,
     },
-    /// SEV-SNP isolation reported on a CPU that is not AMD's: the two facts contradict.
-    SnpOnNonAmdCpu,
     /// The guest OS ID MSR is 0.
     GuestOsIdNotSet,
     /// The hypercall MSR's enable bit is clear.
@@ -242,11 +248,11 @@ impl Refusal {
         match self {
             Self::NoHypervisor => 1,
             Self::NoHv1Interface => 2,
-            Self::UnknownCpuVendor => 3,
-            Self::NoHypercallMsrAccess => 4,
-            Self::IsolationLeafMissing => 5,
-            Self::Isolated { .. } => 6,
-            Self::SnpOnNonAmdCpu => 7,
+            Self::NotMicrosoftHypervisor => 3,
+            Self::UnknownCpuVendor => 4,
+            Self::NoHypercallMsrAccess => 5,
+            Self::IsolationLeafMissing => 6,
+            Self::Isolated { .. } => 7,
             Self::GuestOsIdNotSet => 8,
             Self::HypercallPageDisabled => 9,
         }
@@ -257,23 +263,23 @@ impl Refusal {
     #[must_use]
     pub fn from_code(code: u32, isolation: Option<IsolationConfig>) -> Option<Self> {
         let refusal = Self::ALL.into_iter().find(|r| r.code() == code)?;
-        Some(match (refusal, isolation) {
-            (Self::Isolated { .. }, Some(config)) => Self::Isolated {
+        match (refusal, isolation) {
+            (Self::Isolated { .. }, Some(config)) => Some(Self::Isolated {
                 isolation: config.isolation_type,
                 paravisor: config.paravisor_present,
-            },
-            (Self::Isolated { .. }, None) => Self::Isolated {
-                isolation: IsolationType::Unknown(0),
-                paravisor: false,
-            },
-            (other, _) => other,
-        })
+            }),
+            // An isolation refusal always comes with the leaf it read; without it the answer
+            // is not one this side can describe.
+            (Self::Isolated { .. }, None) => None,
+            (other, _) => Some(other),
+        }
     }
 
     /// Every refusal, one of each kind (for tests and documentation).
     pub const ALL: [Self; 9] = [
         Self::NoHypervisor,
         Self::NoHv1Interface,
+        Self::NotMicrosoftHypervisor,
         Self::UnknownCpuVendor,
         Self::NoHypercallMsrAccess,
         Self::IsolationLeafMissing,
@@ -281,7 +287,6 @@ impl Refusal {
             isolation: IsolationType::Tdx,
             paravisor: false,
         },
-        Self::SnpOnNonAmdCpu,
         Self::GuestOsIdNotSet,
         Self::HypercallPageDisabled,
     ];
@@ -292,11 +297,11 @@ impl Refusal {
         match self {
             Self::NoHypervisor => "no-hypervisor",
             Self::NoHv1Interface => "no-hv1-interface",
+            Self::NotMicrosoftHypervisor => "not-microsoft-hypervisor",
             Self::UnknownCpuVendor => "unknown-cpu-vendor",
             Self::NoHypercallMsrAccess => "no-hypercall-msr-access",
             Self::IsolationLeafMissing => "isolation-leaf-missing",
             Self::Isolated { .. } => "isolated",
-            Self::SnpOnNonAmdCpu => "snp-on-non-amd-cpu",
             Self::GuestOsIdNotSet => "guest-os-id-not-set",
             Self::HypercallPageDisabled => "hypercall-page-disabled",
         }
@@ -311,6 +316,9 @@ impl fmt::Display for Refusal {
             ),
             Self::NoHv1Interface => f.write_str(
                 "the hypervisor does not offer the Microsoft hypervisor interface (CPUID 0x40000001 EAX is not \"Hv#1\", or leaf 0x40000003 is missing)",
+            ),
+            Self::NotMicrosoftHypervisor => f.write_str(
+                "the hypervisor's CPUID leaf 0x40000000 is not \"Microsoft Hv\" with leaves up to 0x40000005: it emulates the interface in part, and such hosts may raise #UD on a real hypercall (Linux makes the same test)",
             ),
             Self::UnknownCpuVendor => f.write_str(
                 "the CPU is neither Intel's nor AMD's, so neither vmcall nor vmmcall is known to be the right instruction",
@@ -331,7 +339,7 @@ impl fmt::Display for Refusal {
                 isolation: IsolationType::Snp,
                 ..
             } => f.write_str(
-                "this is an SEV-SNP VM with a paravisor: hypercalls go through the paravisor's hypercall page, not a direct vmmcall",
+                "this is an SEV-SNP VM: hypercalls and the hypercall MSRs reach the host only through the OS's GHCB handling or a paravisor, not a driver's direct vmmcall",
             ),
             Self::Isolated {
                 isolation: IsolationType::Unknown(code),
@@ -344,9 +352,6 @@ impl fmt::Display for Refusal {
                 f,
                 "the VM's isolation ({}) does not allow a direct hypercall instruction",
                 isolation.name()
-            ),
-            Self::SnpOnNonAmdCpu => f.write_str(
-                "the VM reports SEV-SNP isolation on a CPU that is not AMD's; the facts contradict each other",
             ),
             Self::GuestOsIdNotSet => f.write_str(
                 "the guest OS ID MSR (0x40000000) is 0: until the OS registers itself, every hypercall raises #UD",
@@ -381,9 +386,9 @@ impl Readiness {
     /// Runs the checks of the module documentation, in order.
     ///
     /// `cpuid` executes CPUID (any leaf is safe to ask). `read_msr` reads one of the two
-    /// hypercall MSRs; it is called at most once for each, and only when steps 1–5 passed: a
-    /// hypervisor with the "Hv#1" interface is present, the CPU vendor is known, the partition
-    /// holds AccessHypercallMsrs and the isolation type takes the plain instruction. The guest
+    /// hypercall MSRs; it is called at most once for each, and only when steps 1–6 passed:
+    /// Microsoft's hypervisor with the "Hv#1" interface is present, the CPU vendor is known, the
+    /// partition holds AccessHypercallMsrs and the VM is not a confidential VM. The guest
     /// OS ID is read before the hypercall MSR; when it is 0, the hypercall MSR is not read.
     pub fn assess(
         mut cpuid: impl FnMut(u32) -> CpuidResult,
@@ -416,6 +421,11 @@ impl Readiness {
         if !self.cpuid.is_hv1() {
             return Err(Refusal::NoHv1Interface);
         }
+        if self.cpuid.vendor_signature() != registers_to_bytes(MICROSOFT_HV_SIGNATURE)
+            || self.cpuid.max_leaf() < LEAF_LIMITS
+        {
+            return Err(Refusal::NotMicrosoftHypervisor);
+        }
         let instruction = self
             .vendor()
             .instruction()
@@ -430,7 +440,12 @@ impl Readiness {
             }
             let isolation = IsolationConfig::from_leaf(cpuid(LEAF_ISOLATION_CONFIG));
             self.isolation = Some(isolation);
-            check_isolation(isolation, instruction)?;
+            if isolation.reroutes_hypercalls() {
+                return Err(Refusal::Isolated {
+                    isolation: isolation.isolation_type,
+                    paravisor: isolation.paravisor_present,
+                });
+            }
         }
         let guest_os_id = read_msr(HypercallMsr::GuestOsId);
         self.guest_os_id = Some(guest_os_id);
@@ -464,23 +479,5 @@ impl Readiness {
             Ok(instruction) => Some(instruction),
             Err(_) => None,
         }
-    }
-}
-
-/// Step 5: whether the isolation type takes the plain `instruction` (SEV-SNP only exists on
-/// AMD, whose instruction is `vmmcall`).
-const fn check_isolation(
-    isolation: IsolationConfig,
-    instruction: HypercallInstruction,
-) -> Result<(), Refusal> {
-    if isolation.reroutes_hypercalls() {
-        return Err(Refusal::Isolated {
-            isolation: isolation.isolation_type,
-            paravisor: isolation.paravisor_present,
-        });
-    }
-    match (isolation.isolation_type, instruction) {
-        (IsolationType::Snp, HypercallInstruction::Vmcall) => Err(Refusal::SnpOnNonAmdCpu),
-        _ => Ok(()),
     }
 }

@@ -1,11 +1,12 @@
 //! `Readiness::assess`: every condition on its own, in order, with the MSRs read only when the
 //! earlier checks passed. Bit positions and values are the TLFS's and Linux's
 //! (`include/hyperv/hvgdk_mini.h`): AccessHypercallMsrs = privilege bit 5, Isolation = bit 54,
-//! CPUID 0x4000000C EAX bit 0 = paravisor, EBX 3:0 = isolation type (1 VBS, 2 SNP, 3 TDX).
+//! CPUID 0x4000000C EAX bit 0 = paravisor, EBX 3:0 = isolation type (1 VBS, 2 SNP, 3 TDX); leaf
+//! 0x40000000 must read "Microsoft Hv" with leaves up to 0x40000005 (`ms_hyperv_platform`).
 
 use std::cell::RefCell;
 
-use hvcall::cpuid::{HV1_INTERFACE_SIGNATURE, MICROSOFT_HV_SIGNATURE};
+use hvcall::cpuid::{HV1_INTERFACE_SIGNATURE, MICROSOFT_HV_SIGNATURE, registers_to_bytes};
 use hvcall::{
     CpuVendor, CpuidResult, HYPERCALL_RAX, HypercallInstruction, HypercallMsr, IsolationConfig,
     IsolationType, Readiness, Refusal,
@@ -15,6 +16,7 @@ use hvcall::{
 #[derive(Clone, Copy)]
 struct Machine {
     vendor: CpuVendor,
+    signature: [u8; 12],
     present: bool,
     interface: u32,
     max_leaf: u32,
@@ -31,6 +33,7 @@ impl Machine {
     fn hyperv(vendor: CpuVendor) -> Self {
         Self {
             vendor,
+            signature: *b"Microsoft Hv",
             present: true,
             interface: HV1_INTERFACE_SIGNATURE,
             max_leaf: 0x4000_000C,
@@ -65,7 +68,7 @@ impl Machine {
                 ..CpuidResult::default()
             },
             0x4000_0000 => {
-                let [ebx, ecx, edx] = MICROSOFT_HV_SIGNATURE;
+                let [ebx, ecx, edx] = hvcall::cpuid::bytes_to_registers(self.signature);
                 CpuidResult {
                     eax: self.max_leaf,
                     ebx,
@@ -106,6 +109,11 @@ impl Machine {
 }
 
 const BOTH_MSRS: [HypercallMsr; 2] = [HypercallMsr::GuestOsId, HypercallMsr::Hypercall];
+
+#[test]
+fn the_machine_signature_is_microsofts() {
+    assert_eq!(registers_to_bytes(MICROSOFT_HV_SIGNATURE), *b"Microsoft Hv");
+}
 
 #[test]
 fn a_hyperv_guest_takes_vmcall_on_intel_and_vmmcall_on_amd() {
@@ -153,6 +161,27 @@ fn each_cpuid_refusal_reads_no_msr() {
         ),
         (
             Machine {
+                signature: *b"ACRNACRNACRN",
+                ..intel
+            },
+            Refusal::NotMicrosoftHypervisor,
+        ),
+        (
+            Machine {
+                signature: *b"Linux KVM Hv",
+                ..intel
+            },
+            Refusal::NotMicrosoftHypervisor,
+        ),
+        (
+            Machine {
+                max_leaf: 0x4000_0004,
+                ..intel
+            },
+            Refusal::NotMicrosoftHypervisor,
+        ),
+        (
+            Machine {
                 vendor: CpuVendor::Other(*b"VIA VIA VIA "),
                 ..intel
             },
@@ -190,15 +219,14 @@ fn isolation_types_that_take_the_plain_instruction() {
         (intel.isolated(1, false), HypercallInstruction::Vmcall),
         (intel.isolated(1, true), HypercallInstruction::Vmcall),
         (amd.isolated(1, false), HypercallInstruction::Vmmcall),
-        (amd.isolated(2, false), HypercallInstruction::Vmmcall),
     ] {
         let (r, reads) = machine.assess();
         assert_eq!(r.verdict, Ok(instruction));
         assert_eq!(reads, BOTH_MSRS);
         assert!(r.isolation.is_some());
     }
-    let (r, _) = amd.isolated(2, false).assess();
-    assert_eq!(r.isolation.unwrap().isolation_type, IsolationType::Snp);
+    let (r, _) = amd.isolated(1, true).assess();
+    assert_eq!(r.isolation.unwrap().isolation_type, IsolationType::Vbs);
 }
 
 #[test]
@@ -234,7 +262,13 @@ fn isolation_types_that_reroute_hypercalls_are_refused_before_any_msr_read() {
                 paravisor: false,
             },
         ),
-        (intel.isolated(2, false), Refusal::SnpOnNonAmdCpu),
+        (
+            amd.isolated(2, false),
+            Refusal::Isolated {
+                isolation: IsolationType::Snp,
+                paravisor: false,
+            },
+        ),
     ] {
         let (r, reads) = machine.assess();
         assert_eq!(r.verdict, Err(refusal));
@@ -320,6 +354,8 @@ fn refusal_codes_round_trip_and_every_refusal_reads_differently() {
     assert_eq!(Refusal::ALL.map(Refusal::code), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
     assert_eq!(Refusal::from_code(0, None), None);
     assert_eq!(Refusal::from_code(10, None), None);
+    // An isolation refusal without the leaf it was read from cannot be described.
+    assert_eq!(Refusal::from_code(7, None), None);
     names.sort_unstable();
     names.dedup();
     messages.sort_unstable();

@@ -458,7 +458,7 @@ impl Hypervisor {
 
     /// Whether the plain hypercall instruction faults in this world: no hypervisor (#UD), the
     /// guest OS ID not set or hypercalls not enabled (#UD, TLFS "Hypercall Interface"), or an
-    /// isolated VM that reroutes hypercalls (TDX, or SNP with a paravisor).
+    /// confidential VM whose hypercalls a driver's instruction does not reach (TDX, SEV-SNP).
     fn instruction_faults(&self) -> bool {
         let hypervisor = self.world.hypervisor();
         let isolated = hypervisor

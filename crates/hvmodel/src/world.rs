@@ -595,19 +595,16 @@ impl World {
         (self.timing.tsc_frequency_hz != 0).then_some(self.timing.tsc_frequency_hz)
     }
 
-    /// Leaf 0x40000000's vendor signature: the world's, else "Linux KVM Hv" for `kvm` (KVM's
-    /// `KVM_GET_SUPPORTED_HV_CPUID`), else "Microsoft Hv" (TLFS; QEMU's default `hv-vendor-id`;
-    /// OpenVMM's hv1 emulator).
+    /// Leaf 0x40000000's vendor signature: the world's, else "Microsoft Hv" for every profile:
+    /// the TLFS; QEMU's default `hv-vendor-id`, which is what a KVM guest sees through QEMU
+    /// (`qemu/qemu docs/system/i386/hyperv.rst`, `target/i386/kvm/kvm.c`); Xen's viridian
+    /// leaves; OpenVMM's hv1 emulator. ([`KVM_HV_SIGNATURE`] is what KVM's own
+    /// `KVM_GET_SUPPORTED_HV_CPUID` suggests to a VMM; a world can give it.)
     #[must_use]
     pub fn vendor_signature(&self) -> [u8; 12] {
         self.hypervisor
             .vendor_signature
-            .unwrap_or(match self.profile {
-                Profile::Kvm => KVM_HV_SIGNATURE,
-                Profile::Tlfs | Profile::Qemu | Profile::Openvmm | Profile::Xen => {
-                    registers_to_bytes(MICROSOFT_HV_SIGNATURE)
-                }
-            })
+            .unwrap_or(registers_to_bytes(MICROSOFT_HV_SIGNATURE))
     }
 
     /// Leaf 0x40000001 EAX: always "Hv#1".

@@ -44,12 +44,12 @@ fn builtin_world_cpuid_is_a_hyperv_gen2_guest() {
 }
 
 #[test]
-fn kvm_profile_shows_linux_kvm_hv_and_hyperv_2016() {
+fn kvm_profile_shows_qemus_microsoft_hv_and_hyperv_2016() {
     let hv = common::hv("kvm.toml", None);
     let caller = hv.primitive();
     assert_eq!(CpuVendor::from_leaf0(caller.cpuid(0)), CpuVendor::Amd);
     let leaves = HypervisorCpuid::read(|leaf| caller.cpuid(leaf));
-    assert_eq!(&leaves.vendor_signature(), b"Linux KVM Hv");
+    assert_eq!(&leaves.vendor_signature(), b"Microsoft Hv");
     assert!(leaves.is_hv1());
     let v = leaves.version();
     assert_eq!((v.build, v.major, v.minor), (0x3839, 10, 0));

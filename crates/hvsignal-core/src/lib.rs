@@ -10,7 +10,7 @@
 //!   machine (`hvcall::readiness`). When they refuse, no primitive is kept and every signal
 //!   request fails with [`Failure::HypercallsRefused`]; the query says why.
 //! - A signal request is parsed completely, in place, into the device's own [`SignalRequest`]
-//!   (no heap, never on the stack) before the output buffer is touched, because with
+//!   (no heap, never on the stack per request) before the output buffer is touched, because with
 //!   `METHOD_BUFFERED` input and output are the same system buffer. Then each operation's control word and input are built once, the
 //!   call is issued `repeat` times, each call is timed with the timestamp counter, and the
 //!   operation's [`OperationResult`] is written to the output as soon as it finishes.
@@ -169,7 +169,8 @@ pub struct Device<P> {
     hypercalls: Option<P>,
     policy: Policy,
     /// Scratch space for the request being handled: parsed in place, so the 1.6 KiB request is
-    /// never built or copied on the kernel stack.
+    /// never built or copied on the kernel stack per request (it is built once, with the
+    /// device, in `Device::new`).
     request: SignalRequest,
 }
 
@@ -408,8 +409,10 @@ pub fn run_operation<P: HypercallPrimitive>(
                 .ok_or(Failure::Malformed)?;
             destination.copy_from_slice(&input.to_bytes());
             let gpa = page.gpa.wrapping_add(offset as u64);
-            // The hypervisor reads the page the moment the instruction runs: order the write
-            // before it explicitly, not only through the asm's memory clobber.
+            // The hypervisor reads the page the moment the instruction runs. The asm (no `nomem`)
+            // already keeps the compiler from moving the write past it, and on x86 this CPU's
+            // stores are visible to the hypervisor after the VM exit; the fence states the
+            // ordering explicitly at the cost of one MFENCE per operation, not per call.
             fence(Ordering::SeqCst);
             gpa
         }

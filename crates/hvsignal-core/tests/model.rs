@@ -425,6 +425,17 @@ fn refused_machines_issue_nothing_and_fault_nowhere() {
     for (file, refusal) in [
         ("no-hypervisor.toml", Refusal::NoHypervisor),
         (
+            "refuse-not-microsoft-hypervisor.toml",
+            Refusal::NotMicrosoftHypervisor,
+        ),
+        (
+            "refuse-isolation-snp.toml",
+            Refusal::Isolated {
+                isolation: hvcall::IsolationType::Snp,
+                paravisor: false,
+            },
+        ),
+        (
             "refuse-no-hypercall-msr-access.toml",
             Refusal::NoHypercallMsrAccess,
         ),

@@ -664,6 +664,16 @@ impl SignalRequest {
     /// # Errors
     /// As [`Self::parse`]; on error `self` holds an empty request.
     pub fn parse_into(&mut self, bytes: &[u8]) -> Result<(), ParseError> {
+        let parsed = self.parse_entries(bytes);
+        if parsed.is_err() {
+            self.count = 0;
+            self.total_calls = 0;
+        }
+        parsed
+    }
+
+    /// [`Self::parse_into`]'s work; may leave a partial request behind on error.
+    fn parse_entries(&mut self, bytes: &[u8]) -> Result<(), ParseError> {
         self.count = 0;
         self.total_calls = 0;
         let Ok((header, entries)) = SignalRequestHeader::read_from_prefix(bytes) else {
@@ -736,11 +746,7 @@ impl SignalRequest {
                     },
                 });
             }
-            if let Err(error) = self.push(Operation::from_entry(&entry)) {
-                self.count = 0;
-                self.total_calls = 0;
-                return Err(error);
-            }
+            self.push(Operation::from_entry(&entry))?;
         }
         Ok(())
     }

@@ -89,16 +89,21 @@ mod bench {
                     edx,
                 }
             }
-            // A Hyper-V guest as far as the readiness checks look: hypervisor present, "Hv#1"
-            // with leaves up to 0x40000003, AccessHypercallMsrs (bit 5).
+            // A Hyper-V guest as far as the readiness checks look: hypervisor present,
+            // "Microsoft Hv" with leaves up to 0x40000006, "Hv#1", AccessHypercallMsrs (bit 5).
             1 => CpuidResult {
                 ecx: hvcall::cpuid::HYPERVISOR_PRESENT_BIT,
                 ..CpuidResult::default()
             },
-            hvcall::cpuid::LEAF_VENDOR => CpuidResult {
-                eax: hvcall::cpuid::LEAF_HARDWARE_FEATURES,
-                ..CpuidResult::default()
-            },
+            hvcall::cpuid::LEAF_VENDOR => {
+                let [ebx, ecx, edx] = hvcall::cpuid::MICROSOFT_HV_SIGNATURE;
+                CpuidResult {
+                    eax: hvcall::cpuid::LEAF_HARDWARE_FEATURES,
+                    ebx,
+                    ecx,
+                    edx,
+                }
+            }
             hvcall::cpuid::LEAF_INTERFACE => CpuidResult {
                 eax: hvcall::cpuid::HV1_INTERFACE_SIGNATURE,
                 ..CpuidResult::default()
