@@ -112,6 +112,7 @@ impl PlannedCall {
             extra_control: self.control.raw() & !FIXED_CONTROL_BITS,
             repeat,
             input_offset: self.input_offset,
+            options: 0,
         }
     }
 

@@ -7,7 +7,7 @@ use hvcall::HvStatus;
 use hvsignal_proto::{
     CallingConvention, Failure, IOCTL_HVSIGNAL_QUERY, IOCTL_HVSIGNAL_SIGNAL, MAX_CALLS_PER_REQUEST,
     MAX_OPERATIONS, Operation, OperationResult, QUERY_RESPONSE_SIZE, QueryResponse, SignalRequest,
-    SignalResponse, signal_response_size,
+    SignalResponse,
 };
 
 use crate::cli::BackendKind;
@@ -124,10 +124,11 @@ impl Client {
             .map_err(|e| AppError::Device(format!("the driver's query response is unusable: {e}")))
     }
 
-    /// Runs `jobs` in order and returns one merged outcome per job. `exact` collects every
-    /// call's cycle count into `collector` by issuing each call as its own operation;
-    /// otherwise `collector` gets each part's summary. `progress` is told the number of calls
-    /// done after every request.
+    /// Runs `jobs` in order and returns one merged outcome per job. With a collector, `exact`
+    /// asks the driver for every call's cycle count (`OPTION_SAMPLES`); otherwise the
+    /// collector gets each part's summary and histogram. Either way one operation carries up
+    /// to `MAX_CALLS_PER_REQUEST` calls. `progress` is told the number of calls done after
+    /// every request.
     ///
     /// # Errors
     /// Building a request failed (a value the protocol refuses, exit 2) or the driver failed
@@ -142,7 +143,7 @@ impl Client {
     ) -> Result<Vec<Outcome>, AppError> {
         let exact = collector.as_ref().is_some_and(|(_, exact)| *exact);
         let mut collector = collector.map(|(c, _)| c);
-        let per_operation = if exact { 1 } else { MAX_CALLS_PER_REQUEST };
+        let per_operation = MAX_CALLS_PER_REQUEST;
         // Split every job into parts of at most `per_operation` calls.
         let mut parts: Vec<(usize, Operation)> = Vec::new();
         for (index, job) in jobs.iter().enumerate() {
@@ -152,6 +153,9 @@ impl Client {
                     u32::try_from(left.min(u64::from(per_operation))).unwrap_or(per_operation);
                 let mut operation = job.operation;
                 operation.repeat = take;
+                if exact {
+                    operation = operation.with_samples();
+                }
                 parts.push((index, operation));
                 left -= u64::from(take);
             }
@@ -174,20 +178,33 @@ impl Client {
                     .map_err(|e| AppError::Usage(format!("the request cannot be built: {e}")))?;
                 end += 1;
             }
-            let results = self.send(&request)?;
-            for ((job, _), result) in parts.get(start..end).unwrap_or(&[]).iter().zip(&results) {
+            let response = self.send(&request)?;
+            let decoded = SignalResponse::decode(&response).map_err(|e| {
+                AppError::Device(format!("the driver's signal response is unusable: {e}"))
+            })?;
+            if let Some(c) = collector.as_deref_mut() {
+                c.add_timer_overhead(decoded.timer_overhead_cycles());
+            }
+            for ((job, _), view) in parts
+                .get(start..end)
+                .unwrap_or(&[])
+                .iter()
+                .zip(decoded.views())
+            {
+                let result = &view.result;
                 let outcome = Outcome::from_result(result);
                 if let Some(c) = collector.as_deref_mut() {
-                    if exact && result.calls == 1 {
-                        c.add_call(result.cycles_min);
+                    let (calls, min, max, sum) = (
+                        u64::from(result.calls),
+                        result.cycles_min,
+                        result.cycles_max,
+                        result.cycles_sum,
+                    );
+                    if result.has_samples() {
+                        let samples: Vec<u32> = view.samples().collect();
+                        c.add_samples(min, max, u128::from(sum), &samples);
                     } else {
-                        c.add_group(
-                            u64::from(result.calls),
-                            result.cycles_min,
-                            result.cycles_max,
-                            result.cycles_sum,
-                            &result.histogram,
-                        );
+                        c.add_histogram(calls, min, max, sum, view.histogram());
                     }
                 }
                 done += outcome.calls;
@@ -204,16 +221,16 @@ impl Client {
         Ok(outcomes.into_iter().flatten().collect())
     }
 
-    /// Sends one request and decodes its results.
-    fn send(&mut self, request: &SignalRequest) -> Result<Vec<OperationResult>, AppError> {
+    /// Sends one request and returns the response's bytes, checked to decode with one
+    /// result per operation.
+    fn send(&mut self, request: &SignalRequest) -> Result<Vec<u8>, AppError> {
         let mut bytes = vec![0u8; request.encoded_len()];
         request
             .encode(&mut bytes)
             .map_err(|e| AppError::Device(format!("cannot encode the request: {e}")))?;
-        let capacity = signal_response_size(request.operations().len());
         let response = self
             .transport
-            .device_control(IOCTL_HVSIGNAL_SIGNAL, &bytes, capacity)
+            .device_control(IOCTL_HVSIGNAL_SIGNAL, &bytes, request.response_capacity())
             .map_err(|e| self.transport_error(e))?;
         let decoded = SignalResponse::decode(&response).map_err(|e| {
             AppError::Device(format!("the driver's signal response is unusable: {e}"))
@@ -225,7 +242,7 @@ impl Client {
                 request.operations().len()
             )));
         }
-        Ok(decoded.operations().collect())
+        Ok(response)
     }
 
     /// Why the driver issues no hypercalls, from a fresh query.

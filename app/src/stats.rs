@@ -2,20 +2,21 @@
 //!
 //! Two sources, two methods (docs/CLI.md, "bench"):
 //!
-//! - **exact**: every call's cycle count is known (one call per operation, so an operation's
-//!   `cycles_min` is that call's count). Quantiles are order statistics by the nearest-rank
-//!   rule: the q-quantile of n sorted values is the value of rank ⌈q·n⌉ (at least 1).
-//! - **histogram**: only the driver's log2 histograms (merged by adding bucket counts), the
-//!   exact minimum, maximum and sum are known. The call of rank ⌈q·n⌉ is located in its bucket;
-//!   the bucket's range [2^b, 2^(b+1)−1] (bucket 0: [0, 1]) is clamped to the exact [min, max],
-//!   and the value is interpolated as if the bucket's c calls were evenly spread over it:
-//!   `L + (H − L)·(2k − 1)/(2c)` for the k-th call of the bucket. The estimate always lies in
-//!   the right bucket, so it is within a factor of 2 of the true value, and it is monotone in q
-//!   (min ≤ median ≤ p90 ≤ p99 ≤ max always holds).
+//! - **exact**: every call's cycle count is known (the driver sent its samples). Quantiles are
+//!   order statistics by the nearest-rank rule: the q-quantile of n sorted values is the value
+//!   of rank ⌈q·n⌉ (at least 1).
+//! - **histogram**: only the driver's log-linear histograms (merged by adding bucket counts),
+//!   the exact minimum, maximum and sum are known. The call of rank ⌈q·n⌉ is located in its
+//!   bucket; the bucket's range is clamped to the exact [min, max], and the value is
+//!   interpolated as if the bucket's c calls were evenly spread over it:
+//!   `L + (H − L)·(2k − 1)/(2c)` for the k-th call of the bucket. A bucket is one value wide
+//!   below 256 cycles and at most 1/128 of its lower bound above, so the estimate is within
+//!   0.79 % of the true quantile (exact below 256 cycles), and it is monotone in q.
 //!
 //! min, max and mean are exact in both methods.
 
-use hvsignal_proto::HISTOGRAM_BUCKETS;
+use hvsignal_proto::wire::{HISTOGRAM_RELATIVE_ERROR_PPM, histogram_bucket_bounds};
+use hvsignal_proto::{HISTOGRAM_BUCKETS, histogram_bucket};
 use serde::Serialize;
 
 /// How the quantiles were computed.
@@ -24,32 +25,46 @@ use serde::Serialize;
 pub enum Method {
     /// Order statistics of every call's cycle count.
     Exact,
-    /// Estimates from merged log2 histograms.
+    /// Estimates from merged log-linear histograms.
     Histogram,
+}
+
+impl Method {
+    /// The largest relative error of a quantile computed this way: 0 for exact, 1/128 of the
+    /// value for histograms (a bucket's relative width).
+    #[must_use]
+    pub fn relative_error_bound(self) -> f64 {
+        match self {
+            Self::Exact => 0.0,
+            Self::Histogram => f64::from(HISTOGRAM_RELATIVE_ERROR_PPM) / 1e6,
+        }
+    }
 }
 
 /// Cycle counts being collected.
 #[derive(Clone, Debug)]
 pub struct Collector {
-    samples: Vec<u64>,
-    histogram: [u64; HISTOGRAM_BUCKETS],
+    samples: Vec<u32>,
+    histogram: Vec<u64>,
     calls: u64,
     min: u64,
     max: u64,
     sum: u128,
     exact: bool,
+    timer_overhead: Option<u32>,
 }
 
 impl Default for Collector {
     fn default() -> Self {
         Self {
             samples: Vec::new(),
-            histogram: [0; HISTOGRAM_BUCKETS],
+            histogram: vec![0; HISTOGRAM_BUCKETS],
             calls: 0,
             min: u64::MAX,
             max: 0,
             sum: 0,
             exact: true,
+            timer_overhead: None,
         }
     }
 }
@@ -117,19 +132,33 @@ impl Collector {
 
     /// Adds one call whose cycle count is known exactly.
     pub fn add_call(&mut self, cycles: u64) {
-        self.samples.push(cycles);
-        self.add_summary(1, cycles, cycles, u128::from(cycles), &bucket_of(cycles));
+        self.add_samples(cycles, cycles, u128::from(cycles), &[saturate(cycles)]);
     }
 
-    /// Adds a group of calls known only by summary: count, min, max, sum and histogram.
-    /// Once a group of more than one call is added, the quantiles become estimates.
-    pub fn add_group(
+    /// Adds a group of calls whose every cycle count is known (the driver's samples, saturated
+    /// at `u32::MAX`), with their exact minimum, maximum and sum.
+    pub fn add_samples(&mut self, min: u64, max: u64, sum: u128, samples: &[u32]) {
+        if samples.is_empty() {
+            return;
+        }
+        self.samples.extend_from_slice(samples);
+        for &sample in samples {
+            if let Some(slot) = self.histogram.get_mut(histogram_bucket(u64::from(sample))) {
+                *slot += 1;
+            }
+        }
+        self.add_summary(samples.len() as u64, min, max, sum);
+    }
+
+    /// Adds a group of calls known only by summary: count, min, max, sum and the non-empty
+    /// buckets of their histogram. Once such a group is added, the quantiles become estimates.
+    pub fn add_histogram(
         &mut self,
         calls: u64,
         min: u64,
         max: u64,
         sum: u64,
-        histogram: &[u32; HISTOGRAM_BUCKETS],
+        buckets: impl IntoIterator<Item = (usize, u32)>,
     ) {
         if calls == 0 {
             return;
@@ -139,29 +168,30 @@ impl Collector {
             return;
         }
         self.exact = false;
-        let wide: Vec<u64> = histogram.iter().map(|&c| u64::from(c)).collect();
-        let mut buckets = [0u64; HISTOGRAM_BUCKETS];
-        for (slot, count) in buckets.iter_mut().zip(wide) {
-            *slot = count;
+        for (bucket, count) in buckets {
+            if let Some(slot) = self.histogram.get_mut(bucket) {
+                *slot += u64::from(count);
+            }
         }
-        self.add_summary(calls, min, max, u128::from(sum), &buckets);
+        self.add_summary(calls, min, max, u128::from(sum));
     }
 
-    fn add_summary(
-        &mut self,
-        calls: u64,
-        min: u64,
-        max: u64,
-        sum: u128,
-        buckets: &[u64; HISTOGRAM_BUCKETS],
-    ) {
+    fn add_summary(&mut self, calls: u64, min: u64, max: u64, sum: u128) {
         self.calls = self.calls.saturating_add(calls);
         self.min = self.min.min(min);
         self.max = self.max.max(max);
         self.sum = self.sum.saturating_add(sum);
-        for (total, &count) in self.histogram.iter_mut().zip(buckets) {
-            *total = total.saturating_add(count);
-        }
+    }
+
+    /// Records the driver's timer overhead of one request; the collector keeps the smallest.
+    pub fn add_timer_overhead(&mut self, cycles: u32) {
+        self.timer_overhead = Some(self.timer_overhead.map_or(cycles, |t| t.min(cycles)));
+    }
+
+    /// The fewest cycles an empty timed region took (the driver measures it per request).
+    #[must_use]
+    pub const fn timer_overhead(&self) -> Option<u32> {
+        self.timer_overhead
     }
 
     /// The method the quantiles are computed with.
@@ -182,23 +212,39 @@ impl Collector {
             return None;
         }
         let mean = self.sum as f64 / self.calls as f64;
-        let quantile = |permille: u64| -> u64 {
-            if self.exact {
-                let mut sorted = self.samples.clone();
-                sorted.sort_unstable();
-                exact_quantile(&sorted, permille)
-            } else {
-                self.histogram_quantile(permille)
-            }
+        let quantiles: [u64; 3] = if self.exact {
+            let mut sorted = self.samples.clone();
+            sorted.sort_unstable();
+            [500, 900, 990].map(|permille| self.exact_quantile(&sorted, permille))
+        } else {
+            [500, 900, 990].map(|permille| self.histogram_quantile(permille))
         };
+        let [median, p90, p99] = quantiles;
         Some(Figures {
             min: self.min,
-            median: quantile(500),
-            p90: quantile(900),
-            p99: quantile(990),
+            median,
+            p90,
+            p99,
             max: self.max,
             mean,
         })
+    }
+
+    /// The nearest-rank quantile of the sorted samples; a saturated sample (≥ 2^32 cycles)
+    /// reads as the exact maximum.
+    fn exact_quantile(&self, sorted: &[u32], permille: u64) -> u64 {
+        let rank = nearest_rank(sorted.len() as u64, permille);
+        let index = usize::try_from(rank - 1).unwrap_or(usize::MAX);
+        let value = sorted
+            .get(index)
+            .or_else(|| sorted.last())
+            .copied()
+            .unwrap_or(0);
+        if value == u32::MAX {
+            self.max
+        } else {
+            u64::from(value).clamp(self.min, self.max)
+        }
     }
 
     /// The estimate described in the module documentation.
@@ -210,7 +256,7 @@ impl Collector {
                 continue;
             }
             if before.saturating_add(count) >= rank {
-                let (lo, hi) = hvsignal_proto::wire::histogram_bucket_bounds(bucket);
+                let (lo, hi) = histogram_bucket_bounds(bucket);
                 let low = lo.max(self.min);
                 let high = hi.min(self.max).max(low);
                 let k = u128::from(rank - before);
@@ -225,28 +271,14 @@ impl Collector {
     }
 }
 
+/// A cycle count as a driver sample: saturated at `u32::MAX`.
+fn saturate(cycles: u64) -> u32 {
+    u32::try_from(cycles).unwrap_or(u32::MAX)
+}
+
 /// ⌈n·permille/1000⌉, at least 1.
 fn nearest_rank(n: u64, permille: u64) -> u64 {
     (n.saturating_mul(permille.min(1000))).div_ceil(1000).max(1)
-}
-
-/// The nearest-rank quantile of sorted, non-empty values.
-fn exact_quantile(sorted: &[u64], permille: u64) -> u64 {
-    let rank = nearest_rank(sorted.len() as u64, permille);
-    let index = usize::try_from(rank - 1).unwrap_or(usize::MAX);
-    sorted
-        .get(index)
-        .or_else(|| sorted.last())
-        .copied()
-        .unwrap_or(0)
-}
-
-fn bucket_of(cycles: u64) -> [u64; HISTOGRAM_BUCKETS] {
-    let mut buckets = [0u64; HISTOGRAM_BUCKETS];
-    if let Some(slot) = buckets.get_mut(hvsignal_proto::histogram_bucket(cycles)) {
-        *slot = 1;
-    }
-    buckets
 }
 
 #[cfg(test)]
@@ -281,38 +313,97 @@ mod tests {
         assert!(Collector::new().figures().is_none());
     }
 
+    /// Histogram entries of `cycles` values, as the driver packs them.
+    fn entries(values: &[u64]) -> Vec<(usize, u32)> {
+        let mut dense = vec![0u32; HISTOGRAM_BUCKETS];
+        for &v in values {
+            dense[histogram_bucket(v)] += 1;
+        }
+        dense
+            .into_iter()
+            .enumerate()
+            .filter(|&(_, c)| c != 0)
+            .collect()
+    }
+
     #[test]
     fn histogram_estimates_stay_in_bucket_and_in_order() {
-        let mut h = [0u32; HISTOGRAM_BUCKETS];
-        h[10] = 90; // 1024..=2047
-        h[12] = 9; // 4096..=8191
-        h[13] = 1; // 8192..=16383
+        // 90 calls at 1500..=1589, 9 at 5000, 1 at 12000.
+        let mut values: Vec<u64> = (1500..1590).collect();
+        values.extend([5000; 9]);
+        values.push(12_000);
+        let sum: u64 = values.iter().sum();
         let mut c = Collector::new();
-        c.add_group(100, 1200, 12_000, 200_000, &h);
+        c.add_histogram(100, 1500, 12_000, sum, entries(&values));
         assert_eq!(c.method(), Method::Histogram);
         let f = c.figures().unwrap();
-        // median: rank 50 of 90 in [1200, 2047] -> 1200 + 847*99/180 = 1665.
-        assert_eq!(f.median, 1665);
-        // p90: rank 90, the last of bucket 10 -> 1200 + 847*179/180 = 2042.
-        assert_eq!(f.p90, 2042);
-        // p99: rank 99, the 9th of 9 in [4096, 8191] -> 4096 + 4095*17/18 = 7963.
-        assert_eq!(f.p99, 7963);
-        assert_eq!((f.min, f.max), (1200, 12_000));
+        // median: rank 50, value 1549, in bucket [1544, 1551] (width 8 from 1024 on) that holds
+        // 8 calls, the 6th of them: 1544 + 7·11/16 = 1548.
+        assert_eq!(
+            histogram_bucket_bounds(histogram_bucket(1549)),
+            (1544, 1551)
+        );
+        assert_eq!(f.median, 1548);
+        // p90: rank 90, the last of the 1500s (1589) → bucket [1584, 1591], 6th of its 6 calls:
+        // 1584 + 7·11/12 = 1590.
+        assert_eq!(f.p90, 1590);
+        // p99: rank 99, a 5000 → bucket [4992, 5023], the 9th of 9: 4992 + 31·17/18 = 5021.
+        assert_eq!(f.p99, 5021);
+        assert_eq!((f.min, f.max), (1500, 12_000));
         assert!(f.min <= f.median && f.median <= f.p90 && f.p90 <= f.p99 && f.p99 <= f.max);
-        assert!((f.mean - 2000.0).abs() < 1e-9);
+        // Each estimate within 1/128 of the exact value.
+        for (estimate, exact) in [(f.median, 1549u64), (f.p90, 1589), (f.p99, 5000)] {
+            assert!(
+                estimate.abs_diff(exact) * 128 <= exact,
+                "{estimate} vs {exact}"
+            );
+        }
     }
 
     #[test]
     fn constant_latency_gives_that_value_everywhere() {
-        let mut h = [0u32; HISTOGRAM_BUCKETS];
-        h[10] = 10_000;
         let mut c = Collector::new();
-        c.add_group(10_000, 1500, 1500, 15_000_000, &h);
+        c.add_histogram(10_000, 1500, 1500, 15_000_000, entries(&vec![1500; 10_000]));
         let f = c.figures().unwrap();
         assert_eq!(
             (f.min, f.median, f.p90, f.p99, f.max),
             (1500, 1500, 1500, 1500, 1500)
         );
+    }
+
+    #[test]
+    fn samples_are_exact_and_a_histogram_group_makes_them_estimates() {
+        let mut c = Collector::new();
+        c.add_samples(100, 300, 600, &[300, 100, 200]);
+        assert_eq!(c.method(), Method::Exact);
+        assert_eq!(c.figures().unwrap().median, 200);
+        assert!(c.method().relative_error_bound().abs() < f64::EPSILON);
+        c.add_histogram(2, 1000, 1000, 2000, entries(&[1000, 1000]));
+        assert_eq!(c.method(), Method::Histogram);
+        assert_eq!(c.calls, 5);
+        let f = c.figures().unwrap();
+        // Rank 3 of [100, 200, 300, 1000, 1000]: bucket 300's range clamps to 300 exactly… the
+        // bucket of 300 is [300, 301], one call: its midpoint within the clamp is 300.
+        assert_eq!(f.median, 300);
+        assert!((c.method().relative_error_bound() - 0.007_813).abs() < 1e-12);
+    }
+
+    #[test]
+    fn saturated_samples_read_as_the_exact_maximum() {
+        let mut c = Collector::new();
+        c.add_samples(10, 1 << 40, 10 + (1 << 40), &[10, u32::MAX]);
+        let f = c.figures().unwrap();
+        assert_eq!((f.median, f.p99, f.max), (10, 1 << 40, 1 << 40));
+    }
+
+    #[test]
+    fn the_timer_overhead_kept_is_the_smallest() {
+        let mut c = Collector::new();
+        assert_eq!(c.timer_overhead(), None);
+        c.add_timer_overhead(30);
+        c.add_timer_overhead(25);
+        c.add_timer_overhead(40);
+        assert_eq!(c.timer_overhead(), Some(25));
     }
 
     #[test]

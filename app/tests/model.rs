@@ -361,14 +361,57 @@ fn bench_figures_are_consistent() {
         };
         assert_eq!(v["method"], json!(expected_method));
     }
-    // Exact: 12345 calls, one per operation, 64 per request.
+    // Exact: the driver sends every call's sample, 10 000 calls per request.
     let v = json_of(&["bench", "-c", "0x2001", "--calls", "12345"], 0);
-    assert_eq!(v["requests"], json!(12_345_u64.div_ceil(64)));
+    assert_eq!(v["requests"], json!(2));
+    let v = json_of(&["bench", "-c", "0x2001", "--calls", "100000"], 0);
+    assert_eq!(
+        v["requests"],
+        json!(10),
+        "≤ 10 IOCTLs per 100 000 exact-timed calls"
+    );
+    assert_eq!(v["method"], json!("exact"));
+    assert_eq!(v["quantile_error_bound"], json!(0.0));
+    // The model's timestamp read costs `timestamp_cycles` = 25: that is the empty region.
+    assert_eq!(v["timer_overhead_cycles"], json!(25));
     let v = json_of(
         &["bench", "-c", "0x2001", "--calls", "25000", "--histogram"],
         0,
     );
     assert_eq!(v["requests"], json!(3));
+}
+
+/// The histogram quantiles of a run are within the documented bound (1/128) of the exact
+/// quantiles of the same run: the model is deterministic, so the two runs time identical calls.
+#[test]
+fn histogram_quantiles_are_within_their_bound_of_the_exact_ones() {
+    for calls in ["3000", "250000", "1200000"] {
+        let exact = json_of(&["bench", "-c", "0x2001", "--calls", calls, "--exact"], 0);
+        let estimated = json_of(
+            &["bench", "-c", "0x2001", "--calls", calls, "--histogram"],
+            0,
+        );
+        assert_eq!(exact["method"], json!("exact"), "{calls}");
+        assert_eq!(estimated["method"], json!("histogram"));
+        assert_eq!(estimated["quantile_error_bound"], json!(0.007_813));
+        for key in ["min", "max", "mean"] {
+            assert_eq!(
+                exact["cycles"][key], estimated["cycles"][key],
+                "{calls} {key}"
+            );
+        }
+        for key in ["median", "p90", "p99"] {
+            let e = exact["cycles"][key].as_u64().unwrap();
+            let h = estimated["cycles"][key].as_u64().unwrap();
+            assert!(
+                e.abs_diff(h) * 128 <= e,
+                "{calls} {key}: exact {e}, histogram {h}"
+            );
+        }
+    }
+    // Above the exact limit the histogram is the default, and says so.
+    let v = json_of(&["bench", "-c", "0x2001", "--calls", "1000001"], 0);
+    assert_eq!(v["method"], json!("histogram"));
 }
 
 #[test]

@@ -63,9 +63,20 @@ impl NativeInputPage {
     }
 }
 
+/// What [`NativeHypercall::hypercall`] executes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Issue {
+    /// The real instruction.
+    Hypercall(HypercallInstruction),
+    /// `nop dword ptr [rax]` (0F 1F 00): as long as `vmcall`, with the same operands, for
+    /// measuring everything around the instruction.
+    #[cfg(feature = "nop-instruction")]
+    Nop,
+}
+
 /// The real `vmcall`/`vmmcall`.
 pub struct NativeHypercall {
-    instruction: HypercallInstruction,
+    issue: Issue,
     page: Option<NativeInputPage>,
     tsc_frequency_hz: Option<u64>,
 }
@@ -91,16 +102,34 @@ impl NativeHypercall {
             None
         };
         Self {
-            instruction,
+            issue: Issue::Hypercall(instruction),
             page,
             tsc_frequency_hz,
         }
     }
 
-    /// The instruction this primitive issues.
+    /// The same primitive with its hypercall instruction replaced by a 3-byte no-op (the
+    /// length of `vmcall`), every operand, clobber and the timestamp sequence unchanged: safe in
+    /// user mode, so a benchmark can count what the driver spends per call around the
+    /// instruction. No TSC frequency, no MSR read.
+    #[cfg(feature = "nop-instruction")]
     #[must_use]
-    pub const fn instruction(&self) -> HypercallInstruction {
-        self.instruction
+    pub const fn with_nop_instruction(page: Option<NativeInputPage>) -> Self {
+        Self {
+            issue: Issue::Nop,
+            page,
+            tsc_frequency_hz: None,
+        }
+    }
+
+    /// The instruction this primitive issues (`None`: the no-op of the benchmark build).
+    #[must_use]
+    pub const fn instruction(&self) -> Option<HypercallInstruction> {
+        match self.issue {
+            Issue::Hypercall(instruction) => Some(instruction),
+            #[cfg(feature = "nop-instruction")]
+            Issue::Nop => None,
+        }
     }
 }
 
@@ -134,35 +163,67 @@ unsafe fn read_msr(msr: u32) -> u64 {
     u64::from(low) | u64::from(high) << 32
 }
 
+/// The hypercall instruction with every register it hands the hypervisor defined: RAX =
+/// [`HYPERCALL_RAX`], RCX, RDX, R8 in; RAX out; RCX, RDX, R8–R11 and the flags clobbered. It may
+/// read memory (the memory-convention input page), so `nomem` is not given, and the caller
+/// orders its page write first. Expands to an `asm!`, so it is used inside an `unsafe` block
+/// whose SAFETY comment says why the instruction is legal there.
+macro_rules! hypercall {
+    ($instruction:literal, $rcx:expr, $rdx:expr, $r8:expr) => {{
+        let rax: u64;
+        asm!($instruction,
+             inout("rax") HYPERCALL_RAX => rax,
+             inout("rcx") $rcx => _, inout("rdx") $rdx => _, inout("r8") $r8 => _,
+             out("r9") _, out("r10") _, out("r11") _,
+             options(nostack));
+        rax
+    }};
+}
+
 impl HypercallPrimitive for NativeHypercall {
     fn hypercall(&mut self, rcx: u64, rdx: u64, r8: u64) -> u64 {
-        let rax: u64;
-        match self.instruction {
-            HypercallInstruction::Vmcall => {
-                // SAFETY: `NativeHypercall::new`'s contract makes the instruction legal here.
-                // Every register the hypervisor may read is an operand (RAX, RCX, RDX, R8). The
-                // asm may read memory (the memory-convention input page), so `nomem` is not
-                // given, and the caller orders its page write before this call with a fence.
-                unsafe {
-                    asm!("vmcall",
-                         inout("rax") HYPERCALL_RAX => rax,
-                         inout("rcx") rcx => _, inout("rdx") rdx => _, inout("r8") r8 => _,
-                         out("r9") _, out("r10") _, out("r11") _,
-                         options(nostack));
-                }
-            }
-            HypercallInstruction::Vmmcall => {
-                // SAFETY: as above, for AMD's instruction.
-                unsafe {
-                    asm!("vmmcall",
-                         inout("rax") HYPERCALL_RAX => rax,
-                         inout("rcx") rcx => _, inout("rdx") rdx => _, inout("r8") r8 => _,
-                         out("r9") _, out("r10") _, out("r11") _,
-                         options(nostack));
-                }
-            }
+        match self.issue {
+            // SAFETY: `NativeHypercall::new`'s contract makes the instruction legal here.
+            Issue::Hypercall(HypercallInstruction::Vmcall) => unsafe {
+                hypercall!("vmcall", rcx, rdx, r8)
+            },
+            // SAFETY: as above, for AMD's instruction.
+            Issue::Hypercall(HypercallInstruction::Vmmcall) => unsafe {
+                hypercall!("vmmcall", rcx, rdx, r8)
+            },
+            // SAFETY: a no-op that touches nothing, legal anywhere.
+            #[cfg(feature = "nop-instruction")]
+            Issue::Nop => unsafe { hypercall!("nop dword ptr [rax]", rcx, rdx, r8) },
         }
-        rax
+    }
+
+    /// The loop with the instruction chosen once, outside it, between two [`timestamp`] reads.
+    #[inline]
+    fn timed_calls<I: IntoIterator, F: FnMut(I::Item, u64, u64)>(
+        &mut self,
+        (rcx, rdx, r8): (u64, u64, u64),
+        each: I,
+        mut per_call: F,
+    ) {
+        macro_rules! timed_loop {
+            ($instruction:literal) => {
+                for item in each {
+                    let start = timestamp();
+                    // SAFETY: for `vmcall`/`vmmcall`, `NativeHypercall::new`'s contract makes
+                    // the instruction legal here; the no-op of the benchmark build is legal
+                    // anywhere and touches nothing.
+                    let rax = unsafe { hypercall!($instruction, rcx, rdx, r8) };
+                    let end = timestamp();
+                    per_call(item, rax, end.saturating_sub(start));
+                }
+            };
+        }
+        match self.issue {
+            Issue::Hypercall(HypercallInstruction::Vmcall) => timed_loop!("vmcall"),
+            Issue::Hypercall(HypercallInstruction::Vmmcall) => timed_loop!("vmmcall"),
+            #[cfg(feature = "nop-instruction")]
+            Issue::Nop => timed_loop!("nop dword ptr [rax]"),
+        }
     }
 
     fn cpuid(&self, leaf: u32) -> CpuidResult {

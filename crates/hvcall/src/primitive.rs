@@ -30,6 +30,27 @@ pub trait HypercallPrimitive {
     /// memory convention, the input and output GPAs. Returns RAX, the result value.
     fn hypercall(&mut self, rcx: u64, rdx: u64, r8: u64) -> u64;
 
+    /// Issues the same hypercall once per item of `each`, each call between two
+    /// [`Self::timestamp`] reads, and hands the item, the call's RAX and its cycles (end −
+    /// start, 0 if the counter went backwards) to `per_call`, in order. (`each` is a count,
+    /// `0..n`, or the slots the results go to, so the loop needs no second counter.) An
+    /// implementation may specialise this loop — the native primitive picks its instruction
+    /// once, not per call — but must keep exactly this timed region.
+    #[inline]
+    fn timed_calls<I: IntoIterator, F: FnMut(I::Item, u64, u64)>(
+        &mut self,
+        (rcx, rdx, r8): (u64, u64, u64),
+        each: I,
+        mut per_call: F,
+    ) {
+        for item in each {
+            let start = self.timestamp();
+            let rax = self.hypercall(rcx, rdx, r8);
+            let end = self.timestamp();
+            per_call(item, rax, end.saturating_sub(start));
+        }
+    }
+
     /// Executes CPUID for `leaf` (sub-leaf 0).
     fn cpuid(&self, leaf: u32) -> CpuidResult;
 

@@ -16,7 +16,9 @@
 //!   operation's [`OperationResult`] is written to the output as soon as it finishes.
 //! - The call code is always 0x005D: the control word is `HvCallSignalEvent` | the
 //!   convention's fast bit | the raw extra bits with bits 16:0 masked off.
-//! - Every byte of a response up to the returned length is written; nothing else is.
+//! - Every byte of a response up to the returned length is written; the rest of the request's
+//!   response capacity ([`SignalRequest::response_capacity`]) is zeroed (it held scratch work);
+//!   nothing past the capacity is touched.
 //!
 //! The crate is `no_std`, allocates nothing and never panics on any input.
 #![no_std]
@@ -40,20 +42,21 @@ use core::sync::atomic::{Ordering, fence};
 
 use hvcall::{HypercallPrimitive, IsolationConfig, PAGE_SIZE, Readiness, SignalEventInput};
 use hvsignal_proto::wire::{
-    KIND_QUERY_RESPONSE, KIND_SIGNAL_RESPONSE, QUERY_FLAG_HV1_INTERFACE,
+    KIND_QUERY_RESPONSE, KIND_SIGNAL_RESPONSE, OPERATION_RESULT_SIZE, QUERY_FLAG_HV1_INTERFACE,
     QUERY_FLAG_HYPERCALLS_AVAILABLE, QUERY_FLAG_HYPERVISOR_PRESENT, QUERY_FLAG_MEMORY_CONVENTION,
     QUERY_FLAG_RAW_ALLOWED, READINESS_GUEST_OS_ID_READ, READINESS_HYPERCALL_MSR_READ,
-    READINESS_ISOLATION_READ, SIGNAL_FLAG_RAW, SIGNAL_HEADER_SIZE, VersionTriple,
+    READINESS_ISOLATION_READ, SIGNAL_FLAG_RAW, SIGNAL_HEADER_SIZE, TIMER_OVERHEAD_PAIRS,
+    VersionTriple,
 };
 use hvsignal_proto::{
     CallingConvention, Failure, Ioctl, MAX_CALLS_PER_REQUEST, MAX_OPERATIONS, MessageHeader,
     Operation, QUERY_RESPONSE_SIZE, QueryResponse, STATUS_SUCCESS, SignalRequest,
     SignalResponseHeader, cpu_vendor_code, instruction_code, signal_response_size,
 };
-use zerocopy::IntoBytes;
+use zerocopy::{FromBytes, IntoBytes};
 
 pub use hvsignal_proto::NtStatus;
-pub use stats::Accumulator;
+pub use stats::{Accumulator, Words};
 
 /// The driver's version: this crate's version, which is the workspace's (and so the driver
 /// package's) version.
@@ -346,23 +349,43 @@ impl<P: HypercallPrimitive> Device<P> {
     }
 
     /// Runs the parsed, checked request and writes its response to `output`, returning the
-    /// response's length. Nothing is issued unless `output` can hold the whole response.
+    /// response's length. Nothing is issued unless `output` can hold the largest response the
+    /// request can have ([`SignalRequest::response_capacity`]).
     fn run_request(&mut self, output: &mut [u8]) -> Result<usize, Failure> {
         let request = &self.request;
         let operations = request.operations();
-        let size = signal_response_size(operations.len());
-        let output = output.get_mut(..size).ok_or(Failure::OutputTooSmall)?;
+        let output = output
+            .get_mut(..request.response_capacity())
+            .ok_or(Failure::OutputTooSmall)?;
         let Some(primitive) = self.hypercalls.as_mut() else {
             return Err(Failure::HypercallsRefused);
         };
-        let (head, entries) = output.split_at_mut(SIGNAL_HEADER_SIZE);
+        let (head, rest) = output
+            .split_at_mut_checked(SIGNAL_HEADER_SIZE)
+            .ok_or(Failure::OutputTooSmall)?;
+        let (entries, trailing) = rest
+            .split_at_mut_checked(OPERATION_RESULT_SIZE.saturating_mul(operations.len()))
+            .ok_or(Failure::OutputTooSmall)?;
+        let trailing = <Words>::mut_from_bytes(trailing).map_err(|_| Failure::OutputTooSmall)?;
+        let timer_overhead_cycles = stats::timer_overhead(primitive, TIMER_OVERHEAD_PAIRS);
         let convention = request.convention();
+        // Each operation's words follow the previous operation's words (not its reserve), so
+        // the response stays contiguous; the capacity check above covers every reserve.
+        let mut used = 0usize;
         for (entry, operation) in entries
-            .chunks_exact_mut(hvsignal_proto::wire::OPERATION_RESULT_SIZE)
+            .chunks_exact_mut(OPERATION_RESULT_SIZE)
             .zip(operations)
         {
-            run_operation(primitive, convention, operation, entry)?;
+            let region = trailing.get_mut(used..).ok_or(Failure::OutputTooSmall)?;
+            let words = run_operation(primitive, convention, operation, entry, region)?;
+            used = used.saturating_add(words);
         }
+        // Words past the response held scratch work (bucket indices before packing): clear
+        // them, so no byte of the output buffer keeps anything but the response or zeros.
+        for word in trailing.get_mut(used..).into_iter().flatten() {
+            word.set(0);
+        }
+        let size = signal_response_size(operations.len(), used);
         let header = SignalResponseHeader {
             header: MessageHeader::new(
                 KIND_SIGNAL_RESPONSE,
@@ -371,27 +394,30 @@ impl<P: HypercallPrimitive> Device<P> {
             convention: convention.to_wire(),
             flags: if request.raw() { SIGNAL_FLAG_RAW } else { 0 },
             operation_count: u32::try_from(operations.len()).unwrap_or(u32::MAX),
-            reserved: 0,
+            timer_overhead_cycles,
         };
         head.copy_from_slice(header.as_bytes());
         Ok(size)
     }
 }
 
-/// Builds one operation's registers, issues it `repeat` times and writes its result to `entry`
-/// (its `OPERATION_RESULT_SIZE` bytes of the response).
+/// Builds one operation's registers, issues it `repeat` times, writes its result to `entry`
+/// (its `OPERATION_RESULT_SIZE` bytes of the response) and its samples or histogram to the
+/// start of `region` (the response's trailing words from this operation on), and returns how
+/// many words it wrote.
 ///
 /// # Errors
 /// [`Failure::NoInputPage`] when the memory convention is asked for and the primitive has no
 /// input page (checked before this is called, so only a primitive that loses its page fails);
 /// [`Failure::Malformed`] for an input that would leave the page (refused by parsing first);
-/// [`Failure::OutputTooSmall`] when `entry` is short.
+/// [`Failure::OutputTooSmall`] when `entry` or `region` is short.
 pub fn run_operation<P: HypercallPrimitive>(
     primitive: &mut P,
     convention: CallingConvention,
     operation: &Operation,
     entry: &mut [u8],
-) -> Result<(), Failure> {
+    region: &mut Words,
+) -> Result<usize, Failure> {
     let control = operation.control(convention).raw();
     let input = operation.input();
     let rdx = match convention {
@@ -417,6 +443,13 @@ pub fn run_operation<P: HypercallPrimitive>(
             gpa
         }
     };
-    let accumulator = Accumulator::run(primitive, control, rdx, 0, operation.repeat);
-    accumulator.write_result(operation, control, entry)
+    let accumulator = Accumulator::run_into(
+        primitive,
+        (control, rdx, 0),
+        operation.repeat,
+        operation.wants_samples(),
+        region,
+    )?;
+    accumulator.write_result(operation, control, entry)?;
+    Ok(accumulator.words as usize)
 }

@@ -3,11 +3,19 @@
 use core::mem::offset_of;
 
 use hvcall::{HypercallPrimitive, HypercallResult};
-use hvsignal_proto::wire::OPERATION_RESULT_SIZE;
-use hvsignal_proto::{Failure, HISTOGRAM_BUCKETS, Operation, OperationResult, histogram_bucket};
+use hvsignal_proto::wire::{OPERATION_RESULT_SIZE, histogram_entry};
+use hvsignal_proto::{
+    Failure, HISTOGRAM_BUCKETS, OPTION_SAMPLES, Operation, OperationResult, histogram_bucket,
+    trailing_words,
+};
+use zerocopy::byteorder::{LittleEndian, U32};
 use zerocopy::{FromZeros, IntoBytes};
 
-/// Statistics of one operation's calls.
+/// A trailing region of the response as little-endian words (any alignment).
+pub type Words = [U32<LittleEndian>];
+
+/// Statistics of one operation's calls (the cycle distribution itself goes to the response's
+/// trailing words, see [`Accumulator::run_into`]).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Accumulator {
     /// Calls issued.
@@ -24,8 +32,8 @@ pub struct Accumulator {
     pub max: u64,
     /// Sum of cycles, saturating.
     pub sum: u64,
-    /// log2 histogram of cycles (see [`histogram_bucket`]).
-    pub histogram: [u32; HISTOGRAM_BUCKETS],
+    /// Trailing words written: samples, or histogram entries.
+    pub words: u32,
 }
 
 impl Default for Accumulator {
@@ -34,14 +42,29 @@ impl Default for Accumulator {
     }
 }
 
-/// Issues one call and returns RAX and the cycles it took. A timestamp counter that goes
-/// backwards (a migrated thread on an unsynchronised TSC) counts as 0 cycles.
+/// The fewest cycles an empty timed region (the same timestamp pair the primitive's
+/// `timed_calls` takes, with no call between) took over `pairs` tries, saturated to `u32`.
+pub fn timer_overhead<P: HypercallPrimitive>(primitive: &P, pairs: u32) -> u32 {
+    let mut fewest = u64::MAX;
+    for _ in 0..pairs {
+        let start = primitive.timestamp();
+        let end = primitive.timestamp();
+        fewest = fewest.min(end.saturating_sub(start));
+    }
+    saturate(if pairs == 0 { 0 } else { fewest })
+}
+
+/// A cycle count as a sample word.
 #[inline]
-fn timed_call<P: HypercallPrimitive>(primitive: &mut P, rcx: u64, rdx: u64, r8: u64) -> (u64, u64) {
-    let start = primitive.timestamp();
-    let rax = primitive.hypercall(rcx, rdx, r8);
-    let end = primitive.timestamp();
-    (rax, end.saturating_sub(start))
+const fn saturate(cycles: u64) -> u32 {
+    if cycles > u32::MAX as u64 {
+        u32::MAX
+    } else {
+        #[allow(clippy::cast_possible_truncation, reason = "checked just above")]
+        {
+            cycles as u32
+        }
+    }
 }
 
 impl Accumulator {
@@ -56,16 +79,16 @@ impl Accumulator {
             min: u64::MAX,
             max: 0,
             sum: 0,
-            histogram: [0; HISTOGRAM_BUCKETS],
+            words: 0,
         }
     }
 
-    /// Counts one call that returned `rax` after `cycles` cycles.
+    /// Counts one call that returned `rax` after `cycles` cycles ([`Self::calls`] is set by
+    /// the loop, from its length, so the per-call path does not count it again).
     #[inline]
-    pub fn record(&mut self, rax: u64, cycles: u64) {
+    fn record(&mut self, rax: u64, cycles: u64) {
         // Counts stay far below u32::MAX (at most MAX_CALLS_PER_REQUEST per request); wrapping
         // is only there to make the arithmetic total.
-        self.calls = self.calls.wrapping_add(1);
         self.successes = self.successes.wrapping_add(u32::from(
             HypercallResult::from_raw(rax).status().is_success(),
         ));
@@ -73,13 +96,36 @@ impl Accumulator {
         self.min = self.min.min(cycles);
         self.max = self.max.max(cycles);
         self.sum = self.sum.saturating_add(cycles);
-        // `histogram_bucket` is 0..=63; the mask lets the compiler drop the bounds check.
-        if let Some(slot) = self.histogram.get_mut(histogram_bucket(cycles) & 63) {
-            *slot = slot.wrapping_add(1);
-        }
     }
 
-    /// Issues `repeat` calls of (`rcx`, `rdx`, `r8`) and counts them. `repeat` 0 issues nothing.
+    /// Issues one call per item of `each` (a count `0..n`, or the slots its results go to),
+    /// counts them, and hands every call's slot and cycles, in order, to `per_call`. A
+    /// timestamp counter that goes backwards (a migrated thread on an unsynchronised TSC)
+    /// counts as 0 cycles.
+    #[inline]
+    fn run_with<P: HypercallPrimitive, I: IntoIterator<IntoIter: ExactSizeIterator>>(
+        primitive: &mut P,
+        registers: (u64, u64, u64),
+        each: I,
+        mut per_call: impl FnMut(I::Item, u64),
+    ) -> Self {
+        let mut acc = Self::new();
+        let mut each = each.into_iter();
+        acc.calls = u32::try_from(each.len()).unwrap_or(u32::MAX);
+        // The first call apart, so the loop does not test for it.
+        primitive.timed_calls(registers, each.next(), |item, rax, cycles| {
+            acc.first_result = rax;
+            acc.record(rax, cycles);
+            per_call(item, cycles);
+        });
+        primitive.timed_calls(registers, each, |item, rax, cycles| {
+            acc.record(rax, cycles);
+            per_call(item, cycles);
+        });
+        acc
+    }
+
+    /// Issues `repeat` calls and counts them, without keeping their distribution.
     pub fn run<P: HypercallPrimitive>(
         primitive: &mut P,
         rcx: u64,
@@ -87,18 +133,92 @@ impl Accumulator {
         r8: u64,
         repeat: u32,
     ) -> Self {
-        let mut acc = Self::new();
-        if repeat == 0 {
-            return acc;
+        Self::run_with(primitive, (rcx, rdx, r8), 0..repeat, |_, _| {})
+    }
+
+    /// Issues `repeat` calls, counts them and writes their distribution into `region` (the
+    /// operation's trailing words, [`trailing_words`] of them): with `samples`, every call's
+    /// cycle count (saturated) in call order; otherwise the histogram's non-empty buckets as
+    /// ascending [`histogram_entry`] words. [`Self::words`] says how many were written.
+    ///
+    /// The histogram is built in `region` itself, so nothing of it lives on the stack: with
+    /// at least [`HISTOGRAM_BUCKETS`] calls the region holds one counter per bucket, which is
+    /// then packed in place; with fewer, each call's bucket index is stored, sorted and
+    /// run-length packed in place.
+    ///
+    /// # Errors
+    /// [`Failure::OutputTooSmall`] when `region` is shorter than the operation needs.
+    pub fn run_into<P: HypercallPrimitive>(
+        primitive: &mut P,
+        registers: (u64, u64, u64),
+        repeat: u32,
+        samples: bool,
+        region: &mut Words,
+    ) -> Result<Self, Failure> {
+        let options = if samples { OPTION_SAMPLES } else { 0 };
+        let region = region
+            .get_mut(..trailing_words(repeat, options))
+            .ok_or(Failure::OutputTooSmall)?;
+        let mut acc = if samples {
+            // One slot per call: the region is exactly `repeat` words.
+            Self::run_with(primitive, registers, region.iter_mut(), |word, cycles| {
+                word.set(saturate(cycles));
+            })
+        } else if region.len() == HISTOGRAM_BUCKETS {
+            for word in region.iter_mut() {
+                word.set(0);
+            }
+            let acc = Self::run_with(primitive, registers, 0..repeat, |_, cycles| {
+                if let Some(word) = region.get_mut(histogram_bucket(cycles)) {
+                    word.set(word.get().wrapping_add(1));
+                }
+            });
+            let mut packed = 0usize;
+            for bucket in 0..HISTOGRAM_BUCKETS {
+                let count = region.get(bucket).map_or(0, |w| w.get());
+                if count != 0
+                    && let Some(word) = region.get_mut(packed)
+                {
+                    // packed ≤ bucket: the counters not yet read are never overwritten.
+                    word.set(histogram_entry(bucket, count));
+                    packed = packed.saturating_add(1);
+                }
+            }
+            Self {
+                words: u32::try_from(packed).unwrap_or(u32::MAX),
+                ..acc
+            }
+        } else {
+            // One slot per call (fewer calls than buckets): each call's bucket index.
+            let acc = Self::run_with(primitive, registers, region.iter_mut(), |word, cycles| {
+                #[allow(clippy::cast_possible_truncation, reason = "a bucket < 2^16")]
+                word.set(histogram_bucket(cycles) as u32);
+            });
+            region.sort_unstable_by_key(|word| word.get());
+            let mut packed = 0usize;
+            let mut read = 0usize;
+            while let Some(bucket) = region.get(read).map(|w| w.get()) {
+                let mut end = read;
+                while region.get(end).is_some_and(|w| w.get() == bucket) {
+                    end = end.saturating_add(1);
+                }
+                let count = u32::try_from(end.saturating_sub(read)).unwrap_or(u32::MAX);
+                if let Some(word) = region.get_mut(packed) {
+                    // packed ≤ read: an entry never overwrites an index not yet read.
+                    word.set(histogram_entry(bucket as usize, count));
+                }
+                packed = packed.saturating_add(1);
+                read = end;
+            }
+            Self {
+                words: u32::try_from(packed).unwrap_or(u32::MAX),
+                ..acc
+            }
+        };
+        if samples {
+            acc.words = acc.calls;
         }
-        let (rax, cycles) = timed_call(primitive, rcx, rdx, r8);
-        acc.first_result = rax;
-        acc.record(rax, cycles);
-        for _ in 1..repeat {
-            let (rax, cycles) = timed_call(primitive, rcx, rdx, r8);
-            acc.record(rax, cycles);
-        }
-        acc
+        Ok(acc)
     }
 
     /// The wire result of `operation`, issued with `control`. Every field is written; with no
@@ -196,8 +316,17 @@ impl Accumulator {
             &operation.input_offset.to_le_bytes(),
         );
         put(
-            offset_of!(OperationResult, histogram),
-            self.histogram.as_bytes(),
+            offset_of!(OperationResult, options),
+            &operation.options.to_le_bytes(),
+        );
+        let histogram_entries = if operation.wants_samples() {
+            0
+        } else {
+            self.words
+        };
+        put(
+            offset_of!(OperationResult, histogram_entries),
+            &histogram_entries.to_le_bytes(),
         );
         Ok(())
     }

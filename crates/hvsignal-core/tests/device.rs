@@ -54,6 +54,17 @@ fn signal(dev: &mut Device<Scripted>, bytes: Vec<u8>, output_len: usize) -> (Com
     (completion, out)
 }
 
+/// Operation `index`'s histogram entries.
+fn histogram(bytes: &[u8], index: usize) -> Vec<(usize, u32)> {
+    SignalResponse::decode(bytes)
+        .unwrap()
+        .views()
+        .nth(index)
+        .unwrap()
+        .histogram()
+        .collect()
+}
+
 fn results(bytes: &[u8]) -> Vec<OperationResult> {
     SignalResponse::decode(bytes)
         .unwrap()
@@ -197,7 +208,8 @@ fn fast_signal_end_to_end_with_exact_statuses_and_counts() {
         &[Operation::new(0x2001, 3, 3), Operation::new(0x99, 0, 2)],
     );
     let (c, out) = signal(&mut dev, bytes, MAX_SIGNAL_RESPONSE_SIZE);
-    assert_eq!(c, Completion::success(32 + 2 * 336));
+    // Two results, one histogram entry each (every call took 100 cycles).
+    assert_eq!(c, Completion::success(32 + 2 * 80 + 2 * 4));
     let response = SignalResponse::decode(&out).unwrap();
     assert_eq!(response.convention(), Some(CallingConvention::Fast));
     assert!(!response.raw());
@@ -223,8 +235,8 @@ fn fast_signal_end_to_end_with_exact_statuses_and_counts() {
         (r[1].cycles_min, r[1].cycles_max, r[1].cycles_sum),
         (100, 100, 200)
     );
-    assert_eq!(r[1].histogram[6], 2);
-    assert_eq!(r[1].histogram.iter().sum::<u32>(), 2);
+    assert_eq!(histogram(&out, 0), [(100, 3)]);
+    assert_eq!(histogram(&out, 1), [(100, 2)]);
     // Registers: fast control word, RDX = conn | flag << 32, R8 = 0.
     let issued = calls(&dev);
     assert_eq!(issued.len(), 5);
@@ -243,21 +255,28 @@ fn statistics_are_exact_on_scripted_cycles() {
     let (c, out) = signal(
         &mut dev,
         request(CallingConvention::Fast, false, &[Operation::new(1, 0, 7)]),
-        368,
+        MAX_SIGNAL_RESPONSE_SIZE,
     );
-    assert_eq!(c, Completion::success(368));
+    assert_eq!(c, Completion::success(32 + 80 + 7 * 4));
     let r = results(&out)[0];
     assert_eq!(r.cycles_min, 0);
     assert_eq!(r.cycles_max, u64::from(u32::MAX) + 7);
     assert_eq!(r.cycles_sum, cycles.iter().sum::<u64>());
-    let mut expected = [0u32; 64];
-    expected[0] = 2; // 1, 0
-    expected[1] = 1; // 3
-    expected[2] = 1; // 5
-    expected[9] = 1; // 1000
-    expected[12] = 1; // 4096
-    expected[32] = 1; // 2^32 + 6
-    assert_eq!(r.histogram, expected);
+    // Below 256 every value is its own bucket; 1000 = 512 + 122·4 + 0 → 256 + 128 + 122;
+    // 4096 = 2^12 → 256 + 4·128; 2^32 + 7 saturates into the last bucket.
+    assert_eq!(
+        histogram(&out, 0),
+        [
+            (0, 1),
+            (1, 1),
+            (3, 1),
+            (5, 1),
+            (506, 1),
+            (768, 1),
+            (3327, 1)
+        ]
+    );
+    assert_eq!(r.histogram_entries, 7);
     assert_eq!(r.mean_cycles(), Some(cycles.iter().sum::<u64>() / 7));
 }
 
@@ -282,16 +301,18 @@ fn a_backwards_timestamp_counts_as_zero_cycles() {
         }
     }
     let op = Operation::new(1, 0, 3);
-    let acc = hvsignal_core::Accumulator::run(
+    let mut region = [zerocopy::byteorder::U32::<zerocopy::byteorder::LittleEndian>::new(7); 3];
+    let acc = hvsignal_core::Accumulator::run_into(
         &mut Backwards(std::cell::Cell::new(1000)),
-        0x1_005D,
-        1,
-        0,
+        (0x1_005D, 1, 0),
         3,
-    );
+        true,
+        &mut region,
+    )
+    .unwrap();
     let r = acc.result(&op, 0x1_005D);
     assert_eq!((r.cycles_min, r.cycles_max, r.cycles_sum), (0, 0, 0));
-    assert_eq!(r.histogram[0], 3);
+    assert_eq!(region.map(zerocopy::byteorder::U32::get), [0, 0, 0]);
     // A zero-call accumulator writes zeros, not u64::MAX.
     let empty = hvsignal_core::Accumulator::new().result(&op, 0x1_005D);
     assert_eq!((empty.calls, empty.cycles_min, empty.cycles_max), (0, 0, 0));
@@ -307,9 +328,9 @@ fn memory_convention_writes_the_input_page_and_passes_its_gpa() {
             false,
             &[Operation::new(0x2001, 5, 2)],
         ),
-        368,
+        MAX_SIGNAL_RESPONSE_SIZE,
     );
-    assert_eq!(c, Completion::success(368));
+    assert_eq!(c, Completion::success(32 + 80 + 4));
     let r = results(&out)[0];
     assert_eq!(
         (r.control, r.calls, r.successes, r.input_offset),
@@ -349,7 +370,7 @@ fn raw_memory_input_offset_can_misalign_but_never_leave_the_page() {
         ),
         MAX_SIGNAL_RESPONSE_SIZE,
     );
-    assert_eq!(c, Completion::success(32 + 3 * 336));
+    assert_eq!(c, Completion::success(32 + 3 * 80 + 3 * 4));
     let r = results(&out);
     assert_eq!(
         (r[0].input_offset, r[1].input_offset, r[2].input_offset),
@@ -484,7 +505,7 @@ fn memory_convention_without_a_page_is_refused() {
         request(CallingConvention::Fast, false, &[Operation::new(1, 0, 1)]),
         368,
     );
-    assert_eq!(c, Completion::success(368));
+    assert_eq!(c, Completion::success(32 + 80 + 4));
     assert_eq!(calls(&dev).len(), 1);
 }
 
@@ -496,11 +517,14 @@ fn a_short_output_buffer_is_refused_before_any_call() {
         false,
         &[Operation::new(1, 0, 1), Operation::new(2, 0, 1)],
     );
-    let (c, _) = signal(&mut dev, bytes.clone(), signal_response_size(2) - 1);
+    // The capacity: two results and at most one histogram entry per call.
+    let capacity = signal_response_size(2, 2);
+    assert_eq!(capacity, 32 + 2 * 80 + 2 * 4);
+    let (c, _) = signal(&mut dev, bytes.clone(), capacity - 1);
     assert_eq!(c, Completion::failed(STATUS_BUFFER_TOO_SMALL));
     assert!(calls(&dev).is_empty());
-    let (c, _) = signal(&mut dev, bytes, signal_response_size(2));
-    assert_eq!(c, Completion::success(signal_response_size(2)));
+    let (c, _) = signal(&mut dev, bytes, capacity);
+    assert_eq!(c, Completion::success(capacity));
 }
 
 #[test]
@@ -558,7 +582,8 @@ fn method_buffered_aliasing_input_and_output_share_one_buffer() {
     let bytes = request(CallingConvention::Fast, false, &ops);
     let mut system = SystemBuffer::new(&bytes, MAX_SIGNAL_RESPONSE_SIZE);
     let c = dev.handle_device_control(IOCTL_HVSIGNAL_SIGNAL, &mut system);
-    assert_eq!(c, Completion::success(MAX_SIGNAL_RESPONSE_SIZE));
+    // 64 results, one histogram entry each (every call took 50 cycles).
+    assert_eq!(c, Completion::success(32 + 64 * 80 + 64 * 4));
     let r = results(&system.buffer[..c.information]);
     assert_eq!(r.len(), 64);
     for (i, result) in r.iter().enumerate() {
@@ -606,8 +631,14 @@ fn responses_are_fully_written() {
     let (c0, out0, rest0, q0, query0) = run(0x00);
     let (c1, out1, rest1, q1, query1) = run(0xFF);
     assert_eq!((c0, q0), (c1, q1));
-    assert_eq!(c0.information, 32 + 2 * 336);
+    // Two histogram entries per operation (3 and 900 cycles alternate).
+    assert_eq!(c0.information, 32 + 2 * 80 + 4 * 4);
     assert_eq!(out0, out1);
     assert_eq!(query0, query1);
-    assert!(rest0.iter().all(|&b| b == 0) && rest1.iter().all(|&b| b == 0xFF));
+    // The rest of the capacity (3 + 7 words reserved, 4 used) is zeroed scratch; past it the
+    // buffer is untouched.
+    let scratch = 4 * (3 + 7 - 4);
+    assert!(rest0.iter().all(|&b| b == 0));
+    assert!(rest1[..scratch].iter().all(|&b| b == 0));
+    assert!(rest1[scratch..].iter().all(|&b| b == 0xFF));
 }

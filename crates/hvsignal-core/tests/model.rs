@@ -87,6 +87,37 @@ fn signal(
     raw: bool,
     ops: &[Operation],
 ) -> (Completion, Vec<OperationResult>) {
+    let (c, bytes) = signal_bytes(device, convention, raw, ops);
+    let results = if c.status == 0 {
+        SignalResponse::decode(&bytes)
+            .unwrap()
+            .operations()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    (c, results)
+}
+
+/// An operation's histogram entries (bucket, count) and its samples.
+type Distribution = (Vec<(usize, u32)>, Vec<u32>);
+
+/// Each operation's histogram entries and samples, from a successful response's bytes.
+fn distributions(bytes: &[u8]) -> Vec<Distribution> {
+    SignalResponse::decode(bytes)
+        .unwrap()
+        .views()
+        .map(|v| (v.histogram().collect(), v.samples().collect()))
+        .collect()
+}
+
+/// Sends the operations; returns the completion and the response's bytes.
+fn signal_bytes(
+    device: &mut Device<ModelPrimitive>,
+    convention: CallingConvention,
+    raw: bool,
+    ops: &[Operation],
+) -> (Completion, Vec<u8>) {
     let mut request = SignalRequest::new(convention, raw);
     for op in ops {
         request.push(*op).unwrap();
@@ -98,17 +129,15 @@ fn signal(
         output: vec![0; MAX_SIGNAL_RESPONSE_SIZE],
     };
     let c = device.handle_device_control(IOCTL_HVSIGNAL_SIGNAL, &mut buffers);
-    let results = if c.status == 0 {
-        SignalResponse::decode(&buffers.output[..c.information])
-            .unwrap()
-            .operations()
-            .collect()
-    } else {
+    if c.status != 0 {
         assert_eq!(c.information, 0);
-        Vec::new()
-    };
-    (c, results)
+    }
+    buffers.output.truncate(c.information);
+    (c, buffers.output)
 }
+
+/// Timestamp reads the driver makes per request to measure its timer overhead.
+const TIMER_READS: u64 = 2 * hvsignal_proto::wire::TIMER_OVERHEAD_PAIRS as u64;
 
 fn counts(r: &OperationResult) -> (u32, u32, u32, HvStatus, HvStatus) {
     (
@@ -166,7 +195,10 @@ fn success_sets_the_flag_and_raises_the_sint_once() {
         false,
         &[Operation::new(0x2001, 3, 5), Operation::new(0x2004, 15, 1)],
     );
-    assert_eq!(c, Completion::success(32 + 2 * 336));
+    // Two results and their histogram entries (the model's jitter spreads the five calls).
+    let words = (r[0].histogram_entries + r[1].histogram_entries) as usize;
+    assert_eq!((r[0].histogram_entries, r[1].histogram_entries), (5, 1));
+    assert_eq!(c, Completion::success(32 + 2 * 80 + 4 * words));
     assert_eq!(
         counts(&r[0]),
         (5, 5, 0, HvStatus::SUCCESS, HvStatus::SUCCESS)
@@ -323,34 +355,63 @@ fn cycle_statistics_are_exact_with_deterministic_timing() {
     let timing = *world.timing();
     let mut s = setup(world);
     let before = s.device.hypercalls().unwrap().peek_tsc();
-    let (c, r) = signal(
+    let (c, bytes) = signal_bytes(
         &mut s.device,
         CallingConvention::Fast,
         false,
-        &[Operation::new(0x2001, 0, 10), Operation::new(0x7777, 0, 4)],
+        &[
+            Operation::new(0x2001, 0, 10),
+            Operation::new(0x7777, 0, 4),
+            Operation::new(0x2001, 0, 3).with_samples(),
+        ],
     );
     assert_eq!(c.status, 0);
+    let r: Vec<OperationResult> = SignalResponse::decode(&bytes)
+        .unwrap()
+        .operations()
+        .collect();
+    let d = distributions(&bytes);
+    // The timer overhead: an empty timed region is exactly one timestamp read.
+    assert_eq!(
+        SignalResponse::decode(&bytes)
+            .unwrap()
+            .timer_overhead_cycles(),
+        u32::try_from(timing.timestamp_cycles).unwrap()
+    );
     // A call measures one timestamp read plus its own cost; the first success raises the SINT.
     let success = timing.timestamp_cycles + timing.success_cycles;
     let first = success + timing.interrupt_cycles;
     assert_eq!(r[0].cycles_min, success);
     assert_eq!(r[0].cycles_max, first);
     assert_eq!(r[0].cycles_sum, first + 9 * success);
-    let mut histogram = [0u32; 64];
-    histogram[hvsignal_proto::histogram_bucket(first)] += 1;
-    histogram[hvsignal_proto::histogram_bucket(success)] += 9;
-    assert_eq!(r[0].histogram, histogram);
+    // success = 1275 cycles lands in a lower bucket than first = 1625.
+    let bucket = hvsignal_proto::histogram_bucket;
+    assert_eq!(
+        d[0],
+        (vec![(bucket(success), 9), (bucket(first), 1)], vec![])
+    );
+    assert_eq!(r[0].histogram_entries, 2);
     let lookup = timing.timestamp_cycles + timing.lookup_error_cycles;
     assert_eq!(
         (r[1].cycles_min, r[1].cycles_max, r[1].cycles_sum),
         (lookup, lookup, 4 * lookup)
     );
-    // Every cycle the virtual TSC advanced is accounted for: the measured sums plus the end
-    // timestamp read of each call.
+    assert_eq!(d[1], (vec![(bucket(lookup), 4)], vec![]));
+    // Samples: every call's cycles in order, no histogram (the flag is already set, so no
+    // interrupt this time).
+    let success_u32 = u32::try_from(success).unwrap();
+    assert_eq!(d[2], (vec![], vec![success_u32; 3]));
+    assert_eq!((r[2].options, r[2].histogram_entries), (1, 0));
+    // The response is exactly as long as its words: 2 + 1 entries and 3 samples.
+    assert_eq!(c.information, 32 + 3 * 80 + 4 * 6);
+    // Every cycle the virtual TSC advanced is accounted for: the measured sums, the end
+    // timestamp read of each call and the timer-overhead reads.
     let after = s.device.hypercalls().unwrap().peek_tsc();
     assert_eq!(
         after - before,
-        r[0].cycles_sum + r[1].cycles_sum + 14 * timing.timestamp_cycles
+        r.iter().map(|r| r.cycles_sum).sum::<u64>()
+            + 17 * timing.timestamp_cycles
+            + TIMER_READS * timing.timestamp_cycles
     );
 }
 
@@ -358,23 +419,29 @@ fn cycle_statistics_are_exact_with_deterministic_timing() {
 fn statistics_add_up_with_jitter_and_outliers() {
     let mut s = setup(World::builtin());
     let before = s.device.hypercalls().unwrap().peek_tsc();
-    let (c, r) = signal(
+    let (c, bytes) = signal_bytes(
         &mut s.device,
         CallingConvention::Fast,
         false,
         &[Operation::new(0x2003, 1, 10_000)],
     );
     assert_eq!(c.status, 0);
-    let r = r[0];
+    let r = SignalResponse::decode(&bytes)
+        .unwrap()
+        .operation(0)
+        .unwrap();
     assert_eq!((r.calls, r.successes, r.failures), (10_000, 10_000, 0));
-    assert_eq!(r.histogram.iter().sum::<u32>(), 10_000);
+    let (histogram, samples) = distributions(&bytes).remove(0);
+    assert!(samples.is_empty());
+    assert_eq!(histogram.iter().map(|&(_, n)| n).sum::<u32>(), 10_000);
+    assert!(histogram.windows(2).all(|w| w[0].0 < w[1].0));
     assert!(r.cycles_min <= r.mean_cycles().unwrap() && r.mean_cycles().unwrap() <= r.cycles_max);
     let timing = *World::builtin().timing();
     assert!(r.cycles_min >= timing.timestamp_cycles + timing.success_cycles);
     let after = s.device.hypercalls().unwrap().peek_tsc();
     assert_eq!(
         after - before,
-        r.cycles_sum + 10_000 * timing.timestamp_cycles
+        r.cycles_sum + 10_000 * timing.timestamp_cycles + TIMER_READS * timing.timestamp_cycles
     );
 }
 

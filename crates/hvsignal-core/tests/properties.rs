@@ -5,10 +5,10 @@ mod common;
 
 use common::{Buffers, Scripted, ready};
 use hvcall::CpuVendor;
-use hvsignal_core::{Completion, Device, Policy};
+use hvsignal_core::{Device, Policy};
 use hvsignal_proto::{
     CallingConvention, IOCTL_HVSIGNAL_SIGNAL, MAX_SIGNAL_RESPONSE_SIZE, Operation, SignalRequest,
-    SignalResponse, signal_response_size,
+    SignalResponse,
 };
 use proptest::prelude::*;
 
@@ -20,9 +20,10 @@ fn arb_operation(raw: bool, memory: bool) -> impl Strategy<Value = Operation> {
         any::<u64>(),
         1u32..50,
         0u16..4096,
+        any::<bool>(),
     )
         .prop_map(
-            move |(connection_id, flag_number, rsvd_z, extra, repeat, offset)| {
+            move |(connection_id, flag_number, rsvd_z, extra, repeat, offset, samples)| {
                 // Memory input must end inside the page: at most 510 QWORDs of variable header,
                 // and an offset that leaves room for the input.
                 let header = (extra >> 17) & 0x3FF;
@@ -40,6 +41,11 @@ fn arb_operation(raw: bool, memory: bool) -> impl Strategy<Value = Operation> {
                     extra_control: if raw { extra & !0x1_FFFF } else { 0 },
                     repeat,
                     input_offset: if raw && memory { offset } else { 0 },
+                    options: if samples {
+                        hvsignal_proto::OPTION_SAMPLES
+                    } else {
+                        0
+                    },
                 }
             },
         )
@@ -75,12 +81,15 @@ proptest! {
         let mut buffers = Buffers::new(bytes, MAX_SIGNAL_RESPONSE_SIZE);
         let c = dev.handle_device_control(IOCTL_HVSIGNAL_SIGNAL, &mut buffers);
         let n = request.operations().len();
-        prop_assert_eq!(c, Completion::success(signal_response_size(n)));
+        prop_assert!(c.status == 0);
+        prop_assert!(c.information <= request.response_capacity());
         let response = SignalResponse::decode(&buffers.output[..c.information]).unwrap();
+        prop_assert_eq!(response.len(), n);
         let calls = &dev.hypercalls().unwrap().calls;
         prop_assert_eq!(calls.len() as u64, u64::from(request.total_calls()));
         let mut call_index = 0usize;
-        for (op, r) in request.operations().iter().zip(response.operations()) {
+        for (op, view) in request.operations().iter().zip(response.views()) {
+            let r = view.result;
             let control = op.control(request.convention()).raw();
             prop_assert_eq!(control & 0xFFFF, 0x5D);
             prop_assert_eq!(control & (1 << 16) != 0, request.convention() == CallingConvention::Fast);
@@ -89,7 +98,8 @@ proptest! {
             prop_assert_eq!(r.successes + r.failures, r.calls);
             let mut expected_successes = 0;
             let mut sum = 0u64;
-            let mut histogram = [0u32; 64];
+            let mut histogram = std::collections::BTreeMap::<usize, u32>::new();
+            let mut samples = Vec::new();
             for k in 0..op.repeat as usize {
                 let i = call_index + k;
                 prop_assert_eq!(calls[i].0, control);
@@ -97,13 +107,20 @@ proptest! {
                 let c = cycles[i % cycles.len()];
                 if rax.trailing_zeros() >= 16 { expected_successes += 1; }
                 sum += c;
-                histogram[hvsignal_proto::histogram_bucket(c)] += 1;
+                *histogram.entry(hvsignal_proto::histogram_bucket(c)).or_default() += 1;
+                samples.push(u32::try_from(c).unwrap_or(u32::MAX));
                 if k == 0 { prop_assert_eq!(r.first_result, rax); }
                 if k + 1 == op.repeat as usize { prop_assert_eq!(r.last_result, rax); }
             }
             prop_assert_eq!(r.successes, expected_successes);
             prop_assert_eq!(r.cycles_sum, sum);
-            prop_assert_eq!(r.histogram, histogram);
+            if op.wants_samples() {
+                prop_assert_eq!(view.samples().collect::<Vec<_>>(), samples);
+                prop_assert_eq!(view.histogram().count(), 0);
+            } else {
+                prop_assert_eq!(view.histogram().collect::<Vec<_>>(), histogram.into_iter().collect::<Vec<_>>());
+                prop_assert_eq!(view.samples().count(), 0);
+            }
             call_index += op.repeat as usize;
         }
     }

@@ -43,7 +43,9 @@ pub use request::{
     CallingConvention, EncodeError, FIXED_CONTROL_BITS, Operation, OperationError, ParseError,
     RawField, SignalRequest,
 };
-pub use response::{ResponseError, SignalResponse, cpu_vendor_code, instruction_code};
+pub use response::{
+    OperationView, ResponseError, SignalResponse, cpu_vendor_code, instruction_code,
+};
 pub use status::{
     Failure, NtStatus, STATUS_ACCESS_DENIED, STATUS_BUFFER_TOO_SMALL,
     STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_BUFFER_SIZE, STATUS_INVALID_DEVICE_REQUEST,
@@ -52,7 +54,8 @@ pub use status::{
 };
 pub use wire::{
     HISTOGRAM_BUCKETS, MAX_CALLS_PER_REQUEST, MAX_OPERATIONS, MAX_SIGNAL_REQUEST_SIZE,
-    MAX_SIGNAL_RESPONSE_SIZE, MessageHeader, OperationEntry, OperationResult, PROTOCOL_VERSION,
-    QUERY_RESPONSE_SIZE, QueryResponse, SignalRequestHeader, SignalResponseHeader,
-    histogram_bucket, histogram_quantile_upper_bound, signal_request_size, signal_response_size,
+    MAX_SIGNAL_RESPONSE_SIZE, MessageHeader, OPTION_SAMPLES, OperationEntry, OperationResult,
+    PROTOCOL_VERSION, QUERY_RESPONSE_SIZE, QueryResponse, SignalRequestHeader,
+    SignalResponseHeader, histogram_bucket, histogram_bucket_bounds, signal_request_size,
+    signal_response_size, trailing_words,
 };

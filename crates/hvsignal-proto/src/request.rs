@@ -17,9 +17,9 @@ use zerocopy::{FromBytes, IntoBytes};
 use crate::status::{Failure, NtStatus};
 use crate::wire::{
     CONVENTION_FAST, CONVENTION_MEMORY, KIND_SIGNAL_REQUEST, MAGIC, MAX_CALLS_PER_REQUEST,
-    MAX_OPERATIONS, MessageHeader, OPERATION_ENTRY_SIZE, OperationEntry, PROTOCOL_VERSION,
-    SIGNAL_FLAG_RAW, SIGNAL_FLAGS_ALL, SIGNAL_HEADER_SIZE, SignalRequestHeader,
-    signal_request_size,
+    MAX_OPERATIONS, MessageHeader, OPERATION_ENTRY_SIZE, OPTION_SAMPLES, OPTIONS_ALL,
+    OperationEntry, PROTOCOL_VERSION, SIGNAL_FLAG_RAW, SIGNAL_FLAGS_ALL, SIGNAL_HEADER_SIZE,
+    SignalRequestHeader, signal_request_size,
 };
 
 /// Control-word bits no request may set, not even in raw mode: the call code (15:0, always
@@ -79,6 +79,8 @@ pub struct Operation {
     pub repeat: u32,
     /// Memory convention and raw mode only: the input's offset in the input page, 0..=4095.
     pub input_offset: u16,
+    /// `OPTION_*` (wire): e.g. [`OPTION_SAMPLES`] asks for every call's cycle count.
+    pub options: u16,
 }
 
 impl Operation {
@@ -92,7 +94,22 @@ impl Operation {
             extra_control: 0,
             repeat,
             input_offset: 0,
+            options: 0,
         }
+    }
+
+    /// The same operation, asking the driver for every call's cycle count
+    /// ([`OPTION_SAMPLES`]): exact quantiles from one operation per request.
+    #[must_use]
+    pub const fn with_samples(mut self) -> Self {
+        self.options |= OPTION_SAMPLES;
+        self
+    }
+
+    /// True when the operation asks for its samples.
+    #[must_use]
+    pub const fn wants_samples(&self) -> bool {
+        self.options & OPTION_SAMPLES != 0
     }
 
     /// The 8-byte SignalEvent input this operation issues.
@@ -213,6 +230,7 @@ impl Operation {
             extra_control: entry.extra_control,
             repeat: entry.repeat,
             input_offset: entry.input_offset,
+            options: entry.options,
         }
     }
 
@@ -226,7 +244,7 @@ impl Operation {
             extra_control: self.extra_control,
             repeat: self.repeat,
             input_offset: self.input_offset,
-            reserved: 0,
+            options: self.options,
         }
     }
 }
@@ -299,8 +317,8 @@ pub enum OperationError {
         /// The bytes the hypervisor would read.
         size: usize,
     },
-    /// The entry's reserved field is non-zero.
-    ReservedNonZero {
+    /// The entry sets option bits this protocol does not define.
+    UnknownOptions {
         /// Its value.
         value: u16,
     },
@@ -340,9 +358,10 @@ impl fmt::Display for OperationError {
                 "an input of {size} bytes at offset {offset} would end at byte {}, past the driver's 4096-byte input page; the driver never lets a hypervisor read memory it does not own, so the input (with its variable header) must end by byte 4096",
                 (offset as usize).saturating_add(size)
             ),
-            Self::ReservedNonZero { value } => {
-                write!(f, "the entry's reserved field is {value:#x}, must be 0")
-            }
+            Self::UnknownOptions { value } => write!(
+                f,
+                "the entry's options {value:#x} include bits this protocol does not define (only {OPTIONS_ALL:#x}: samples)"
+            ),
         }
     }
 }
@@ -606,6 +625,20 @@ impl SignalRequest {
         Ok(())
     }
 
+    /// The most bytes the response to this request can take: the header, one result per
+    /// operation, and each operation's samples or at most one histogram entry per call and
+    /// per bucket ([`crate::wire::trailing_words`]). The driver issues nothing unless the
+    /// output buffer holds this many bytes; the response itself may be shorter.
+    #[must_use]
+    pub fn response_capacity(&self) -> usize {
+        let words = self
+            .operations()
+            .iter()
+            .map(|op| crate::wire::trailing_words(op.repeat, op.options))
+            .fold(0usize, usize::saturating_add);
+        crate::wire::signal_response_size(self.count, words)
+    }
+
     /// Size of the encoded request.
     #[must_use]
     pub const fn encoded_len(&self) -> usize {
@@ -632,7 +665,7 @@ impl SignalRequest {
             convention: self.convention.to_wire(),
             flags: if self.raw { SIGNAL_FLAG_RAW } else { 0 },
             operation_count: u32::try_from(self.count).unwrap_or(u32::MAX),
-            reserved: 0,
+            timer_overhead_cycles: 0,
         };
         head.copy_from_slice(header.as_bytes());
         for (chunk, operation) in entries
@@ -649,7 +682,7 @@ impl SignalRequest {
     /// # Errors
     /// The first problem found, in this order: length below the header, magic, version, kind,
     /// size field, reserved header fields, convention, flags, operation count, entries vs.
-    /// length, then each operation in order (its reserved field, then
+    /// length, then each operation in order (its options, then
     /// [`Operation::validate`]), then the total number of calls.
     pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
         let mut request = Self::new(CallingConvention::Fast, false);
@@ -695,7 +728,7 @@ impl SignalRequest {
                 actual: bytes.len(),
             });
         }
-        if h.reserved != 0 || header.reserved != 0 {
+        if h.reserved != 0 || header.timer_overhead_cycles != 0 {
             return Err(ParseError::HeaderReservedNonZero);
         }
         let Some(convention) = CallingConvention::from_wire(header.convention) else {
@@ -738,11 +771,11 @@ impl SignalRequest {
                     len: bytes.len(),
                 });
             };
-            if entry.reserved != 0 {
+            if entry.options & !OPTIONS_ALL != 0 {
                 return Err(ParseError::Operation {
                     index,
-                    error: OperationError::ReservedNonZero {
-                        value: entry.reserved,
+                    error: OperationError::UnknownOptions {
+                        value: entry.options,
                     },
                 });
             }
@@ -820,6 +853,7 @@ mod tests {
             extra_control: 1 << 60 | 1 << 31 | 3 << 32,
             repeat: 2,
             input_offset: 4088,
+            options: OPTION_SAMPLES,
         };
         r.push(op).unwrap();
         r.push(Operation::new(5, 0, 1)).unwrap();
@@ -948,8 +982,8 @@ mod tests {
             }
         );
         assert_eq!(
-            op_err(patch(good.clone(), 54, &1u16.to_le_bytes())),
-            OperationError::ReservedNonZero { value: 1 }
+            op_err(patch(good.clone(), 54, &2u16.to_le_bytes())),
+            OperationError::UnknownOptions { value: 2 }
         );
         // Raw mode: the call code and fast bit stay out of reach; offsets need the memory
         // convention and must lie in the page.
@@ -1080,9 +1114,18 @@ mod tests {
             any::<u64>(),
             0u32..12_000,
             any::<u16>(),
+            any::<u16>(),
         )
             .prop_map(
-                |(connection_id, flag_number, rsvd_z, extra_control, repeat, input_offset)| {
+                |(
+                    connection_id,
+                    flag_number,
+                    rsvd_z,
+                    extra_control,
+                    repeat,
+                    input_offset,
+                    options,
+                )| {
                     Operation {
                         connection_id,
                         flag_number,
@@ -1090,6 +1133,7 @@ mod tests {
                         extra_control,
                         repeat,
                         input_offset,
+                        options,
                     }
                 },
             )
@@ -1118,6 +1162,7 @@ mod tests {
             } else {
                 0
             },
+            options: op.options & OPTIONS_ALL,
         }
     }
 

@@ -7,12 +7,12 @@ use zerocopy::FromBytes;
 
 use crate::request::CallingConvention;
 use crate::wire::{
-    CPU_VENDOR_AMD, CPU_VENDOR_INTEL, INSTRUCTION_VMCALL, INSTRUCTION_VMMCALL, KIND_QUERY_RESPONSE,
-    KIND_SIGNAL_RESPONSE, MAGIC, MAX_OPERATIONS, MessageHeader, OPERATION_RESULT_SIZE,
-    OperationResult, PROTOCOL_VERSION, QUERY_FLAG_HV1_INTERFACE, QUERY_FLAG_HYPERCALLS_AVAILABLE,
-    QUERY_FLAG_HYPERVISOR_PRESENT, QUERY_FLAG_MEMORY_CONVENTION, QUERY_FLAG_RAW_ALLOWED,
-    QUERY_RESPONSE_SIZE, QueryResponse, SIGNAL_FLAG_RAW, SignalResponseHeader,
-    signal_response_size,
+    CPU_VENDOR_AMD, CPU_VENDOR_INTEL, HISTOGRAM_BUCKETS, INSTRUCTION_VMCALL, INSTRUCTION_VMMCALL,
+    KIND_QUERY_RESPONSE, KIND_SIGNAL_RESPONSE, MAGIC, MAX_OPERATIONS, MessageHeader,
+    OPERATION_RESULT_SIZE, OPTION_SAMPLES, OperationResult, PROTOCOL_VERSION,
+    QUERY_FLAG_HV1_INTERFACE, QUERY_FLAG_HYPERCALLS_AVAILABLE, QUERY_FLAG_HYPERVISOR_PRESENT,
+    QUERY_FLAG_MEMORY_CONVENTION, QUERY_FLAG_RAW_ALLOWED, QUERY_RESPONSE_SIZE, QueryResponse,
+    SIGNAL_FLAG_RAW, SignalResponseHeader, histogram_entry_parts, signal_response_size,
 };
 
 /// Why response bytes could not be read.
@@ -54,6 +54,12 @@ pub enum ResponseError {
         /// The count received.
         count: u32,
     },
+    /// An operation's histogram is not a valid one for its calls: a bucket out of range, not
+    /// ascending, more entries than calls, or counts that do not add up to its calls.
+    BadHistogram {
+        /// The operation's index.
+        index: usize,
+    },
 }
 
 impl fmt::Display for ResponseError {
@@ -68,7 +74,12 @@ impl fmt::Display for ResponseError {
             ),
             Self::UnsupportedVersion { found } => write!(
                 f,
-                "the driver speaks protocol version {found}, this program version {PROTOCOL_VERSION}; install matching releases"
+                "the driver speaks protocol version {found}, this program version {PROTOCOL_VERSION}: {}",
+                if found < PROTOCOL_VERSION {
+                    "update the driver to the one that ships with this hvsignal"
+                } else {
+                    "update hvsignal to the release of the installed driver"
+                }
             ),
             Self::WrongKind { found, expected } => {
                 write!(f, "response kind {found}, expected {expected}")
@@ -80,6 +91,10 @@ impl fmt::Display for ResponseError {
             Self::TooManyOperations { count } => write!(
                 f,
                 "response has {count} operations, more than the protocol's {MAX_OPERATIONS}"
+            ),
+            Self::BadHistogram { index } => write!(
+                f,
+                "operation {index}'s histogram does not describe its calls (bucket out of range, out of order, or counts that do not add up)"
             ),
         }
     }
@@ -304,12 +319,21 @@ impl OperationResult {
         }
     }
 
-    /// An upper bound of the `permille`/1000 quantile of the cycle counts (see
-    /// [`crate::histogram_quantile_upper_bound`]), capped at the largest count seen.
+    /// True when the driver sent this operation's samples (one per call) instead of a
+    /// histogram.
     #[must_use]
-    pub fn cycles_quantile_upper_bound(&self, permille: u32) -> Option<u64> {
-        crate::wire::histogram_quantile_upper_bound(&self.histogram, permille)
-            .map(|bound| bound.min(self.cycles_max))
+    pub const fn has_samples(&self) -> bool {
+        self.options & OPTION_SAMPLES != 0
+    }
+
+    /// The trailing words this operation owns in the response.
+    #[must_use]
+    pub const fn trailing_words(&self) -> usize {
+        if self.has_samples() {
+            self.calls as usize
+        } else {
+            self.histogram_entries as usize
+        }
     }
 }
 
@@ -319,6 +343,45 @@ impl OperationResult {
 pub struct SignalResponse<'a> {
     header: SignalResponseHeader,
     entries: &'a [u8],
+    trailing: &'a [u8],
+}
+
+/// One operation of a response with its trailing words: its samples or its histogram.
+#[derive(Clone, Copy, Debug)]
+pub struct OperationView<'a> {
+    /// The fixed result.
+    pub result: OperationResult,
+    words: &'a [u8],
+}
+
+fn words(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    bytes
+        .chunks_exact(4)
+        .map(|w| u32::from_le_bytes(<[u8; 4]>::try_from(w).unwrap_or([0; 4])))
+}
+
+impl<'a> OperationView<'a> {
+    /// Every call's cycle count (saturated at `u32::MAX`), in call order, when the operation
+    /// asked for samples; empty otherwise.
+    pub fn samples(&self) -> impl Iterator<Item = u32> + 'a {
+        let bytes = if self.result.has_samples() {
+            self.words
+        } else {
+            &[]
+        };
+        words(bytes)
+    }
+
+    /// The histogram's non-empty buckets, ascending, as (bucket, count); empty when the
+    /// operation sent samples instead.
+    pub fn histogram(&self) -> impl Iterator<Item = (usize, u32)> + 'a {
+        let bytes = if self.result.has_samples() {
+            &[]
+        } else {
+            self.words
+        };
+        words(bytes).map(histogram_entry_parts)
+    }
 }
 
 impl<'a> SignalResponse<'a> {
@@ -326,9 +389,10 @@ impl<'a> SignalResponse<'a> {
     ///
     /// # Errors
     /// Too short, not an hvsignal message, another version or kind, more than
-    /// [`MAX_OPERATIONS`] operations, or a size that does not match the operation count.
+    /// [`MAX_OPERATIONS`] operations, a size that does not match the operations and their
+    /// trailing words, or a histogram that does not describe its operation's calls.
     pub fn decode(bytes: &'a [u8]) -> Result<Self, ResponseError> {
-        let fixed = signal_response_size(0);
+        let fixed = signal_response_size(0, 0);
         let (message_header, _) =
             MessageHeader::read_from_prefix(bytes).map_err(|_| ResponseError::TooShort {
                 len: bytes.len(),
@@ -346,19 +410,41 @@ impl<'a> SignalResponse<'a> {
                 count: header.operation_count,
             });
         }
-        let expected = signal_response_size(count);
-        if usize::try_from(header.header.size).ok() != Some(expected) {
+        let entries_len = OPERATION_RESULT_SIZE.saturating_mul(count);
+        let declared = usize::try_from(header.header.size).unwrap_or(usize::MAX);
+        let entries = rest.get(..entries_len).ok_or(ResponseError::TooShort {
+            len: bytes.len(),
+            needed: signal_response_size(count, 0),
+        })?;
+        let words: usize = entries
+            .chunks_exact(OPERATION_RESULT_SIZE)
+            .filter_map(|chunk| OperationResult::read_from_bytes(chunk).ok())
+            .map(|r| r.trailing_words())
+            .fold(0usize, usize::saturating_add);
+        let expected = signal_response_size(count, words);
+        if declared != expected {
             return Err(ResponseError::SizeMismatch {
                 declared: header.header.size,
                 expected,
             });
         }
-        let entries_len = OPERATION_RESULT_SIZE.saturating_mul(count);
-        let entries = rest.get(..entries_len).ok_or(ResponseError::TooShort {
-            len: bytes.len(),
-            needed: expected,
-        })?;
-        Ok(Self { header, entries })
+        let trailing = rest
+            .get(entries_len..expected.saturating_sub(fixed))
+            .ok_or(ResponseError::TooShort {
+                len: bytes.len(),
+                needed: expected,
+            })?;
+        let response = Self {
+            header,
+            entries,
+            trailing,
+        };
+        for (index, view) in response.views().enumerate() {
+            if !histogram_is_valid(&view) {
+                return Err(ResponseError::BadHistogram { index });
+            }
+        }
+        Ok(response)
     }
 
     /// The fixed part.
@@ -377,6 +463,12 @@ impl<'a> SignalResponse<'a> {
     #[must_use]
     pub const fn raw(&self) -> bool {
         self.header.flags & SIGNAL_FLAG_RAW != 0
+    }
+
+    /// The cost of an empty timed region the driver measured for this request, in cycles.
+    #[must_use]
+    pub const fn timer_overhead_cycles(&self) -> u32 {
+        self.header.timer_overhead_cycles
     }
 
     /// Number of operations.
@@ -405,6 +497,35 @@ impl<'a> SignalResponse<'a> {
             .chunks_exact(OPERATION_RESULT_SIZE)
             .filter_map(|chunk| OperationResult::read_from_bytes(chunk).ok())
     }
+
+    /// Every operation with its samples or histogram, in order.
+    pub fn views(&self) -> impl Iterator<Item = OperationView<'a>> + 'a {
+        let mut rest = self.trailing;
+        self.operations().map(move |result| {
+            let len = result.trailing_words().saturating_mul(4).min(rest.len());
+            let (words, tail) = rest.split_at(len);
+            rest = tail;
+            OperationView { result, words }
+        })
+    }
+}
+
+/// A histogram describes its operation: buckets in range and ascending, no more entries than
+/// calls, counts adding up to the calls.
+fn histogram_is_valid(view: &OperationView<'_>) -> bool {
+    if view.result.has_samples() {
+        return view.result.histogram_entries == 0;
+    }
+    let mut previous: Option<usize> = None;
+    let mut total = 0u64;
+    for (bucket, count) in view.histogram() {
+        if bucket >= HISTOGRAM_BUCKETS || previous.is_some_and(|p| p >= bucket) || count == 0 {
+            return false;
+        }
+        previous = Some(bucket);
+        total = total.saturating_add(u64::from(count));
+    }
+    total == u64::from(view.result.calls)
 }
 
 #[cfg(test)]
@@ -517,42 +638,55 @@ mod tests {
         assert_eq!(instruction_code(None), 0);
     }
 
-    fn response_bytes(results: &[OperationResult]) -> Vec<u8> {
+    /// A response with `results` and trailing `words`, its size field right.
+    fn response_bytes(results: &[OperationResult], words: &[u32]) -> Vec<u8> {
         let count = results.len();
         let header = SignalResponseHeader {
             header: MessageHeader::new(
                 KIND_SIGNAL_RESPONSE,
-                u32::try_from(signal_response_size(count)).unwrap(),
+                u32::try_from(signal_response_size(count, words.len())).unwrap(),
             ),
             convention: 1,
             flags: SIGNAL_FLAG_RAW,
             operation_count: u32::try_from(count).unwrap(),
-            reserved: 0,
+            timer_overhead_cycles: 25,
         };
         let mut bytes = header.as_bytes().to_vec();
         for r in results {
             bytes.extend_from_slice(r.as_bytes());
+        }
+        for w in words {
+            bytes.extend_from_slice(&w.to_le_bytes());
         }
         bytes
     }
 
     #[test]
     fn signal_response_decodes_from_unaligned_bytes() {
-        let mut a = OperationResult {
+        // a: 4 calls with a histogram of two buckets; b: 3 calls with their samples.
+        let a = OperationResult {
             connection_id: 0x2001,
             calls: 4,
             cycles_sum: 4000,
             cycles_max: 1500,
             first_status: 0x12,
+            histogram_entries: 2,
             ..OperationResult::default()
         };
-        a.histogram[9] = 3;
-        a.histogram[10] = 1;
         let b = OperationResult {
             connection_id: 7,
+            calls: 3,
+            options: OPTION_SAMPLES,
             ..OperationResult::default()
         };
-        let bytes = response_bytes(&[a, b]);
+        let words = [
+            crate::wire::histogram_entry(546, 3),
+            crate::wire::histogram_entry(600, 1),
+            10,
+            20,
+            u32::MAX,
+        ];
+        let bytes = response_bytes(&[a, b], &words);
         // Shift by one byte so nothing is aligned.
         let mut shifted = std::vec![0u8];
         shifted.extend_from_slice(&bytes);
@@ -560,21 +694,35 @@ mod tests {
         assert_eq!(response.len(), 2);
         assert!(!response.is_empty());
         assert!(response.raw());
+        assert_eq!(response.timer_overhead_cycles(), 25);
         assert_eq!(response.convention(), Some(CallingConvention::Memory));
         assert_eq!(response.operation(0), Some(a));
         assert_eq!(response.operation(1), Some(b));
         assert_eq!(response.operation(2), None);
         assert_eq!(response.operations().collect::<Vec<_>>(), [a, b]);
+        let views: Vec<_> = response.views().collect();
+        assert_eq!(
+            views[0].histogram().collect::<Vec<_>>(),
+            [(546, 3), (600, 1)]
+        );
+        assert_eq!(views[0].samples().count(), 0);
+        assert_eq!(views[1].samples().collect::<Vec<_>>(), [10, 20, u32::MAX]);
+        assert_eq!(views[1].histogram().count(), 0);
         assert_eq!(a.mean_cycles(), Some(1000));
-        assert_eq!(b.mean_cycles(), None);
+        assert_eq!(OperationResult::default().mean_cycles(), None);
         assert_eq!(a.first_hv_status(), HvStatus::INVALID_CONNECTION_ID);
-        assert_eq!(a.cycles_quantile_upper_bound(500), Some(1023));
-        assert_eq!(a.cycles_quantile_upper_bound(1000), Some(1500));
     }
 
     #[test]
     fn signal_response_errors() {
-        let bytes = response_bytes(&[OperationResult::default()]);
+        let one = OperationResult {
+            calls: 1,
+            histogram_entries: 1,
+            ..OperationResult::default()
+        };
+        let entry = crate::wire::histogram_entry(5, 1);
+        let bytes = response_bytes(&[one], &[entry]);
+        assert_eq!(bytes.len(), 116);
         assert_eq!(
             SignalResponse::decode(&bytes[..20]).unwrap_err(),
             ResponseError::TooShort {
@@ -586,16 +734,25 @@ mod tests {
             SignalResponse::decode(&bytes[..100]).unwrap_err(),
             ResponseError::TooShort {
                 len: 100,
-                needed: 368
+                needed: 112
             }
         );
+        // The size field disagrees with the operations and their words.
         let mut wrong = bytes.clone();
-        wrong[24] = 2; // count 2, size still for 1
+        wrong[8] = 120;
         assert_eq!(
             SignalResponse::decode(&wrong).unwrap_err(),
             ResponseError::SizeMismatch {
-                declared: 368,
-                expected: 704
+                declared: 120,
+                expected: 116
+            }
+        );
+        // Fewer bytes than the size field says: a truncated response, never half a figure.
+        assert_eq!(
+            SignalResponse::decode(&bytes[..114]).unwrap_err(),
+            ResponseError::TooShort {
+                len: 114,
+                needed: 116
             }
         );
         let mut wrong = bytes.clone();
@@ -604,5 +761,43 @@ mod tests {
             SignalResponse::decode(&wrong).unwrap_err(),
             ResponseError::TooManyOperations { count: 65 }
         );
+        // Histograms that do not describe their calls.
+        for (calls, words) in [
+            (1, [crate::wire::histogram_entry(5, 2)]), // counts add up to 2, not 1
+            (1, [crate::wire::histogram_entry(HISTOGRAM_BUCKETS, 1)]), // bucket out of range
+            (1, [crate::wire::histogram_entry(5, 0)]), // an empty bucket listed
+        ] {
+            let r = OperationResult {
+                calls,
+                histogram_entries: 1,
+                ..OperationResult::default()
+            };
+            assert_eq!(
+                SignalResponse::decode(&response_bytes(&[r], &words)).unwrap_err(),
+                ResponseError::BadHistogram { index: 0 }
+            );
+        }
+        let r = OperationResult {
+            calls: 2,
+            histogram_entries: 2,
+            ..OperationResult::default()
+        };
+        let descending = [
+            crate::wire::histogram_entry(9, 1),
+            crate::wire::histogram_entry(5, 1),
+        ];
+        assert_eq!(
+            SignalResponse::decode(&response_bytes(&[r], &descending)).unwrap_err(),
+            ResponseError::BadHistogram { index: 0 }
+        );
+    }
+
+    #[test]
+    fn version_errors_say_which_side_to_update() {
+        use std::string::ToString;
+        let older = ResponseError::UnsupportedVersion { found: 1 }.to_string();
+        assert!(older.contains("update the driver"), "{older}");
+        let newer = ResponseError::UnsupportedVersion { found: 3 }.to_string();
+        assert!(newer.contains("update hvsignal"), "{newer}");
     }
 }

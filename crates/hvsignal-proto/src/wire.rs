@@ -36,8 +36,17 @@ pub const MAX_OPERATIONS: usize = 64;
 /// request). The console program splits larger jobs into several requests.
 pub const MAX_CALLS_PER_REQUEST: u32 = 10_000;
 
-/// Number of log2 histogram buckets per operation.
-pub const HISTOGRAM_BUCKETS: usize = 64;
+/// Cycle counts below this are histogram buckets of their own (width 1).
+pub const HISTOGRAM_LINEAR_LIMIT: u32 = 256;
+/// Above [`HISTOGRAM_LINEAR_LIMIT`], each power of two `[2^e, 2^(e+1))` is split into this many
+/// equal buckets, so a bucket is at most 1/128 of its lower bound wide: any value inside it is
+/// within 0.79 % of any other (log-linear buckets, as HdrHistogram does).
+pub const HISTOGRAM_SUB_BUCKETS: u32 = 128;
+/// Number of histogram buckets: 256 exact values, then 128 per power of two from 2^8 to 2^31.
+/// Cycle counts of 2^32 and more are counted in the last bucket (min, max and sum stay exact).
+pub const HISTOGRAM_BUCKETS: usize = 256 + 24 * 128;
+/// The largest relative width of a histogram bucket, in parts per million: 1/128.
+pub const HISTOGRAM_RELATIVE_ERROR_PPM: u32 = 7_813;
 
 /// [`MessageHeader::kind`] of a [`QueryResponse`].
 pub const KIND_QUERY_RESPONSE: u16 = 1;
@@ -244,13 +253,18 @@ pub struct SignalRequestHeader {
     pub flags: u32,
     /// Number of entries that follow (1..=[`MAX_OPERATIONS`]).
     pub operation_count: u32,
-    /// Zero.
-    pub reserved: u32,
+    /// Zero in a request. In a response: the timer overhead, the fewest cycles an empty timed
+    /// region (the timestamp pair around a call, with no call) took over
+    /// [`TIMER_OVERHEAD_PAIRS`] tries, measured by the driver for this request (saturating).
+    pub timer_overhead_cycles: u32,
 }
 
 /// The fixed part of a signal response: the request's header echoed with kind
-/// [`KIND_SIGNAL_RESPONSE`] and the response's size.
+/// [`KIND_SIGNAL_RESPONSE`], the response's size and the timer overhead.
 pub type SignalResponseHeader = SignalRequestHeader;
+
+/// Empty timed regions the driver measures per request for the timer overhead.
+pub const TIMER_OVERHEAD_PAIRS: u32 = 16;
 
 /// Size of [`SignalRequestHeader`].
 pub const SIGNAL_HEADER_SIZE: usize = core::mem::size_of::<SignalRequestHeader>();
@@ -272,17 +286,24 @@ pub struct OperationEntry {
     pub extra_control: u64,
     /// How many times to issue the call (1..=[`MAX_CALLS_PER_REQUEST`]).
     pub repeat: u32,
-    /// Memory convention, raw mode only: byte offset of the input within the input page
-    /// (0..=4095); bytes past the page end are not written.
+    /// Memory convention, raw mode only: byte offset of the input within the input page; the
+    /// input (with any variable header) must end inside the page.
     pub input_offset: u16,
-    /// Zero.
-    pub reserved: u16,
+    /// `OPTION_*`: what the response carries for this operation.
+    pub options: u16,
 }
+
+/// [`OperationEntry::options`]: the response carries every call's cycle count (a saturating
+/// `u32` each, in call order), so quantiles are exact; no histogram is sent then.
+pub const OPTION_SAMPLES: u16 = 1 << 0;
+/// Every defined option.
+pub const OPTIONS_ALL: u16 = OPTION_SAMPLES;
 
 /// Size of an [`OperationEntry`].
 pub const OPERATION_ENTRY_SIZE: usize = core::mem::size_of::<OperationEntry>();
 
-/// The result of one operation in a signal response (336 bytes).
+/// The result of one operation in a signal response (80 bytes). Its histogram entries and
+/// samples follow all the results (see [`signal_response_size`]).
 #[repr(C)]
 #[derive(Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct OperationResult {
@@ -316,13 +337,12 @@ pub struct OperationResult {
     pub cycles_sum: u64,
     /// The input offset used (memory convention), echo of the request.
     pub input_offset: u16,
-    /// Zero.
-    pub reserved0: u16,
-    /// Zero.
-    pub reserved1: u32,
-    /// `histogram[i]` counts calls whose cycle count `c` has `floor(log2(max(c, 1))) == i`, i.e.
-    /// bucket 0 holds 0 and 1 cycles, bucket `i ≥ 1` holds `2^i ..= 2^(i+1) - 1`.
-    pub histogram: [u32; HISTOGRAM_BUCKETS],
+    /// The options of the request's entry, echoed.
+    pub options: u16,
+    /// Histogram entries of this operation in the trailing region: one `u32` per non-empty
+    /// bucket, `bucket << 16 | count` ([`histogram_entry`]), ascending; 0 when samples were
+    /// asked for.
+    pub histogram_entries: u32,
 }
 
 impl Default for OperationResult {
@@ -340,64 +360,101 @@ pub const fn signal_request_size(count: usize) -> usize {
     SIGNAL_HEADER_SIZE.saturating_add(OPERATION_ENTRY_SIZE.saturating_mul(count))
 }
 
-/// Size of a signal response with `count` operations.
+/// The trailing words one operation can need at most: its samples (one per call) when it asks
+/// for them, else its histogram entries (at most one per call, at most one per bucket).
 #[must_use]
-pub const fn signal_response_size(count: usize) -> usize {
-    SIGNAL_HEADER_SIZE.saturating_add(OPERATION_RESULT_SIZE.saturating_mul(count))
+pub const fn trailing_words(repeat: u32, options: u16) -> usize {
+    let calls = repeat as usize;
+    if options & OPTION_SAMPLES == 0 && calls > HISTOGRAM_BUCKETS {
+        HISTOGRAM_BUCKETS
+    } else {
+        calls
+    }
+}
+
+/// Size of a signal response with `count` operations whose trailing region holds `words`
+/// `u32`s: the header, the results, then for each operation in order its histogram entries or
+/// its samples. A response's capacity is this with the [`trailing_words`] of each operation.
+#[must_use]
+pub const fn signal_response_size(count: usize, words: usize) -> usize {
+    SIGNAL_HEADER_SIZE
+        .saturating_add(OPERATION_RESULT_SIZE.saturating_mul(count))
+        .saturating_add(words.saturating_mul(4))
 }
 
 /// Largest signal request: 32 + 24 × 64 = 1568 bytes.
 pub const MAX_SIGNAL_REQUEST_SIZE: usize = signal_request_size(MAX_OPERATIONS);
-/// Largest signal response: 32 + 336 × 64 = 21 536 bytes.
-pub const MAX_SIGNAL_RESPONSE_SIZE: usize = signal_response_size(MAX_OPERATIONS);
+/// Largest signal response: 32 + 80 × 64 + 4 × 10 000 = 45 152 bytes (every call's sample, or
+/// at most one histogram entry per call).
+pub const MAX_SIGNAL_RESPONSE_SIZE: usize =
+    signal_response_size(MAX_OPERATIONS, MAX_CALLS_PER_REQUEST as usize);
 
-/// The histogram bucket of a call that took `cycles` cycles: `floor(log2(max(cycles, 1)))`.
+/// The histogram bucket of a call that took `cycles` cycles: the value itself below 256, else
+/// 256 + 128 × (e − 8) + the 7 bits after the leading one, where 2^e ≤ cycles < 2^(e+1);
+/// counts of 2^32 and more land in the last bucket.
 #[must_use]
 #[inline]
+#[allow(
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    reason = "e is 8..=31 once the value is at least 256 and at most u32::MAX"
+)]
 pub const fn histogram_bucket(cycles: u64) -> usize {
-    // `(cycles | 1)` is non-zero, so leading_zeros is 0..=63 and the result 0..=63.
-    (63 ^ (cycles | 1).leading_zeros()) as usize
+    let value = if cycles > u32::MAX as u64 {
+        u32::MAX
+    } else {
+        cycles as u32
+    };
+    if value < HISTOGRAM_LINEAR_LIMIT {
+        return value as usize;
+    }
+    let e = value.ilog2();
+    let sub = (value >> (e - 7)) & (HISTOGRAM_SUB_BUCKETS - 1);
+    (HISTOGRAM_LINEAR_LIMIT + (e - 8) * HISTOGRAM_SUB_BUCKETS + sub) as usize
 }
 
-/// The smallest and largest cycle counts that land in `bucket` (0..64).
+/// The smallest and largest cycle counts that land in `bucket` (the last bucket reaches
+/// `u64::MAX`); `bucket` beyond the last is taken as the last.
 #[must_use]
 #[allow(
     clippy::arithmetic_side_effects,
     clippy::cast_possible_truncation,
-    reason = "bucket is clamped to 0..=63 first"
+    reason = "bucket is clamped to the table first, so e is 8..=31 and the shifts fit"
 )]
 pub const fn histogram_bucket_bounds(bucket: usize) -> (u64, u64) {
-    let b = if bucket > 63 { 63 } else { bucket as u32 };
-    if b == 0 {
-        (0, 1)
-    } else {
-        (1u64 << b, (1u64 << b) | ((1u64 << b) - 1))
+    let last = HISTOGRAM_BUCKETS - 1;
+    let b = if bucket > last { last } else { bucket } as u32;
+    if b < HISTOGRAM_LINEAR_LIMIT {
+        return (b as u64, b as u64);
     }
+    let above = b - HISTOGRAM_LINEAR_LIMIT;
+    let e = 8 + above / HISTOGRAM_SUB_BUCKETS;
+    let sub = above % HISTOGRAM_SUB_BUCKETS;
+    let width = 1u64 << (e - 7);
+    let low = (1u64 << e) + sub as u64 * width;
+    let high = if b as usize == last {
+        u64::MAX
+    } else {
+        low + width - 1
+    };
+    (low, high)
 }
 
-/// An upper bound of the `permille`/1000 quantile of the calls counted in `histogram` (the upper
-/// edge of the bucket that holds that call), or `None` when the histogram is empty.
-/// `permille` above 1000 is treated as 1000.
+/// A trailing histogram entry: `bucket << 16 | count` (a bucket < 65 536, a count of at most
+/// [`MAX_CALLS_PER_REQUEST`] calls, so both fit).
 #[must_use]
-pub fn histogram_quantile_upper_bound(
-    histogram: &[u32; HISTOGRAM_BUCKETS],
-    permille: u32,
-) -> Option<u64> {
-    let total: u64 = histogram.iter().map(|&c| u64::from(c)).sum();
-    if total == 0 {
-        return None;
-    }
-    // Rank (1-based) of the wanted call: ceil(total × permille / 1000), at least 1.
-    let permille = u64::from(permille.min(1000));
-    let rank = total.saturating_mul(permille).div_ceil(1000).max(1);
-    let mut seen = 0u64;
-    for (bucket, &count) in histogram.iter().enumerate() {
-        seen = seen.saturating_add(u64::from(count));
-        if seen >= rank {
-            return Some(histogram_bucket_bounds(bucket).1);
-        }
-    }
-    None
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "bucket < HISTOGRAM_BUCKETS and count ≤ MAX_CALLS_PER_REQUEST, both below 2^16"
+)]
+pub const fn histogram_entry(bucket: usize, count: u32) -> u32 {
+    ((bucket as u32) << 16) | (count & 0xFFFF)
+}
+
+/// The bucket and count of a trailing histogram entry.
+#[must_use]
+pub const fn histogram_entry_parts(entry: u32) -> (usize, u32) {
+    ((entry >> 16) as usize, entry & 0xFFFF)
 }
 
 #[cfg(test)]
@@ -451,7 +508,7 @@ mod tests {
         assert_eq!(offset_of!(SignalRequestHeader, convention), 16);
         assert_eq!(offset_of!(SignalRequestHeader, flags), 20);
         assert_eq!(offset_of!(SignalRequestHeader, operation_count), 24);
-        assert_eq!(offset_of!(SignalRequestHeader, reserved), 28);
+        assert_eq!(offset_of!(SignalRequestHeader, timer_overhead_cycles), 28);
         assert_eq!(OPERATION_ENTRY_SIZE, 24);
         assert_eq!(offset_of!(OperationEntry, connection_id), 0);
         assert_eq!(offset_of!(OperationEntry, flag_number), 4);
@@ -459,13 +516,13 @@ mod tests {
         assert_eq!(offset_of!(OperationEntry, extra_control), 8);
         assert_eq!(offset_of!(OperationEntry, repeat), 16);
         assert_eq!(offset_of!(OperationEntry, input_offset), 20);
-        assert_eq!(offset_of!(OperationEntry, reserved), 22);
+        assert_eq!(offset_of!(OperationEntry, options), 22);
         assert_eq!(MAX_SIGNAL_REQUEST_SIZE, 1568);
     }
 
     #[test]
     fn signal_response_layout() {
-        assert_eq!(OPERATION_RESULT_SIZE, 336);
+        assert_eq!(OPERATION_RESULT_SIZE, 80);
         assert_eq!(offset_of!(OperationResult, connection_id), 0);
         assert_eq!(offset_of!(OperationResult, flag_number), 4);
         assert_eq!(offset_of!(OperationResult, rsvd_z), 6);
@@ -481,58 +538,87 @@ mod tests {
         assert_eq!(offset_of!(OperationResult, cycles_max), 56);
         assert_eq!(offset_of!(OperationResult, cycles_sum), 64);
         assert_eq!(offset_of!(OperationResult, input_offset), 72);
-        assert_eq!(offset_of!(OperationResult, reserved0), 74);
-        assert_eq!(offset_of!(OperationResult, reserved1), 76);
-        assert_eq!(offset_of!(OperationResult, histogram), 80);
-        assert_eq!(MAX_SIGNAL_RESPONSE_SIZE, 21_536);
-        assert_eq!(signal_response_size(1), 368);
+        assert_eq!(offset_of!(OperationResult, options), 74);
+        assert_eq!(offset_of!(OperationResult, histogram_entries), 76);
+        assert_eq!(MAX_SIGNAL_RESPONSE_SIZE, 32 + 80 * 64 + 40_000);
+        assert_eq!(signal_response_size(1, 0), 112);
+        assert_eq!(signal_response_size(2, 10), 232);
         assert_eq!(signal_request_size(2), 80);
+        // Samples: one word per call; histograms: at most one per call or per bucket.
+        assert_eq!(trailing_words(10_000, OPTION_SAMPLES), 10_000);
+        assert_eq!(trailing_words(10, 0), 10);
+        assert_eq!(trailing_words(10_000, 0), HISTOGRAM_BUCKETS);
     }
 
     #[test]
     fn limits_are_the_documented_ones() {
         assert_eq!(MAX_OPERATIONS, 64);
         assert_eq!(MAX_CALLS_PER_REQUEST, 10_000);
-        assert_eq!(HISTOGRAM_BUCKETS, 64);
+        assert_eq!(HISTOGRAM_BUCKETS, 3328);
+        // A histogram count of one request and every bucket index fit the 16-bit halves.
+        const { assert!(MAX_CALLS_PER_REQUEST <= 0xFFFF && HISTOGRAM_BUCKETS <= 0x1_0000) };
         // At the TLFS's 50 µs ceiling per call, one request stays at or under half a second.
         assert!(u64::from(MAX_CALLS_PER_REQUEST) * 50 <= 500_000);
     }
 
     #[test]
-    fn histogram_buckets_are_floor_log2() {
-        assert_eq!(histogram_bucket(0), 0);
-        assert_eq!(histogram_bucket(1), 0);
-        assert_eq!(histogram_bucket(2), 1);
-        assert_eq!(histogram_bucket(3), 1);
-        assert_eq!(histogram_bucket(4), 2);
-        assert_eq!(histogram_bucket(1023), 9);
-        assert_eq!(histogram_bucket(1024), 10);
-        assert_eq!(histogram_bucket(u64::MAX), 63);
-        assert_eq!(histogram_bucket_bounds(0), (0, 1));
-        assert_eq!(histogram_bucket_bounds(10), (1024, 2047));
-        assert_eq!(histogram_bucket_bounds(63), (1 << 63, u64::MAX));
-        for c in [0u64, 1, 2, 5, 1000, 1 << 40, u64::MAX] {
-            let (lo, hi) = histogram_bucket_bounds(histogram_bucket(c));
-            assert!(lo <= c && c <= hi, "{c}");
+    fn histogram_buckets_are_exact_below_256_then_log_linear() {
+        for c in 0..256usize {
+            assert_eq!(histogram_bucket(c as u64), c);
+            assert_eq!(histogram_bucket_bounds(c), (c as u64, c as u64));
         }
+        // 256..=257 share bucket 256 (width 2 in [2^8, 2^9)); 511 is the last of that octave.
+        assert_eq!(histogram_bucket(256), 256);
+        assert_eq!(histogram_bucket(257), 256);
+        assert_eq!(histogram_bucket(258), 257);
+        assert_eq!(histogram_bucket(511), 383);
+        assert_eq!(histogram_bucket(512), 384);
+        assert_eq!(histogram_bucket_bounds(256), (256, 257));
+        assert_eq!(histogram_bucket_bounds(384), (512, 515));
+        // 1300 cycles: e = 10, width 8, 1300 = 1024 + 34·8 + 4 → bucket 256 + 2·128 + 34.
+        assert_eq!(histogram_bucket(1300), 546);
+        assert_eq!(histogram_bucket_bounds(546), (1296, 1303));
+        // The top: u32::MAX and everything above land in the last bucket.
+        let last = HISTOGRAM_BUCKETS - 1;
+        assert_eq!(histogram_bucket(u64::from(u32::MAX)), last);
+        assert_eq!(histogram_bucket(u64::MAX), last);
+        assert_eq!(
+            histogram_bucket_bounds(last),
+            ((1 << 32) - (1 << 24), u64::MAX)
+        );
+        assert_eq!(
+            histogram_bucket_bounds(last + 5),
+            histogram_bucket_bounds(last)
+        );
     }
 
     #[test]
-    fn quantiles_from_the_histogram() {
-        let mut h = [0u32; HISTOGRAM_BUCKETS];
-        assert_eq!(histogram_quantile_upper_bound(&h, 500), None);
-        h[10] = 90; // 1024..=2047
-        h[12] = 9; // 4096..=8191
-        h[20] = 1;
-        assert_eq!(histogram_quantile_upper_bound(&h, 0), Some(2047));
-        assert_eq!(histogram_quantile_upper_bound(&h, 500), Some(2047));
-        assert_eq!(histogram_quantile_upper_bound(&h, 900), Some(2047));
-        assert_eq!(histogram_quantile_upper_bound(&h, 901), Some(8191));
-        assert_eq!(histogram_quantile_upper_bound(&h, 990), Some(8191));
-        assert_eq!(histogram_quantile_upper_bound(&h, 999), Some((1 << 21) - 1));
-        assert_eq!(
-            histogram_quantile_upper_bound(&h, 5000),
-            Some((1 << 21) - 1)
-        );
+    fn buckets_tile_the_range_and_are_at_most_one_128th_wide() {
+        let mut next = 0u64;
+        for b in 0..HISTOGRAM_BUCKETS - 1 {
+            let (low, high) = histogram_bucket_bounds(b);
+            assert_eq!(
+                low,
+                next,
+                "bucket {b} starts where {} ended",
+                b.saturating_sub(1)
+            );
+            assert!(high >= low);
+            assert!(
+                (high - low + 1) * 128 <= low.max(128),
+                "bucket {b} too wide"
+            );
+            assert_eq!(histogram_bucket(low), b);
+            assert_eq!(histogram_bucket(high), b);
+            next = high + 1;
+        }
+        assert_eq!(next, histogram_bucket_bounds(HISTOGRAM_BUCKETS - 1).0);
+        assert_eq!(1_000_000 / 128, HISTOGRAM_RELATIVE_ERROR_PPM - 1);
+    }
+
+    #[test]
+    fn histogram_entries_pack_bucket_and_count() {
+        assert_eq!(histogram_entry(546, 10_000), 0x0222_2710);
+        assert_eq!(histogram_entry_parts(histogram_entry(3327, 1)), (3327, 1));
     }
 }

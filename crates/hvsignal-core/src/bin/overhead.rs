@@ -1,54 +1,20 @@
-//! Runs one signal request of N calls (the first argument, default 1000) through
-//! `Device::handle_device_control` with a primitive that returns at once, for counting the
-//! instructions the driver spends per call outside the hypercall itself.
-//!
-//! The primitive mirrors the native one's shape: the "hypercall" is an empty inline-assembly
-//! block with the same register operands as `vmcall` (RCX, RDX, R8 in, RAX out), so it costs
-//! no instruction but stays opaque to the optimiser; the timestamp is a real `rdtsc`.
-//! `tests/overhead.rs` runs this under `valgrind --tool=callgrind` at two batch sizes; the
-//! difference divided by the difference in calls is the per-call figure.
+//! Runs one signal request of N calls (the first argument, default 1000), asking for every
+//! call's sample, through `Device::handle_device_control` over the driver's own native
+//! primitive with its hypercall instruction replaced by a same-length no-op
+//! (`NativeHypercall::with_nop_instruction`): the same asm operands and clobbers, the same
+//! `lfence; rdtsc` timestamps, the same code around them. So it counts the instructions the
+//! driver spends per call outside the hypercall itself. `tests/overhead.rs` runs this under
+//! `valgrind --tool=callgrind` at two batch sizes; the difference divided by the difference in
+//! calls is the per-call figure.
 //!
 //! Built only with `--features overhead-bench` (x86_64).
 
 #[cfg(target_arch = "x86_64")]
 mod bench {
-    use core::arch::asm;
-    use core::arch::x86_64::_rdtsc;
-
-    use hvcall::{CpuVendor, CpuidResult, HypercallPrimitive, InputPage};
+    use hvcall::native::NativeHypercall;
+    use hvcall::{CpuVendor, CpuidResult};
     use hvsignal_core::{Device, IoBuffers, NtStatus, Policy};
-    use hvsignal_proto::{
-        CallingConvention, IOCTL_HVSIGNAL_SIGNAL, Operation, SignalRequest, signal_response_size,
-    };
-
-    /// A primitive whose hypercall returns at once.
-    struct Immediate;
-
-    impl HypercallPrimitive for Immediate {
-        fn hypercall(&mut self, rcx: u64, rdx: u64, r8: u64) -> u64 {
-            let rax: u64;
-            // SAFETY: an empty assembly block: it executes nothing and touches no memory; it only
-            // makes RAX's value unknown to the compiler, as a real hypercall does.
-            unsafe {
-                asm!("", in("rcx") rcx, in("rdx") rdx, in("r8") r8, lateout("rax") rax,
-                     options(nostack, nomem));
-            }
-            rax
-        }
-
-        fn cpuid(&self, _leaf: u32) -> CpuidResult {
-            CpuidResult::default()
-        }
-
-        fn timestamp(&self) -> u64 {
-            // SAFETY: RDTSC is allowed in user mode unless CR4.TSD is set (Linux leaves it clear).
-            unsafe { _rdtsc() }
-        }
-
-        fn input_page(&mut self) -> Option<InputPage<'_>> {
-            None
-        }
-    }
+    use hvsignal_proto::{CallingConvention, IOCTL_HVSIGNAL_SIGNAL, Operation, SignalRequest};
 
     struct Buffers {
         input: Vec<u8>,
@@ -71,7 +37,7 @@ mod bench {
             .and_then(|arg| arg.parse().ok())
             .unwrap_or(1000);
         let mut request = SignalRequest::new(CallingConvention::Fast, false);
-        if let Err(error) = request.push(Operation::new(0x2001, 0, calls)) {
+        if let Err(error) = request.push(Operation::new(0x2001, 0, calls).with_samples()) {
             eprintln!("overhead: {error}");
             std::process::exit(2);
         }
@@ -116,10 +82,13 @@ mod bench {
         };
         // Guest OS ID set, hypercall MSR enabled.
         let readiness = hvcall::Readiness::assess(cpuid, |_| 1);
-        let mut device = Device::new(readiness, Some(Immediate), Policy::default());
+        let primitive = NativeHypercall::with_nop_instruction(None);
+        let mut device = Device::new(readiness, Some(primitive), Policy::default());
+        // The largest response at every N, so allocating and clearing the buffer costs the same
+        // in both runs and cancels out of the per-call difference.
         let mut buffers = Buffers {
+            output: vec![0; hvsignal_proto::MAX_SIGNAL_RESPONSE_SIZE],
             input,
-            output: vec![0; signal_response_size(1)],
         };
         let completion =
             device.handle_device_control(IOCTL_HVSIGNAL_SIGNAL, std::hint::black_box(&mut buffers));
