@@ -245,6 +245,22 @@ impl Client {
         Ok(response)
     }
 
+    /// Which side to update when the driver refused the request's protocol version: the query
+    /// (which any version answers) carries the driver's version in its header.
+    fn version_advice(&mut self) -> String {
+        let driver = self
+            .transport
+            .device_control(IOCTL_HVSIGNAL_QUERY, &[], QUERY_RESPONSE_SIZE)
+            .ok()
+            .map(|bytes| QueryResponse::decode(&bytes));
+        match driver {
+            Some(Err(error @ hvsignal_proto::ResponseError::UnsupportedVersion { .. })) => {
+                error.to_string()
+            }
+            _ => Failure::VersionMismatch.describe().to_owned(),
+        }
+    }
+
     /// Why the driver issues no hypercalls, from a fresh query.
     fn refusal_reason(&mut self) -> String {
         let reason = self
@@ -281,6 +297,9 @@ impl Client {
                 },
                 self.refusal_reason()
             )),
+            (Some(Failure::VersionMismatch), _) => {
+                AppError::Environment(format!("{} ({code})", self.version_advice()))
+            }
             (Some(failure), _) => AppError::Environment(format!("{} ({code})", failure.describe())),
             (None, BackendKind::Device) => AppError::Environment(format!(
                 "DeviceIoControl on the hvsignal device failed: {} ({code})",
@@ -297,5 +316,57 @@ impl Client {
                 })
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hvsignal_proto::{IOCTL_HVSIGNAL_SIGNAL, STATUS_REVISION_MISMATCH};
+
+    /// A driver of another protocol version: it refuses signal requests with
+    /// STATUS_REVISION_MISMATCH and answers the query with its own version in the header.
+    struct OtherVersion(u16);
+
+    impl Transport for OtherVersion {
+        fn device_control(
+            &mut self,
+            ioctl_code: u32,
+            _input: &[u8],
+            _output_capacity: usize,
+        ) -> Result<Vec<u8>, TransportError> {
+            if ioctl_code == IOCTL_HVSIGNAL_SIGNAL {
+                return Err(TransportError::NtStatus(STATUS_REVISION_MISMATCH));
+            }
+            // A query response of the right size whose header names another version.
+            let mut bytes = vec![0u8; QUERY_RESPONSE_SIZE];
+            bytes[..4].copy_from_slice(b"HvSg");
+            bytes[4..6].copy_from_slice(&self.0.to_le_bytes());
+            bytes[6..8].copy_from_slice(&hvsignal_proto::wire::KIND_QUERY_RESPONSE.to_le_bytes());
+            bytes[8..12]
+                .copy_from_slice(&u32::try_from(QUERY_RESPONSE_SIZE).unwrap().to_le_bytes());
+            Ok(bytes)
+        }
+    }
+
+    fn signal_error(driver_version: u16) -> String {
+        let mut client = Client::new(Box::new(OtherVersion(driver_version)), BackendKind::Device);
+        let job = Job {
+            operation: Operation::new(0x2001, 0, 1),
+            calls: 1,
+        };
+        let error = client
+            .run(CallingConvention::Fast, false, &[job], None, &mut |_| {})
+            .unwrap_err();
+        assert!(matches!(error, AppError::Environment(_)), "{error:?}");
+        error.to_string()
+    }
+
+    #[test]
+    fn a_version_mismatch_says_which_side_to_update() {
+        let older = signal_error(1);
+        assert!(older.contains("update the driver"), "{older}");
+        let newer = signal_error(3);
+        assert!(newer.contains("update hvsignal"), "{newer}");
     }
 }
