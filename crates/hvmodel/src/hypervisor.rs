@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use rustc_hash::FxHashMap;
+
 use hvcall::{
     CpuidResult, HYPERCALL_RAX, HvStatus, HypercallControl, HypercallMsr, HypercallResult,
     PAGE_SIZE, PrivilegeMask, SIGNAL_EVENT, SignalEventInput,
@@ -221,8 +223,6 @@ impl VpState {
 /// call needs only the one lookup of its connection id.
 #[derive(Clone, Copy, Debug)]
 struct Resolved {
-    /// The connection id (the key the routes are sorted by).
-    connection: u32,
     /// The port is a live event port: not deleted, an event port, its partition present and
     /// active ([`Port::is_live_event_port`]).
     live: bool,
@@ -244,8 +244,11 @@ struct Resolved {
 /// each caller issues calls through its own [`ModelPrimitive`].
 pub struct Hypervisor {
     world: World,
-    /// One per connection whose port exists, sorted by connection id (binary search).
-    routes: Vec<Resolved>,
+    /// Connection id → where its events go, for every connection whose port exists: the one
+    /// lookup a call makes. FxHash, not SipHash: the key is one integer from the world file the
+    /// user gave (at most one per 24-bit id), so ids chosen to collide could only slow that
+    /// user's own model, and SipHash cost most of a call.
+    routes: FxHashMap<u32, Resolved>,
     vp_slots: HashMap<(u64, u32), usize>,
     vps: Vec<VpState>,
     status_counts: [AtomicU64; STATUS_SLOTS],
@@ -672,11 +675,7 @@ impl Hypervisor {
     /// The route of `connection_id`: `None` when the caller has no such connection or its port
     /// does not exist. The one lookup a call makes.
     fn route(&self, connection_id: u32) -> Option<&Resolved> {
-        let i = self
-            .routes
-            .binary_search_by_key(&connection_id, |r| r.connection)
-            .ok()?;
-        self.routes.get(i)
+        self.routes.get(&connection_id)
     }
 
     /// The route of `connection_id` when its port is an event port that can receive: what KVM's
@@ -803,11 +802,11 @@ impl Hypervisor {
 /// A connection whose port does not exist gets no route (INVALID_CONNECTION_ID); the world's
 /// validation makes ids unique, and where they were not the last definition would win, as in a
 /// map built in file order.
-fn routes(world: &World, vp_slots: &HashMap<(u64, u32), usize>) -> Vec<Resolved> {
+fn routes(world: &World, vp_slots: &HashMap<(u64, u32), usize>) -> FxHashMap<u32, Resolved> {
     let ports: HashMap<u32, &Port> = world.ports().iter().map(|p| (p.id, p)).collect();
     let partitions: HashMap<u64, _> = world.partitions().iter().map(|p| (p.id, p)).collect();
     let connections: HashMap<u32, _> = world.connections().iter().map(|c| (c.id, c)).collect();
-    let mut routes: Vec<Resolved> = connections
+    connections
         .into_values()
         .filter_map(|c| {
             let port = *ports.get(&c.port)?;
@@ -817,7 +816,6 @@ fn routes(world: &World, vp_slots: &HashMap<(u64, u32), usize>) -> Vec<Resolved>
                 .and_then(|p| Ok((p.id, p.target(port.target_vp, port.sint)?.index)))
                 .and_then(|key| vp_slots.get(&key).copied().ok_or(Blocked::VpMissing));
             let route = Resolved {
-                connection: c.id,
                 live: port.is_live_event_port(partition),
                 sint: port.sint,
                 base_flag: port.base_flag,
@@ -825,11 +823,9 @@ fn routes(world: &World, vp_slots: &HashMap<(u64, u32), usize>) -> Vec<Resolved>
                 min_vtl: port.min_vtl,
                 target,
             };
-            Some(route)
+            Some((c.id, route))
         })
-        .collect();
-    routes.sort_unstable_by_key(|r| r.connection);
-    routes
+        .collect()
 }
 
 /// Delivery that never fails the call: the flag is set when the target can take it, otherwise
