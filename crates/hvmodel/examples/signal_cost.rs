@@ -1,9 +1,11 @@
-//! Issues N identical successful fast SignalEvents (connection 0x2001, flag 0 of the built-in
-//! world) through [`ModelPrimitive::hypercall`], for counting the instructions the model spends
-//! per repeated signal.
+//! Issues N identical successful fast SignalEvents (connection 0x2001, flag 0) through
+//! [`ModelPrimitive::hypercall`], for counting the instructions the model spends per repeated
+//! signal.
 //!
-//! Usage: `signal_cost [CALLS] [PROFILE]` (default 1000 calls, `tlfs`; any profile but `xen`,
-//! which never succeeds). `tests/cost.rs` runs it under `valgrind --tool=callgrind` at two call
+//! Usage: `signal_cost [CALLS] [PROFILE] [CONNECTIONS]` (default 1000 calls, `tlfs`, the
+//! built-in world; any profile but `xen`, which never succeeds). With CONNECTIONS, the world is
+//! instead one partition with one VP and that many event ports, each behind its own connection
+//! (0x2001, 0x2002, …), to show the cost does not grow with the world. `tests/cost.rs` runs it under `valgrind --tool=callgrind` at two call
 //! counts; the difference in instructions divided by the difference in calls is the per-call
 //! figure (docs/PERFORMANCE.md, Model).
 //!
@@ -11,6 +13,8 @@
 
 use std::hint::black_box;
 use std::process::ExitCode;
+
+use std::fmt::Write as _;
 
 use hvcall::{HvStatus, HypercallControl, HypercallPrimitive, HypercallResult, SignalEventInput};
 use hvmodel::{Hypervisor, Profile, World};
@@ -33,7 +37,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let hv = Hypervisor::new(World::builtin().with_profile(profile));
+    let world = match args.next().map(|a| a.parse::<u32>()) {
+        None => World::builtin(),
+        Some(Ok(n)) => match World::from_toml_str(&wide_world(n), "wide.toml") {
+            Ok(world) => world,
+            Err(e) => {
+                eprintln!("signal_cost: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        Some(Err(e)) => {
+            eprintln!("signal_cost: CONNECTIONS: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let hv = Hypervisor::new(world.with_profile(profile));
     let mut caller = hv.primitive();
     let control = HypercallControl::signal_event(true).raw();
     let Ok(input) = SignalEventInput::new(0x2001, 0) else {
@@ -53,4 +71,20 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// One partition with VP 0 and `n` one-flag event ports on SINT 2, port `i` behind connection
+/// `0x2000 + i`.
+fn wide_world(n: u32) -> String {
+    let mut text = String::from("[[partition]]\nid = 1\n[[partition.vp]]\nindex = 0\n");
+    for i in 1..=n {
+        let _ = write!(
+            text,
+            "[[port]]\nid = {i}\npartition = 1\ntarget_vp = 0\nsint = 2\nbase_flag = {}\n\
+             flag_count = 1\n[[connection]]\nid = {}\nport = {i}\n",
+            i % 2048,
+            0x2000 + i
+        );
+    }
+    text
 }
