@@ -4,12 +4,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use rustc_hash::FxHashMap;
+
 use hvcall::{
     CpuidResult, HYPERCALL_RAX, HvStatus, HypercallControl, HypercallMsr, HypercallResult,
     PAGE_SIZE, PrivilegeMask, SIGNAL_EVENT, SignalEventInput,
 };
 
-use crate::world::{Blocked, FLAGS_PER_SINT, Partition, Port, SINT_COUNT, World};
+use crate::world::{Blocked, FLAGS_PER_SINT, Port, SINT_COUNT, World};
 use crate::{ModelPrimitive, Profile};
 
 /// Size of a SINT's slot in the SIEF page (`HV_SYNIC_EVENT_FLAGS`).
@@ -216,19 +218,41 @@ impl VpState {
     }
 }
 
+/// Where one connection's events go, resolved once when the [`Hypervisor`] is built: the world
+/// is immutable, so the connection → port → partition → VP chain cannot change afterwards and a
+/// call needs only the one lookup of its connection id.
+#[derive(Clone, Copy, Debug)]
+struct Resolved {
+    /// The port is a live event port: not deleted, an event port, its partition present and
+    /// active ([`Port::is_live_event_port`]).
+    live: bool,
+    /// The port's SINT.
+    sint: u8,
+    /// The port's first flag.
+    base_flag: u16,
+    /// The port's number of flags.
+    flag_count: u16,
+    /// Lowest caller VTL allowed to signal the port.
+    min_vtl: u8,
+    /// The index in `Hypervisor::vps` of the VP the port's events go to, or why none can take
+    /// them.
+    target: Result<usize, Blocked>,
+}
+
 /// The hypervisor: an immutable [`World`] plus the mutable, atomically updated state (SIEF
 /// pages, interrupt counts, call statistics). Shared between callers as `Arc<Hypervisor>`;
 /// each caller issues calls through its own [`ModelPrimitive`].
 pub struct Hypervisor {
     world: World,
-    connections: HashMap<u32, usize>,
-    ports: HashMap<u32, usize>,
-    partitions: HashMap<u64, usize>,
+    /// Connection id → where its events go, for every connection whose port exists: the one
+    /// lookup a call makes. FxHash, not SipHash: the key is one integer from the world file the
+    /// user gave (at most one per 24-bit id), so ids chosen to collide could only slow that
+    /// user's own model, and SipHash cost most of a call.
+    routes: FxHashMap<u32, Resolved>,
     vp_slots: HashMap<(u64, u32), usize>,
     vps: Vec<VpState>,
     status_counts: [AtomicU64; STATUS_SLOTS],
     other_status_count: AtomicU64,
-    total_calls: AtomicU64,
     dropped: AtomicU64,
     user_exits: AtomicU64,
     faults: AtomicU64,
@@ -248,24 +272,6 @@ impl Hypervisor {
     /// Builds the hypervisor for `world`, with every SIEF page clear and every counter zero.
     #[must_use]
     pub fn new(world: World) -> Arc<Self> {
-        let connections = world
-            .connections()
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.id, i))
-            .collect();
-        let ports = world
-            .ports()
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.id, i))
-            .collect();
-        let partitions = world
-            .partitions()
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.id, i))
-            .collect();
         let mut vp_slots = HashMap::new();
         let mut vps = Vec::new();
         for p in world.partitions() {
@@ -274,16 +280,14 @@ impl Hypervisor {
                 vps.push(VpState::new(p.id, vp.index));
             }
         }
+        let routes = routes(&world, &vp_slots);
         Arc::new(Self {
             world,
-            connections,
-            ports,
-            partitions,
+            routes,
             vp_slots,
             vps,
             status_counts: std::array::from_fn(|_| AtomicU64::new(0)),
             other_status_count: AtomicU64::new(0),
-            total_calls: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             user_exits: AtomicU64::new(0),
             faults: AtomicU64::new(0),
@@ -391,7 +395,7 @@ impl Hypervisor {
     }
 
     fn apply(&self, d: Decision) -> CallOutcome {
-        self.total_calls.fetch_add(1, Ordering::AcqRel);
+        // Each call counts once, under its status; the total is their sum.
         match self.status_counts.get(usize::from(d.status.code())) {
             Some(counter) => counter.fetch_add(1, Ordering::AcqRel),
             None => self.other_status_count.fetch_add(1, Ordering::AcqRel),
@@ -501,20 +505,20 @@ impl Hypervisor {
         if !input.is_well_formed() {
             return reject(S::INVALID_HYPERCALL_INPUT, Stage::Decode);
         }
-        let Some(port) = self.port_of(input.connection_id) else {
+        let Some(route) = self.route(input.connection_id) else {
             return reject(S::INVALID_CONNECTION_ID, Stage::Lookup);
         };
-        if !self.port_is_live_event_port(port) {
+        if !route.live {
             return reject(S::INVALID_PORT_ID, Stage::Lookup);
         }
-        if input.flag_number >= port.flag_count {
+        if input.flag_number >= route.flag_count {
             return reject(S::INVALID_PARAMETER, Stage::Lookup);
         }
-        match self.resolve_target(port) {
+        match route.target {
             Ok(slot) => accept(Effect::Deliver {
                 slot,
-                sint: port.sint,
-                flag: u32::from(port.base_flag) + u32::from(input.flag_number),
+                sint: route.sint,
+                flag: u32::from(route.base_flag) + u32::from(input.flag_number),
             }),
             Err(Blocked::SynicDisabled | Blocked::SiefDisabled | Blocked::SintMasked) => {
                 reject(S::INVALID_SYNIC_STATE, Stage::Lookup)
@@ -566,8 +570,8 @@ impl Hypervisor {
                 return reject(S::INVALID_HYPERCALL_INPUT, Stage::Decode);
             }
             #[allow(clippy::cast_possible_truncation, reason = "masked to 24 bits above")]
-            if let Some(port) = self.registered_event_port(raw as u32) {
-                return accept(self.best_effort(port, 0));
+            if let Some(route) = self.registered_event_port(raw as u32) {
+                return accept(best_effort(route, 0));
             }
         }
         if !self.world.caller().synic {
@@ -626,7 +630,7 @@ impl Hypervisor {
         }
         #[allow(clippy::cast_possible_truncation, reason = "masked to 24 bits above")]
         match self.registered_event_port(raw as u32) {
-            Some(port) => accept(self.best_effort(port, 0)),
+            Some(route) => accept(best_effort(route, 0)),
             None => reject(S::INVALID_CONNECTION_ID, Stage::Lookup),
         }
     }
@@ -659,63 +663,25 @@ impl Hypervisor {
             }
         };
         let input = SignalEventInput::from_rdx(raw);
-        let Some(port) = self.registered_event_port(input.connection_id) else {
+        let Some(route) = self.registered_event_port(input.connection_id) else {
             return reject(S::INVALID_CONNECTION_ID, Stage::Lookup);
         };
-        if self.world.caller().vtl < port.min_vtl {
+        if self.world.caller().vtl < route.min_vtl {
             return reject(S::OPERATION_DENIED, Stage::Lookup);
         }
-        accept(self.best_effort(port, u32::from(input.flag_number)))
+        accept(best_effort(route, u32::from(input.flag_number)))
     }
 
-    fn port_of(&self, connection_id: u32) -> Option<&Port> {
-        let conn = self
-            .connections
-            .get(&connection_id)
-            .and_then(|&i| self.world.connections().get(i))?;
-        self.ports
-            .get(&conn.port)
-            .and_then(|&i| self.world.ports().get(i))
+    /// The route of `connection_id`: `None` when the caller has no such connection or its port
+    /// does not exist. The one lookup a call makes.
+    fn route(&self, connection_id: u32) -> Option<&Resolved> {
+        self.routes.get(&connection_id)
     }
 
-    fn partition_of(&self, port: &Port) -> Option<&Partition> {
-        self.partitions
-            .get(&port.partition)
-            .and_then(|&i| self.world.partitions().get(i))
-    }
-
-    fn port_is_live_event_port(&self, port: &Port) -> bool {
-        port.is_live_event_port(self.partition_of(port))
-    }
-
-    /// The port behind `connection_id` when it is an event port that can receive: what KVM's
+    /// The route of `connection_id` when its port is an event port that can receive: what KVM's
     /// eventfd table, QEMU's handler list and OpenVMM's port map contain.
-    fn registered_event_port(&self, connection_id: u32) -> Option<&Port> {
-        self.port_of(connection_id)
-            .filter(|p| self.port_is_live_event_port(p))
-    }
-
-    /// Delivery that never fails the call: the flag is set when the target can take it,
-    /// otherwise the event is dropped (QEMU `hyperv_set_event_flag`, OpenVMM `SynicPortMap`).
-    fn best_effort(&self, port: &Port, flag_number: u32) -> Effect {
-        let flag = u32::from(port.base_flag) + flag_number;
-        match self.resolve_target(port) {
-            Ok(slot) if flag < FLAGS_PER_SINT => Effect::Deliver {
-                slot,
-                sint: port.sint,
-                flag,
-            },
-            _ => Effect::Drop,
-        }
-    }
-
-    fn resolve_target(&self, port: &Port) -> Result<usize, Blocked> {
-        let partition = self.partition_of(port).ok_or(Blocked::VpMissing)?;
-        let vp = partition.target(port.target_vp, port.sint)?;
-        self.vp_slots
-            .get(&(partition.id, vp.index))
-            .copied()
-            .ok_or(Blocked::VpMissing)
+    fn registered_event_port(&self, connection_id: u32) -> Option<&Resolved> {
+        self.route(connection_id).filter(|r| r.live)
     }
 
     fn vp_state(&self, partition: u64, vp: u32) -> Option<&VpState> {
@@ -799,7 +765,11 @@ impl Hypervisor {
     /// Every call made.
     #[must_use]
     pub fn total_calls(&self) -> u64 {
-        self.total_calls.load(Ordering::Acquire)
+        self.status_counts
+            .iter()
+            .chain([&self.other_status_count])
+            .map(|c| c.load(Ordering::Acquire))
+            .fold(0, u64::wrapping_add)
     }
 
     /// Successful calls whose event the receiver could not take (silently dropped).
@@ -819,17 +789,56 @@ impl Hypervisor {
         let counters = self
             .status_counts
             .iter()
-            .chain([
-                &self.other_status_count,
-                &self.total_calls,
-                &self.dropped,
-                &self.user_exits,
-            ])
+            .chain([&self.other_status_count, &self.dropped, &self.user_exits])
             .chain(self.vps.iter().flat_map(|vp| vp.sief.iter()))
             .chain(self.vps.iter().flat_map(|vp| vp.interrupts.iter()));
         for c in counters {
             c.store(0, Ordering::Release);
         }
+    }
+}
+
+/// Resolves every connection of `world` to its port, the port's partition and target VP, once.
+/// A connection whose port does not exist gets no route (INVALID_CONNECTION_ID); the world's
+/// validation makes ids unique, and where they were not the last definition would win, as in a
+/// map built in file order.
+fn routes(world: &World, vp_slots: &HashMap<(u64, u32), usize>) -> FxHashMap<u32, Resolved> {
+    let ports: HashMap<u32, &Port> = world.ports().iter().map(|p| (p.id, p)).collect();
+    let partitions: HashMap<u64, _> = world.partitions().iter().map(|p| (p.id, p)).collect();
+    let connections: HashMap<u32, _> = world.connections().iter().map(|c| (c.id, c)).collect();
+    connections
+        .into_values()
+        .filter_map(|c| {
+            let port = *ports.get(&c.port)?;
+            let partition = partitions.get(&port.partition).copied();
+            let target = partition
+                .ok_or(Blocked::VpMissing)
+                .and_then(|p| Ok((p.id, p.target(port.target_vp, port.sint)?.index)))
+                .and_then(|key| vp_slots.get(&key).copied().ok_or(Blocked::VpMissing));
+            let route = Resolved {
+                live: port.is_live_event_port(partition),
+                sint: port.sint,
+                base_flag: port.base_flag,
+                flag_count: port.flag_count,
+                min_vtl: port.min_vtl,
+                target,
+            };
+            Some((c.id, route))
+        })
+        .collect()
+}
+
+/// Delivery that never fails the call: the flag is set when the target can take it, otherwise
+/// the event is dropped (QEMU `hyperv_set_event_flag`, OpenVMM `SynicPortMap`).
+fn best_effort(route: &Resolved, flag_number: u32) -> Effect {
+    let flag = u32::from(route.base_flag) + flag_number;
+    match route.target {
+        Ok(slot) if flag < FLAGS_PER_SINT => Effect::Deliver {
+            slot,
+            sint: route.sint,
+            flag,
+        },
+        _ => Effect::Drop,
     }
 }
 

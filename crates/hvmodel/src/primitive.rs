@@ -94,7 +94,9 @@ impl ModelPrimitive {
 
     /// The modelled cost of a call with this outcome, in cycles.
     fn cost(&mut self, outcome: &CallOutcome) -> u64 {
-        let t = *self.hv.world().timing();
+        // One number per call, whatever the outcome.
+        let r = self.next_random();
+        let t = self.hv.world().timing();
         let mut cycles = match outcome.stage {
             Stage::Decode => t.decode_error_cycles,
             Stage::Lookup => t.lookup_error_cycles,
@@ -106,7 +108,6 @@ impl ModelPrimitive {
         if outcome.user_exit {
             cycles = cycles.saturating_add(t.user_exit_cycles);
         }
-        let r = self.next_random();
         let jitter = match t.jitter_cycles.checked_add(1) {
             Some(span) => r % span,
             None => r,
@@ -131,7 +132,10 @@ impl HypercallPrimitive for ModelPrimitive {
             }),
         );
         let cost = self.cost(&outcome);
-        self.tsc.fetch_add(cost, Ordering::Relaxed);
+        // `&mut self`: no other reference can read or advance the counter meanwhile, so a
+        // plain add does what `fetch_add` (wrapping) did, without a locked instruction.
+        let tsc = self.tsc.get_mut();
+        *tsc = tsc.wrapping_add(cost);
         self.last = Some(outcome);
         outcome.rax()
     }
