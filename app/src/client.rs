@@ -204,8 +204,12 @@ impl Client {
         Ok(outcomes.into_iter().flatten().collect())
     }
 
-    /// Sends one request and decodes its results.
-    fn send(&mut self, request: &SignalRequest) -> Result<Vec<OperationResult>, AppError> {
+    /// Sends one request and decodes its results, one per operation in order (`scan` sends its
+    /// requests itself: one call per operation needs none of `run`'s splitting and merging).
+    ///
+    /// # Errors
+    /// The driver failed the request or answered unusably (exit 3).
+    pub fn send(&mut self, request: &SignalRequest) -> Result<Vec<OperationResult>, AppError> {
         let mut bytes = vec![0u8; request.encoded_len()];
         request
             .encode(&mut bytes)

@@ -10,13 +10,15 @@ use std::collections::HashMap;
 use std::io::{self, IsTerminal, Write};
 
 use hvcall::{CONNECTION_ID_MASK, HvStatus};
-use hvsignal_proto::{CallingConvention, MAX_CALLS_PER_REQUEST, MAX_OPERATIONS, Operation};
+use hvsignal_proto::{
+    CallingConvention, MAX_CALLS_PER_REQUEST, MAX_OPERATIONS, Operation, SignalRequest,
+};
 use indicatif::ProgressBar;
 use serde::ser::{Error as _, SerializeSeq};
 use serde::{Serialize, Serializer};
 
 use crate::cli::ScanArgs;
-use crate::client::{Client, Job};
+use crate::client::Client;
 use crate::context::Context;
 use crate::exit::{AppError, CommandResult, Exit};
 use crate::progress;
@@ -25,9 +27,8 @@ use crate::report::{self, Align, StatusJson, Style, Table};
 /// Ranges larger than this need `--yes`.
 pub const CONFIRM_ABOVE: u64 = 4096;
 
-/// Ids sent to the client at a time: four requests. The chunk's results are all the scan holds
-/// of them. Keep it small: the client's vectors for a chunk of 4096 ids were large enough that
-/// the allocator gave them back to the system and faulted them in again for every chunk.
+/// Ids probed at a time: four requests. Their statuses are all the scan holds of them until
+/// they are written (and recorded in [`Runs`]).
 const CHUNK: u32 = 256;
 const _: () = assert!((CHUNK as usize).is_multiple_of(MAX_OPERATIONS));
 
@@ -223,7 +224,6 @@ struct ClientProbe<'a> {
     done: u64,
     requests: u64,
     bar: ProgressBar,
-    jobs: Vec<Job>,
 }
 
 impl Probe for ClientProbe<'_> {
@@ -232,39 +232,32 @@ impl Probe for ClientProbe<'_> {
             return Ok(());
         };
         let last = first.saturating_add(CHUNK - 1).min(self.last);
-        self.jobs.clear();
-        self.jobs.extend((first..=last).map(|id| Job {
-            operation: Operation::new(id, self.flag, 1),
-            calls: 1,
-        }));
-        let (base, requests, bar) = (self.done, &mut self.requests, &self.bar);
-        let outcomes = self.client.run(
-            CallingConvention::Fast,
-            false,
-            &self.jobs,
-            None,
-            &mut |done| {
-                *requests += 1;
-                bar.set_position(base + done);
-            },
-        )?;
-        if outcomes.len() != self.jobs.len() {
-            return Err(AppError::Device(format!(
-                "the driver answered {} of the {} ids {first:#x}..={last:#x}",
-                outcomes.len(),
-                self.jobs.len()
-            )));
-        }
-        for (id, outcome) in (first..=last).zip(&outcomes) {
-            if outcome.connection_id != id {
-                return Err(AppError::Device(format!(
-                    "the driver answered connection {:#x} for the operation on {id:#x}",
-                    outcome.connection_id
-                )));
+        let mut ids = first..=last;
+        while !ids.is_empty() {
+            // One request: MAX_OPERATIONS ids, one call each.
+            let mut request = SignalRequest::new(CallingConvention::Fast, false);
+            let start = out.len();
+            for id in ids.by_ref().take(MAX_OPERATIONS) {
+                request
+                    .push(Operation::new(id, self.flag, 1))
+                    .map_err(|e| AppError::Usage(format!("the request cannot be built: {e}")))?;
+                out.push((id, HvStatus::SUCCESS)); // until the answer
             }
-            out.push((id, outcome.last_status));
+            let results = self.client.send(&request)?;
+            self.requests += 1;
+            let sent = out.get_mut(start..).unwrap_or_default();
+            for ((id, status), result) in sent.iter_mut().zip(&results) {
+                if result.connection_id != *id || result.calls != 1 {
+                    return Err(AppError::Device(format!(
+                        "the driver answered {} calls of connection {:#x} for one call of {id:#x}",
+                        result.calls, result.connection_id
+                    )));
+                }
+                *status = result.last_hv_status();
+            }
+            self.done += sent.len() as u64;
+            self.bar.set_position(self.done);
         }
-        self.done += outcomes.len() as u64;
         self.next = if last == self.last {
             self.bar.finish_and_clear();
             None
@@ -479,7 +472,6 @@ pub fn run(ctx: &Context, args: &ScanArgs) -> CommandResult {
         done: 0,
         requests: 0,
         bar,
-        jobs: Vec::with_capacity(CHUNK as usize),
     };
     let mut scan = Scan::new(args.from, Box::new(probe));
     scan.start()?;
