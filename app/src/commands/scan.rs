@@ -50,8 +50,8 @@ fn requests_for(ids: u64) -> u64 {
 /// than 128 distinct statuses have been seen (at most three). So a scan of N ids keeps at most
 /// 2·N bytes of runs with fewer than 128 distinct statuses, 4·N bytes whatever the statuses;
 /// the worst case is statuses alternating at every id: 32 MiB for the 2^24 ids of the full
-/// range. An ordinary world keeps a few bytes: two runs per live connection or stretch of
-/// ports.
+/// range. An ordinary world keeps a few bytes: each stretch of ids that answers differently
+/// from its neighbours adds at most two runs.
 #[derive(Debug)]
 struct Runs {
     /// Each distinct status, in order of first appearance, with the number of its ids.
@@ -811,7 +811,7 @@ mod tests {
     }
 
     #[test]
-    fn runs_keep_two_bytes_per_run_at_most_with_few_statuses() {
+    fn runs_keep_at_most_two_bytes_per_id_with_few_statuses() {
         // The worst case: the status changes at every id.
         let mut runs = Runs::new(0);
         let n = 100_000u32;
