@@ -245,6 +245,19 @@ impl Client {
         Ok(response)
     }
 
+    /// Sends one request and returns its results, one per operation in order (`scan` sends its
+    /// requests itself: one call per operation needs none of `run`'s splitting and merging).
+    ///
+    /// # Errors
+    /// The driver failed the request or answered unusably (exit 3).
+    pub fn results(&mut self, request: &SignalRequest) -> Result<Vec<OperationResult>, AppError> {
+        let response = self.send(request)?;
+        let decoded = SignalResponse::decode(&response).map_err(|e| {
+            AppError::Device(format!("the driver's signal response is unusable: {e}"))
+        })?;
+        Ok(decoded.operations().collect())
+    }
+
     /// Which side to update when the driver refused the request's protocol version: the query
     /// (which any version answers) carries the driver's version in its header.
     fn version_advice(&mut self) -> String {

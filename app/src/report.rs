@@ -69,6 +69,16 @@ impl Style {
         self.colored(Color::Green, text)
     }
 
+    /// What `good` puts before and after its text, for text written piece by piece.
+    #[must_use]
+    pub fn good_marks(self) -> (&'static str, &'static str) {
+        if self.color {
+            ("\x1b[32m", "\x1b[0m")
+        } else {
+            ("", "")
+        }
+    }
+
     /// Bad news.
     #[must_use]
     pub fn bad(self, text: &str) -> String {
@@ -308,10 +318,20 @@ pub struct Document<'a, T: Serialize> {
 /// # Errors
 /// Writing to stdout failed.
 pub fn print_json<T: Serialize>(document: &T) -> io::Result<()> {
-    let mut stdout = io::stdout().lock();
-    serde_json::to_writer_pretty(&mut stdout, document).map_err(io::Error::from)?;
-    writeln!(stdout)?;
-    stdout.flush()
+    write_json(&mut io::stdout().lock(), document)
+}
+
+/// Writes `document` as pretty JSON and a newline to `out`, through a buffer (stdout alone
+/// would flush at every newline of the document). What was serialized before an error is
+/// still written.
+///
+/// # Errors
+/// Writing failed, or serializing `document` did.
+pub fn write_json<T: Serialize>(out: &mut dyn Write, document: &T) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(64 * 1024, out);
+    serde_json::to_writer_pretty(&mut out, document).map_err(io::Error::from)?;
+    writeln!(out)?;
+    out.flush()
 }
 
 /// Writes text to stdout.
@@ -374,6 +394,10 @@ mod tests {
     #[test]
     fn widths_and_hex() {
         assert_eq!(visible_width("\x1b[1mabc\x1b[0m"), 3);
+        let color = Style { color: true };
+        let (open, close) = color.good_marks();
+        assert_eq!(format!("{open}abc{close}"), color.good("abc"));
+        assert_eq!(Style::plain().good_marks(), ("", ""));
         assert_eq!(hex(0x12, 4), "0x0012");
         assert_eq!(hex_bytes(&[1, 0x20, 0]), "01 20 00");
         assert_eq!(

@@ -489,6 +489,82 @@ fn scan_finds_exactly_the_worlds_live_connections() {
     );
 }
 
+/// `live_connections` and `summary` as the scan computed them from every result in memory
+/// before it streamed: the ids grouped by status code, consecutive ids merged into ranges.
+fn summary_of_results(results: &[Value]) -> (Value, Value) {
+    let mut groups: std::collections::BTreeMap<u64, (Value, Vec<u64>)> =
+        std::collections::BTreeMap::new();
+    for r in results {
+        let code = r["status"]["code"].as_u64().unwrap();
+        let entry = groups
+            .entry(code)
+            .or_insert_with(|| (r["status"].clone(), Vec::new()));
+        entry.1.push(r["connection_id"].as_u64().unwrap());
+    }
+    let live = groups.get(&0).map_or_else(Vec::new, |g| g.1.clone());
+    let summary: Vec<Value> = groups
+        .values()
+        .map(|(status, ids)| {
+            let mut ranges: Vec<[u64; 2]> = Vec::new();
+            for &id in ids {
+                match ranges.last_mut() {
+                    Some(r) if r[1] + 1 == id => r[1] = id,
+                    _ => ranges.push([id, id]),
+                }
+            }
+            json!({"status": status, "count": ids.len(), "ranges": ranges})
+        })
+        .collect();
+    (json!(live), json!(summary))
+}
+
+#[test]
+fn streamed_scan_summary_agrees_with_its_results() {
+    // Several statuses, over several chunks of the stream and a partial last request.
+    let v = json_of(
+        &[
+            "--world",
+            &world("invalid-port-id.toml"),
+            "scan",
+            "--from",
+            "0x2e80",
+            "--to",
+            "0x3210",
+            "--yes",
+        ],
+        0,
+    );
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 0x3210 - 0x2e80 + 1);
+    for (r, id) in results.iter().zip(0x2e80_u64..) {
+        assert_eq!(r["connection_id"], json!(id));
+    }
+    let (live, summary) = summary_of_results(results);
+    assert_eq!(v["live_connections"], live);
+    assert_eq!(v["live_connections"], json!([0x3005]));
+    assert_eq!(v["summary"], summary);
+    assert_eq!(v["summary"].as_array().unwrap().len(), 3);
+    assert_eq!(v["requests"], json!(0x391_u64.div_ceil(64)));
+    assert_eq!(
+        keys(&v),
+        [
+            "backend",
+            "command",
+            "flag",
+            "from",
+            "ids",
+            "live_connections",
+            "profile",
+            "requests",
+            "results",
+            "simulated",
+            "summary",
+            "to",
+            "world"
+        ]
+    );
+}
+
 #[test]
 fn scan_of_only_live_ids_exits_0_and_warns() {
     let output = hvsignal()

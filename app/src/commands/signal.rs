@@ -4,6 +4,7 @@
 use hvcall::CpuVendor;
 use hvmodel::TargetVp;
 use hvmodel::receiver::Blocked;
+use hvsignal_proto::MAX_CALLS_PER_REQUEST;
 use serde::Serialize;
 
 use crate::call::{self, InstructionJson, PlannedCall, PlannedCallJson};
@@ -12,6 +13,7 @@ use crate::client::{Job, Outcome};
 use crate::context::Context;
 use crate::exit::{AppError, CommandResult, Exit};
 use crate::numbers::hex64_grouped;
+use crate::progress;
 use crate::report::{self, Align, Fields, StatusJson, Style, Table, Text};
 use crate::transport::model::ReceiverTally;
 
@@ -235,11 +237,14 @@ fn issue(ctx: &Context, calls: &[PlannedCall], repeat: u32, show_receiver: bool)
         })
         .collect();
     let (convention, raw) = (first.convention_kind(), first.raw);
+    let total: u64 = jobs.iter().map(|j| j.calls).sum();
+    let bar = progress::bar_when(shows_bar(ctx.json, total), total, "calls");
     let (outcomes, tallies) = match &log {
         // One operation at a time, so that each one's tally is its own.
         Some(log) => {
             let mut outcomes = Vec::new();
             let mut tallies = Vec::new();
+            let mut base = 0;
             for job in &jobs {
                 let _ = log.take();
                 outcomes.extend(session.client.run(
@@ -247,8 +252,9 @@ fn issue(ctx: &Context, calls: &[PlannedCall], repeat: u32, show_receiver: bool)
                     raw,
                     std::slice::from_ref(job),
                     None,
-                    &mut |_| {},
+                    &mut |done| bar.set_position(base + done),
                 )?);
+                base += job.calls;
                 tallies.push(log.take());
             }
             (outcomes, Some(tallies))
@@ -256,10 +262,13 @@ fn issue(ctx: &Context, calls: &[PlannedCall], repeat: u32, show_receiver: bool)
         None => (
             session
                 .client
-                .run(convention, raw, &jobs, None, &mut |_| {})?,
+                .run(convention, raw, &jobs, None, &mut |done| {
+                    bar.set_position(done);
+                })?,
             None,
         ),
     };
+    bar.finish_and_clear();
     let world = session.world.as_ref().map(|w| &w.world);
     let operations: Vec<OperationJson> = outcomes
         .iter()
@@ -301,6 +310,12 @@ fn issue(ctx: &Context, calls: &[PlannedCall], repeat: u32, show_receiver: bool)
     render_issued(&mut text, ctx.style, &document, &outcomes);
     text.print()?;
     Ok(exit)
+}
+
+/// A progress bar (on stderr, when it is a terminal) for human output of a run longer than one
+/// request: the bar moves after each request, so a shorter run would only flash it.
+fn shows_bar(json: bool, total_calls: u64) -> bool {
+    !json && total_calls > u64::from(MAX_CALLS_PER_REQUEST)
 }
 
 fn status_cell(style: Style, status: hvcall::HvStatus) -> String {
@@ -675,5 +690,19 @@ fn describe_instructions(text: &mut Text, style: Style, vendor: Option<(CpuVendo
                 call::vendor_name(v)
             ))
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bar_only_for_human_output_of_more_than_one_request() {
+        let one_request = u64::from(MAX_CALLS_PER_REQUEST);
+        assert!(!shows_bar(false, 1));
+        assert!(!shows_bar(false, one_request));
+        assert!(shows_bar(false, one_request + 1));
+        assert!(!shows_bar(true, one_request + 1));
     }
 }
