@@ -1,15 +1,13 @@
 //! The per-call loop and its statistics: the only code that runs once per hypercall.
 
-use core::mem::offset_of;
-
 use hvcall::{HypercallPrimitive, HypercallResult};
 use hvsignal_proto::wire::{OPERATION_RESULT_SIZE, histogram_entry};
 use hvsignal_proto::{
     Failure, HISTOGRAM_BUCKETS, OPTION_SAMPLES, Operation, OperationResult, histogram_bucket,
     trailing_words,
 };
+use zerocopy::IntoBytes;
 use zerocopy::byteorder::{LittleEndian, U32};
-use zerocopy::{FromZeros, IntoBytes};
 
 /// A trailing region of the response as little-endian words (any alignment).
 pub type Words = [U32<LittleEndian>];
@@ -271,112 +269,53 @@ impl Accumulator {
     }
 
     /// The wire result of `operation`, issued with `control`. Every field is written; with no
-    /// calls the cycle fields are 0. (User-mode and test convenience: the driver writes the
-    /// same bytes straight into the response with [`Self::write_result`].)
+    /// calls the cycle fields are 0.
     #[must_use]
-    pub fn result(&self, operation: &Operation, control: u64) -> OperationResult {
-        let mut result = OperationResult::new_zeroed();
-        // An `OperationResult` is exactly `OPERATION_RESULT_SIZE` bytes, so this cannot fail.
-        let _ = self.write_result(operation, control, result.as_mut_bytes());
-        result
-    }
-
-    /// Writes the wire result of `operation`, issued with `control`, into `entry` (the
-    /// operation's `OPERATION_RESULT_SIZE` bytes of the response): every byte, field by field
-    /// at the offsets of [`OperationResult`], so no 336-byte result is built on the kernel stack.
-    ///
-    /// # Errors
-    /// [`Failure::OutputTooSmall`] when `entry` is shorter than `OPERATION_RESULT_SIZE`.
     #[allow(
         clippy::cast_possible_truncation,
         reason = "status is the low 16 bits of RAX on purpose"
     )]
+    pub fn result(&self, operation: &Operation, control: u64) -> OperationResult {
+        OperationResult {
+            connection_id: operation.connection_id,
+            flag_number: operation.flag_number,
+            rsvd_z: operation.rsvd_z,
+            control,
+            calls: self.calls,
+            successes: self.successes,
+            failures: self.calls.saturating_sub(self.successes),
+            first_status: self.first_result as u16,
+            last_status: self.last_result as u16,
+            first_result: self.first_result,
+            last_result: self.last_result,
+            cycles_min: if self.calls == 0 { 0 } else { self.min },
+            cycles_max: self.max,
+            cycles_sum: self.sum,
+            input_offset: operation.input_offset,
+            options: operation.options,
+            histogram_entries: if operation.wants_samples() {
+                0
+            } else {
+                self.words
+            },
+        }
+    }
+
+    /// Writes [`Self::result`] into `entry`, the operation's `OPERATION_RESULT_SIZE` bytes of
+    /// the response.
+    ///
+    /// # Errors
+    /// [`Failure::OutputTooSmall`] when `entry` is shorter than `OPERATION_RESULT_SIZE`.
     pub fn write_result(
         &self,
         operation: &Operation,
         control: u64,
         entry: &mut [u8],
     ) -> Result<(), Failure> {
-        let entry = entry
+        entry
             .get_mut(..OPERATION_RESULT_SIZE)
-            .ok_or(Failure::OutputTooSmall)?;
-        entry.fill(0);
-        let mut put = |offset: usize, bytes: &[u8]| {
-            if let Some(to) = entry.get_mut(offset..offset.saturating_add(bytes.len())) {
-                to.copy_from_slice(bytes);
-            }
-        };
-        put(
-            offset_of!(OperationResult, connection_id),
-            &operation.connection_id.to_le_bytes(),
-        );
-        put(
-            offset_of!(OperationResult, flag_number),
-            &operation.flag_number.to_le_bytes(),
-        );
-        put(
-            offset_of!(OperationResult, rsvd_z),
-            &operation.rsvd_z.to_le_bytes(),
-        );
-        put(offset_of!(OperationResult, control), &control.to_le_bytes());
-        put(
-            offset_of!(OperationResult, calls),
-            &self.calls.to_le_bytes(),
-        );
-        put(
-            offset_of!(OperationResult, successes),
-            &self.successes.to_le_bytes(),
-        );
-        let failures = self.calls.saturating_sub(self.successes);
-        put(
-            offset_of!(OperationResult, failures),
-            &failures.to_le_bytes(),
-        );
-        let first_status = self.first_result as u16;
-        put(
-            offset_of!(OperationResult, first_status),
-            &first_status.to_le_bytes(),
-        );
-        let last_status = self.last_result as u16;
-        put(
-            offset_of!(OperationResult, last_status),
-            &last_status.to_le_bytes(),
-        );
-        put(
-            offset_of!(OperationResult, first_result),
-            &self.first_result.to_le_bytes(),
-        );
-        put(
-            offset_of!(OperationResult, last_result),
-            &self.last_result.to_le_bytes(),
-        );
-        let min = if self.calls == 0 { 0 } else { self.min };
-        put(offset_of!(OperationResult, cycles_min), &min.to_le_bytes());
-        put(
-            offset_of!(OperationResult, cycles_max),
-            &self.max.to_le_bytes(),
-        );
-        put(
-            offset_of!(OperationResult, cycles_sum),
-            &self.sum.to_le_bytes(),
-        );
-        put(
-            offset_of!(OperationResult, input_offset),
-            &operation.input_offset.to_le_bytes(),
-        );
-        put(
-            offset_of!(OperationResult, options),
-            &operation.options.to_le_bytes(),
-        );
-        let histogram_entries = if operation.wants_samples() {
-            0
-        } else {
-            self.words
-        };
-        put(
-            offset_of!(OperationResult, histogram_entries),
-            &histogram_entries.to_le_bytes(),
-        );
+            .ok_or(Failure::OutputTooSmall)?
+            .copy_from_slice(self.result(operation, control).as_bytes());
         Ok(())
     }
 }
