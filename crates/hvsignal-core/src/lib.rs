@@ -10,10 +10,12 @@
 //!   machine (`hvcall::readiness`). When they refuse, no primitive is kept and every signal
 //!   request fails with [`Failure::HypercallsRefused`]; the query says why.
 //! - A signal request is parsed completely, in place, into the device's own [`SignalRequest`]
-//!   (no heap, never on the stack per request) before the output buffer is touched, because with
-//!   `METHOD_BUFFERED` input and output are the same system buffer. Then each operation's control word and input are built once, the
-//!   call is issued `repeat` times, each call is timed with the timestamp counter, and the
-//!   operation's [`OperationResult`] is written to the output as soon as it finishes.
+//!   (no heap, never on the stack per request) before the output buffer is touched, because
+//!   with `METHOD_BUFFERED` input and output are the same system buffer. Then each operation's
+//!   control word and input are built once, the call is issued `repeat` times, each call is
+//!   timed with the timestamp counter, and the operation's result
+//!   ([`hvsignal_proto::OperationResult`]) and its samples or histogram are written to the
+//!   output as soon as it finishes.
 //! - The call code is always 0x005D: the control word is `HvCallSignalEvent` | the
 //!   convention's fast bit | the raw extra bits with bits 16:0 masked off.
 //! - Every byte of a response up to the returned length is written; the rest of the request's

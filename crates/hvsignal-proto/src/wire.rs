@@ -18,13 +18,15 @@ const _: () = assert!(
 pub const MAGIC: u32 = u32::from_le_bytes(*b"HvSg");
 
 /// The protocol version this crate speaks. Version 2 added the hypercall-readiness facts to the
-/// query response (guest OS ID and hypercall MSRs, isolation leaf, the refusal).
+/// query response (guest OS ID and hypercall MSRs, isolation leaf, the refusal) and, to the
+/// signal messages, per-operation options, the timer overhead and the trailing samples or
+/// log-linear histogram entries after the 80-byte results.
 pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Most operations in one signal request.
 ///
 /// With [`MAX_CALLS_PER_REQUEST`] this bounds the parsed request (64 operations, kept in the
-/// device, not on the stack) and the response (32 + 64 × 336 = 21 536 bytes).
+/// device, not on the stack) and the response ([`MAX_SIGNAL_RESPONSE_SIZE`]).
 pub const MAX_OPERATIONS: usize = 64;
 
 /// Most hypercalls in one signal request (the sum of every operation's repeat count), and so
@@ -245,7 +247,7 @@ pub const SIGNAL_FLAGS_ALL: u32 = SIGNAL_FLAG_RAW;
 )]
 pub struct SignalRequestHeader {
     /// Kind [`KIND_SIGNAL_REQUEST`] (or [`KIND_SIGNAL_RESPONSE`] in a response); size
-    /// 32 + 24 × count in a request, 32 + 336 × count in a response.
+    /// 32 + 24 × count in a request, [`signal_response_size`] in a response.
     pub header: MessageHeader,
     /// `CONVENTION_*`.
     pub convention: u32,
