@@ -12,6 +12,7 @@ use crate::wire::{
     OPERATION_RESULT_SIZE, OPTION_SAMPLES, OperationResult, PROTOCOL_VERSION,
     QUERY_FLAG_HV1_INTERFACE, QUERY_FLAG_HYPERCALLS_AVAILABLE, QUERY_FLAG_HYPERVISOR_PRESENT,
     QUERY_FLAG_MEMORY_CONVENTION, QUERY_FLAG_RAW_ALLOWED, QUERY_RESPONSE_SIZE, QueryResponse,
+    READINESS_GUEST_OS_ID_READ, READINESS_HYPERCALL_MSR_READ, READINESS_ISOLATION_READ,
     SIGNAL_FLAG_RAW, SignalResponseHeader, histogram_entry_parts, signal_response_size,
 };
 
@@ -219,43 +220,30 @@ impl QueryResponse {
         self.refusal
     }
 
-    /// `value` when the driver read it (`READINESS_*` flag `read` set), else `None`.
-    const fn if_read(&self, read: u32, value: u64) -> Option<u64> {
-        if self.readiness_flags & read != 0 {
-            Some(value)
-        } else {
-            None
-        }
+    /// The driver read the fact of `READINESS_*` flag `read`.
+    const fn was_read(&self, read: u32) -> bool {
+        self.readiness_flags & read != 0
     }
 
     /// `HV_X64_MSR_GUEST_OS_ID` as the driver read it, `None` when it was not read.
     #[must_use]
-    pub const fn guest_os_id(&self) -> Option<u64> {
-        self.if_read(crate::wire::READINESS_GUEST_OS_ID_READ, self.guest_os_id)
+    pub fn guest_os_id(&self) -> Option<u64> {
+        self.was_read(READINESS_GUEST_OS_ID_READ)
+            .then_some(self.guest_os_id)
     }
 
     /// `HV_X64_MSR_HYPERCALL` as the driver read it, `None` when it was not read.
     #[must_use]
-    pub const fn hypercall_msr(&self) -> Option<u64> {
-        self.if_read(
-            crate::wire::READINESS_HYPERCALL_MSR_READ,
-            self.hypercall_msr,
-        )
+    pub fn hypercall_msr(&self) -> Option<u64> {
+        self.was_read(READINESS_HYPERCALL_MSR_READ)
+            .then_some(self.hypercall_msr)
     }
 
     /// CPUID 0x4000000C as the driver read it, `None` when it was not read.
     #[must_use]
-    pub const fn isolation(&self) -> Option<hvcall::IsolationConfig> {
-        if self.readiness_flags & crate::wire::READINESS_ISOLATION_READ != 0 {
-            Some(hvcall::IsolationConfig::from_leaf(CpuidResult {
-                eax: self.isolation_leaf.eax,
-                ebx: self.isolation_leaf.ebx,
-                ecx: self.isolation_leaf.ecx,
-                edx: self.isolation_leaf.edx,
-            }))
-        } else {
-            None
-        }
+    pub fn isolation(&self) -> Option<hvcall::IsolationConfig> {
+        self.was_read(READINESS_ISOLATION_READ)
+            .then(|| hvcall::IsolationConfig::from_leaf(self.isolation_leaf.into()))
     }
 
     /// The hypervisor leaves with `hvcall`'s typed accessors.
