@@ -179,9 +179,7 @@ impl Client {
                 end += 1;
             }
             let response = self.send(&request)?;
-            let decoded = SignalResponse::decode(&response).map_err(|e| {
-                AppError::Device(format!("the driver's signal response is unusable: {e}"))
-            })?;
+            let decoded = decode(&request, &response)?;
             if let Some(c) = collector.as_deref_mut() {
                 c.add_timer_overhead(decoded.timer_overhead_cycles());
             }
@@ -201,8 +199,7 @@ impl Client {
                         result.cycles_sum,
                     );
                     if result.has_samples() {
-                        let samples: Vec<u32> = view.samples().collect();
-                        c.add_samples(min, max, u128::from(sum), &samples);
+                        c.add_samples(min, max, u128::from(sum), view.samples());
                     } else {
                         c.add_histogram(calls, min, max, sum, view.histogram());
                     }
@@ -221,28 +218,15 @@ impl Client {
         Ok(outcomes.into_iter().flatten().collect())
     }
 
-    /// Sends one request and returns the response's bytes, checked to decode with one
-    /// result per operation.
+    /// Sends one request and returns the response's bytes (read them with [`decode`]).
     fn send(&mut self, request: &SignalRequest) -> Result<Vec<u8>, AppError> {
         let mut bytes = vec![0u8; request.encoded_len()];
         request
             .encode(&mut bytes)
             .map_err(|e| AppError::Device(format!("cannot encode the request: {e}")))?;
-        let response = self
-            .transport
+        self.transport
             .device_control(IOCTL_HVSIGNAL_SIGNAL, &bytes, request.response_capacity())
-            .map_err(|e| self.transport_error(e))?;
-        let decoded = SignalResponse::decode(&response).map_err(|e| {
-            AppError::Device(format!("the driver's signal response is unusable: {e}"))
-        })?;
-        if decoded.len() != request.operations().len() {
-            return Err(AppError::Device(format!(
-                "the driver answered {} operations for a request of {}",
-                decoded.len(),
-                request.operations().len()
-            )));
-        }
-        Ok(response)
+            .map_err(|e| self.transport_error(e))
     }
 
     /// Sends one request and returns its results, one per operation in order (`scan` sends its
@@ -252,10 +236,7 @@ impl Client {
     /// The driver failed the request or answered unusably (exit 3).
     pub fn results(&mut self, request: &SignalRequest) -> Result<Vec<OperationResult>, AppError> {
         let response = self.send(request)?;
-        let decoded = SignalResponse::decode(&response).map_err(|e| {
-            AppError::Device(format!("the driver's signal response is unusable: {e}"))
-        })?;
-        Ok(decoded.operations().collect())
+        Ok(decode(request, &response)?.operations().collect())
     }
 
     /// Which side to update when the driver refused the request's protocol version: the query
@@ -330,6 +311,20 @@ impl Client {
             )),
         }
     }
+}
+
+/// The driver's response to `request`, checked to carry one result per operation.
+fn decode<'a>(request: &SignalRequest, response: &'a [u8]) -> Result<SignalResponse<'a>, AppError> {
+    let decoded = SignalResponse::decode(response)
+        .map_err(|e| AppError::Device(format!("the driver's signal response is unusable: {e}")))?;
+    if decoded.len() != request.operations().len() {
+        return Err(AppError::Device(format!(
+            "the driver answered {} operations for a request of {}",
+            decoded.len(),
+            request.operations().len()
+        )));
+    }
+    Ok(decoded)
 }
 
 #[cfg(test)]

@@ -132,22 +132,29 @@ impl Collector {
 
     /// Adds one call whose cycle count is known exactly.
     pub fn add_call(&mut self, cycles: u64) {
-        self.add_samples(cycles, cycles, u128::from(cycles), &[saturate(cycles)]);
+        self.add_samples(cycles, cycles, u128::from(cycles), [saturate(cycles)]);
     }
 
     /// Adds a group of calls whose every cycle count is known (the driver's samples, saturated
     /// at `u32::MAX`), with their exact minimum, maximum and sum.
-    pub fn add_samples(&mut self, min: u64, max: u64, sum: u128, samples: &[u32]) {
-        if samples.is_empty() {
-            return;
-        }
-        self.samples.extend_from_slice(samples);
-        for &sample in samples {
+    pub fn add_samples(
+        &mut self,
+        min: u64,
+        max: u64,
+        sum: u128,
+        samples: impl IntoIterator<Item = u32>,
+    ) {
+        let before = self.samples.len();
+        for sample in samples {
+            self.samples.push(sample);
             if let Some(slot) = self.histogram.get_mut(histogram_bucket(u64::from(sample))) {
                 *slot += 1;
             }
         }
-        self.add_summary(samples.len() as u64, min, max, sum);
+        let added = self.samples.len() - before;
+        if added != 0 {
+            self.add_summary(added as u64, min, max, sum);
+        }
     }
 
     /// Adds a group of calls known only by summary: count, min, max, sum and the non-empty
@@ -374,7 +381,7 @@ mod tests {
     #[test]
     fn samples_are_exact_and_a_histogram_group_makes_them_estimates() {
         let mut c = Collector::new();
-        c.add_samples(100, 300, 600, &[300, 100, 200]);
+        c.add_samples(100, 300, 600, [300, 100, 200]);
         assert_eq!(c.method(), Method::Exact);
         assert_eq!(c.figures().unwrap().median, 200);
         assert!(c.method().relative_error_bound().abs() < f64::EPSILON);
@@ -391,7 +398,7 @@ mod tests {
     #[test]
     fn saturated_samples_read_as_the_exact_maximum() {
         let mut c = Collector::new();
-        c.add_samples(10, 1 << 40, 10 + (1 << 40), &[10, u32::MAX]);
+        c.add_samples(10, 1 << 40, 10 + (1 << 40), [10, u32::MAX]);
         let f = c.figures().unwrap();
         assert_eq!((f.median, f.p99, f.max), (10, 1 << 40, 1 << 40));
     }
