@@ -9,8 +9,10 @@
 //! which Hyper-V ignores and Xen and KVM's Xen emulation require before they treat the call as
 //! a Hyper-V call (see that constant). The hypervisor writes only RAX for a simple fast call
 //! (TLFS "Volatile Registers"), but the asm declares RCX, RDX, R8–R11 and the flags clobbered as
-//! well. That is a superset of the TLFS guarantee and matches the Microsoft x64 volatile set,
-//! so a hypervisor that is looser than the TLFS still cannot corrupt the caller's state.
+//! well. That is a superset of the TLFS guarantee and the Microsoft x64 volatile set of general
+//! registers, so a hypervisor that is looser than the TLFS still cannot corrupt the caller's
+//! general registers. XMM registers are not declared: SignalEvent has no XMM input or output
+//! (the XMM fast convention is not used).
 
 use core::arch::asm;
 use core::arch::x86_64::{__cpuid, _mm_lfence, _rdtsc};

@@ -144,13 +144,19 @@ impl Operation {
     /// Checks the operation against the rules of a request with this convention and raw flag.
     ///
     /// # Errors
-    /// The first rule broken, in the order: repeat count, raw-only fields without raw mode,
-    /// fixed control bits, input offset range, input offset with the fast convention.
+    /// The first rule broken, in the order: options, repeat count, raw-only fields without raw
+    /// mode, fixed control bits, input offset range, input offset with the fast convention,
+    /// memory input past the page.
     pub const fn validate(
         &self,
         convention: CallingConvention,
         raw: bool,
     ) -> Result<(), OperationError> {
+        if self.options & !OPTIONS_ALL != 0 {
+            return Err(OperationError::UnknownOptions {
+                value: self.options,
+            });
+        }
         if self.repeat == 0 {
             return Err(OperationError::ZeroRepeat);
         }
@@ -682,8 +688,8 @@ impl SignalRequest {
     /// # Errors
     /// The first problem found, in this order: length below the header, magic, version, kind,
     /// size field, reserved header fields, convention, flags, operation count, entries vs.
-    /// length, then each operation in order (its options, then
-    /// [`Operation::validate`]), then the total number of calls.
+    /// length, then each operation in order ([`Operation::validate`], which checks its options
+    /// first), then the total number of calls.
     pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
         let mut request = Self::new(CallingConvention::Fast, false);
         request.parse_into(bytes)?;
@@ -764,21 +770,13 @@ impl SignalRequest {
         }
         self.convention = convention;
         self.raw = header.flags & SIGNAL_FLAG_RAW != 0;
-        for (index, chunk) in (0u32..).zip(entries.chunks_exact(OPERATION_ENTRY_SIZE)) {
+        for chunk in entries.chunks_exact(OPERATION_ENTRY_SIZE) {
             let Ok(entry) = OperationEntry::read_from_bytes(chunk) else {
                 return Err(ParseError::EntriesBeyondBuffer {
                     count,
                     len: bytes.len(),
                 });
             };
-            if entry.options & !OPTIONS_ALL != 0 {
-                return Err(ParseError::Operation {
-                    index,
-                    error: OperationError::UnknownOptions {
-                        value: entry.options,
-                    },
-                });
-            }
             self.push(Operation::from_entry(&entry))?;
         }
         Ok(())
@@ -1014,6 +1012,17 @@ mod tests {
         );
         assert!(SignalRequest::parse(&patch(raw_memory, 52, &4088u16.to_le_bytes())).is_ok());
         assert!(SignalRequest::parse(&patch(raw, 32, &0xFF00_0001u32.to_le_bytes())).is_ok());
+        // The program's own requests meet the same rule: an unknown option is refused when the
+        // operation is added, not first by the driver.
+        let mut unknown = Operation::new(1, 0, 1);
+        unknown.options = 2;
+        assert_eq!(
+            SignalRequest::new(CallingConvention::Fast, false).push(unknown),
+            Err(ParseError::Operation {
+                index: 0,
+                error: OperationError::UnknownOptions { value: 2 }
+            })
+        );
     }
 
     #[test]

@@ -127,7 +127,8 @@ impl QueryResponse {
     /// Reads a query response (extra bytes after it are ignored).
     ///
     /// # Errors
-    /// Too short, not an hvsignal message, another version or kind, or a size other than 184.
+    /// Too short, not an hvsignal message, another version or kind, or a size other than
+    /// [`QUERY_RESPONSE_SIZE`].
     pub fn decode(bytes: &[u8]) -> Result<Self, ResponseError> {
         // Check magic and version first, so an old or new driver is reported as such.
         let (header, _) =

@@ -1,4 +1,4 @@
-//! The byte layouts of every message, version 1. All structs are `#[repr(C)]`, little-endian,
+//! The byte layouts of every message, protocol version 2 ([`PROTOCOL_VERSION`]). All structs are `#[repr(C)]`, little-endian,
 //! with every padding byte an explicit `reserved` field that is written as zero, so a message is
 //! fully defined by its fields and no uninitialised byte can reach user mode. Sizes and offsets
 //! are asserted in the tests below and described byte by byte in `docs/PROTOCOL.md`.
@@ -148,8 +148,9 @@ pub const QUERY_FLAG_HYPERVISOR_PRESENT: u32 = 1 << 0;
 /// [`QueryResponse::flags`]: leaf 0x40000001 says `Hv#1` and leaf 0x40000000 reports at least
 /// 0x40000003.
 pub const QUERY_FLAG_HV1_INTERFACE: u32 = 1 << 1;
-/// [`QueryResponse::flags`]: the driver issues hypercalls (Hv#1 and a known CPU vendor); when
-/// clear, signal requests fail with `STATUS_NOT_SUPPORTED`.
+/// [`QueryResponse::flags`]: the driver issues hypercalls (every readiness check passed,
+/// [`QueryResponse::refusal`] is 0); when clear, signal requests fail with
+/// `STATUS_NOT_SUPPORTED`.
 pub const QUERY_FLAG_HYPERCALLS_AVAILABLE: u32 = 1 << 2;
 /// [`QueryResponse::flags`]: the memory convention is available (the driver has its input page).
 pub const QUERY_FLAG_MEMORY_CONVENTION: u32 = 1 << 3;
@@ -452,6 +453,9 @@ pub const fn histogram_bucket_bounds(bucket: usize) -> (u64, u64) {
 pub const fn histogram_entry(bucket: usize, count: u32) -> u32 {
     ((bucket as u32) << 16) | (count & 0xFFFF)
 }
+
+// The entry's two 16-bit halves hold any bucket and any count one request can produce.
+const _: () = assert!(HISTOGRAM_BUCKETS <= 1 << 16 && MAX_CALLS_PER_REQUEST < 1 << 16);
 
 /// The bucket and count of a trailing histogram entry.
 #[must_use]
