@@ -31,6 +31,9 @@ const WORDS_PER_SLOT: usize = SIEF_SLOT_SIZE / 8;
 const VIRIDIAN_RAX_BIT: u64 = 0x8000_0000;
 /// RAX after a Xen hypercall the model does not implement: `-ENOSYS` (-38).
 pub const XEN_ENOSYS: u64 = (-38i64).cast_unsigned();
+/// [`XEN_ENOSYS`]'s low 16 bits, the status a Hyper-V caller reads from it.
+#[allow(clippy::cast_possible_truncation, reason = "the low 16 bits on purpose")]
+const XEN_ENOSYS_STATUS: u16 = XEN_ENOSYS as u16;
 const STATUS_SLOTS: usize = 32;
 
 /// The caller's memory-convention input page as the hypervisor sees it.
@@ -461,7 +464,7 @@ impl Hypervisor {
     }
 
     /// Whether the plain hypercall instruction faults in this world: no hypervisor (#UD), the
-    /// guest OS ID not set or hypercalls not enabled (#UD, TLFS "Hypercall Interface"), or an
+    /// guest OS ID not set or hypercalls not enabled (#UD, TLFS "Hypercall Interface"), or a
     /// confidential VM whose hypercalls a driver's instruction does not reach (TDX, SEV-SNP).
     fn instruction_faults(&self) -> bool {
         let hypervisor = self.world.hypervisor();
@@ -528,7 +531,8 @@ impl Hypervisor {
         }
     }
 
-    /// Linux `kvm_hv_hypercall` + `kvm_hvcall_signal_event`, falling through to QEMU (docs/HYPERCALL.md, KVM).
+    /// Linux `kvm_hv_hypercall` + `kvm_hvcall_signal_event`, falling through to QEMU
+    /// (docs/HYPERCALL.md, KVM).
     fn decide_kvm(
         &self,
         control: HypercallControl,
@@ -853,7 +857,7 @@ fn decide_xen(rax: u64) -> Decision {
     if rax & VIRIDIAN_RAX_BIT == 0 {
         return Decision {
             xen_hypercall: true,
-            ..reject(HvStatus::from_code(0xFFDA), Stage::Decode)
+            ..reject(HvStatus::from_code(XEN_ENOSYS_STATUS), Stage::Decode)
         };
     }
     reject(HvStatus::INVALID_HYPERCALL_CODE, Stage::Decode)
