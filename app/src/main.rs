@@ -150,16 +150,13 @@ fn args_backend(args: &[OsString]) -> cli::BackendKind {
 
 /// The command a command line names, read without clap: the first word that is not an option
 /// nor the value of `--backend` / `--world`, if it is a command's name.
-fn args_command(args: &[OsString]) -> Option<&'static str> {
-    const COMMANDS: [&str; 7] = [
-        "info", "signal", "bench", "scan", "status", "conform", "help",
-    ];
+fn args_command(args: &[OsString]) -> Option<String> {
     let mut words = options(args);
     while let Some(word) = words.next() {
         if word == "--backend" || word == "--world" {
             words.next();
         } else if !word.starts_with('-') {
-            return COMMANDS.iter().copied().find(|c| *c == word);
+            return command_names().into_iter().find(|c| c == word);
         }
     }
     None
@@ -178,7 +175,7 @@ fn parse_failure(error: &clap::Error, args: &[OsString]) -> ExitCode {
     }
     let usage = AppError::Usage(parse_error_message(error));
     if json_requested(args) {
-        print_error_json(&usage, args_command(args), args_backend(args));
+        print_error_json(&usage, args_command(args).as_deref(), args_backend(args));
     }
     usage.exit().into()
 }
@@ -260,7 +257,7 @@ mod tests {
     #[test]
     fn command_and_backend_are_read_without_clap() {
         assert_eq!(
-            args_command(&args(&["--world", "signal", "bench"])),
+            args_command(&args(&["--world", "signal", "bench"])).as_deref(),
             Some("bench")
         );
         assert_eq!(args_command(&args(&["--json", "sgnal"])), None);

@@ -32,7 +32,10 @@ const VIRIDIAN_RAX_BIT: u64 = 0x8000_0000;
 /// RAX after a Xen hypercall the model does not implement: `-ENOSYS` (-38).
 pub const XEN_ENOSYS: u64 = (-38i64).cast_unsigned();
 /// [`XEN_ENOSYS`]'s low 16 bits, the status a Hyper-V caller reads from it.
-#[allow(clippy::cast_possible_truncation, reason = "the low 16 bits on purpose")]
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "the low 16 bits on purpose"
+)]
 const XEN_ENOSYS_STATUS: u16 = XEN_ENOSYS as u16;
 const STATUS_SLOTS: usize = 32;
 
