@@ -353,8 +353,9 @@ pub struct ConformArgs {
     #[arg(value_name = "FILES")]
     pub files: Vec<PathBuf>,
 
-    /// tlfs, kvm, qemu, openvmm or xen: whose expectations to compare with; with the model backend the model also runs as this
-    /// profile. [default: the world's profile (model), tlfs (device)]
+    /// tlfs, kvm, qemu, openvmm or xen: whose expectations to compare with; with the model
+    /// backend the model also runs as this profile. [default: the world's profile (model), tlfs
+    /// (device)]
     #[arg(long, value_name = "PROFILE", value_parser = profile)]
     pub profile: Option<Profile>,
 

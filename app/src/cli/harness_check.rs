@@ -20,7 +20,8 @@ mod powershell;
 use powershell::{Invocation, Token, hvsignal_invocations, script_paths};
 
 /// Sample values for arguments the harness computes at run time, by the argument's long name
-/// (`--connection`, also reached as `-c`; `--calls`, also reached by its alias `--repeat`) or, for a positional argument, its id.
+/// (`--connection`, also reached as `-c`; `--calls`, also reached by its alias `--repeat`) or,
+/// for a positional argument, its id.
 ///
 /// The substitution rule ([`command_line`]): a dynamic token right after a flag that takes a
 /// value gets that flag's sample; a dynamic token after the command, not after such a flag, is
