@@ -34,9 +34,7 @@ struct CaseJson {
     row: String,
     about: Option<String>,
     profile: &'static str,
-    /// `"status"` (a status is expected), `"n/a"` (the call never reaches that layer) or
-    /// `"none"` (the case file gives no expectation for this profile).
-    expectation: &'static str,
+    expectation: ExpectationKind,
     expected: Option<StatusJson>,
     observed: Option<StatusJson>,
     verdict: Verdict,
@@ -47,6 +45,20 @@ struct CaseJson {
     /// The world the case ran on (model): its own world file, else the default world (`--world`
     /// or `built-in`); null on the device and for cases that were not run.
     world: Option<String>,
+}
+
+/// What a case expects of one profile.
+#[derive(Debug, Serialize, Clone, Copy, PartialEq, Eq)]
+enum ExpectationKind {
+    /// A status is expected.
+    #[serde(rename = "status")]
+    Status,
+    /// Nothing is expected: the call never reaches that layer.
+    #[serde(rename = "n/a")]
+    NotApplicable,
+    /// The case file gives no expectation for this profile.
+    #[serde(rename = "none")]
+    None,
 }
 
 #[derive(Debug, Serialize, Default, Clone, Copy)]
@@ -200,9 +212,9 @@ fn compare(
                 about: case.about.clone(),
                 profile: profile.name(),
                 expectation: match expected {
-                    None => "none",
-                    Some(e) if e.status.is_none() => "n/a",
-                    Some(_) => "status",
+                    None => ExpectationKind::None,
+                    Some(e) if e.status.is_none() => ExpectationKind::NotApplicable,
+                    Some(_) => ExpectationKind::Status,
                 },
                 expected: expected.and_then(|e| e.status).map(StatusJson::from),
                 observed: match observed {
@@ -299,19 +311,21 @@ fn render(text: &mut Text, style: Style, d: &ConformDocument) {
                 Verdict::Pass => style.good("pass"),
                 Verdict::Fail => style.bad("FAIL"),
                 Verdict::Info => style.dim(match c.expectation {
-                    "none" => "info (no expectation)",
-                    "n/a" => "info (n/a)",
-                    _ if c.expected.map(|e| e.code) == c.observed.map(|o| o.code) => {
+                    ExpectationKind::None => "info (no expectation)",
+                    ExpectationKind::NotApplicable => "info (n/a)",
+                    ExpectationKind::Status
+                        if c.expected.map(|e| e.code) == c.observed.map(|o| o.code) =>
+                    {
                         "info (matches)"
                     }
-                    _ => "info (differs)",
+                    ExpectationKind::Status => "info (differs)",
                 }),
                 Verdict::Skip => style.warn("skip"),
             };
             let expected = match c.expectation {
-                "none" => "(none given)".to_owned(),
-                "n/a" => "n/a".to_owned(),
-                _ => short(c.expected),
+                ExpectationKind::None => "(none given)".to_owned(),
+                ExpectationKind::NotApplicable => "n/a".to_owned(),
+                ExpectationKind::Status => short(c.expected),
             };
             let mut row = vec![c.name.clone()];
             if !labels.is_empty() {
