@@ -99,7 +99,21 @@ struct ReceiverJson {
     /// Failed calls: nothing reached the receiver.
     not_delivered: u64,
     /// Why the target cannot take an event now (`sint_masked`, …), null when it can.
-    blocked: Option<&'static str>,
+    #[serde(serialize_with = "serialize_blocked")]
+    blocked: Option<Blocked>,
+}
+
+/// A [`Blocked`] as its short name.
+#[allow(
+    clippy::ref_option,
+    clippy::trivially_copy_pass_by_ref,
+    reason = "the signature serde's serialize_with calls"
+)]
+fn serialize_blocked<S: serde::Serializer>(
+    blocked: &Option<Blocked>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    blocked.map(Blocked::name).serialize(serializer)
 }
 
 #[derive(Debug, Serialize)]
@@ -139,7 +153,7 @@ fn receiver_json(world: &hvmodel::World, c: &PlannedCall, tally: &ReceiverTally)
         already_set: tally.already_set,
         dropped: tally.dropped,
         not_delivered: tally.not_delivered,
-        blocked: route.and_then(|r| r.blocked(world)).map(Blocked::name),
+        blocked: route.and_then(|r| r.blocked(world)),
     }
 }
 
@@ -476,21 +490,20 @@ fn count(n: u64) -> String {
     format!("{n} call{}", if n == 1 { "" } else { "s" })
 }
 
-fn blocked_text(blocked: &str, route: &RouteJson, vp: &str) -> String {
+fn blocked_text(blocked: Blocked, route: &RouteJson, vp: &str) -> String {
     match blocked {
-        "sint_masked" => format!("SINT {} is masked on VP {vp}", route.sint),
-        "synic_disabled" => format!("the SynIC of VP {vp} is disabled"),
-        "sief_disabled" => format!("the SIEF page of VP {vp} is disabled"),
-        "vp_missing" => format!("VP {vp} is missing or removed"),
-        "no_vp_available" => format!("no VP can take SINT {}", route.sint),
-        "port_not_live" => format!(
+        Blocked::SintMasked => format!("SINT {} is masked on VP {vp}", route.sint),
+        Blocked::SynicDisabled => format!("the SynIC of VP {vp} is disabled"),
+        Blocked::SiefDisabled => format!("the SIEF page of VP {vp} is disabled"),
+        Blocked::VpMissing => format!("VP {vp} is missing or removed"),
+        Blocked::NoVpAvailable => format!("no VP can take SINT {}", route.sint),
+        Blocked::PortNotLive => format!(
             "port {} is deleted, not an event port, or its partition is inactive",
             route.port
         ),
-        "flag_out_of_range" => {
+        Blocked::FlagOutOfRange => {
             format!("flag bit {} is beyond the 2048 flags of a SINT", route.flag)
         }
-        other => other.to_owned(),
     }
 }
 
