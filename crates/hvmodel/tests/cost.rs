@@ -10,14 +10,14 @@
 //! when valgrind is not installed or the host is not x86_64 Linux. The figures are reported in
 //! docs/PERFORMANCE.md, Model.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+#[path = "../../../tests/support/callgrind.rs"]
+mod callgrind;
+
+use callgrind::{LARGE, SMALL};
 
 /// Most instructions per repeated signal allowed (1195 before connections were resolved once
 /// per world).
 const BUDGET: f64 = 600.0;
-const SMALL: u64 = 1_000;
-const LARGE: u64 = 10_000;
 const WIDE: &str = "10000";
 /// Profile and, for a generated world, its number of connections.
 const CASES: [(&str, Option<&str>); 5] = [
@@ -28,67 +28,17 @@ const CASES: [(&str, Option<&str>); 5] = [
     ("tlfs", Some(WIDE)),
 ];
 
-fn target_dir() -> PathBuf {
-    // <target>/debug/deps/cost-<hash>
-    let exe = std::env::current_exe().unwrap();
-    exe.ancestors().nth(3).unwrap().to_path_buf()
-}
-
-fn instructions(binary: &Path, calls: u64, case: &[&str], out_dir: &Path) -> u64 {
-    let out_file = out_dir.join(format!("callgrind.{}.{calls}.out", case.join(".")));
-    let run = Command::new("valgrind")
-        .arg("--tool=callgrind")
-        .arg(format!("--callgrind-out-file={}", out_file.display()))
-        .arg(binary)
-        .arg(calls.to_string())
-        .args(case)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "callgrind of {case:?} failed: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let text = std::fs::read_to_string(&out_file).unwrap();
-    text.lines()
-        .find_map(|line| {
-            line.strip_prefix("summary:")
-                .or_else(|| line.strip_prefix("totals:"))
-        })
-        .and_then(|n| n.split_whitespace().next()?.parse().ok())
-        .expect("callgrind output has a summary line")
-}
-
 #[test]
 fn repeated_signal_costs_are_within_budget() {
-    if !(cfg!(target_arch = "x86_64") && cfg!(target_os = "linux")) {
-        eprintln!("skipped: the cost measurement runs on x86_64 Linux only");
+    if let Some(reason) = callgrind::unavailable() {
+        eprintln!("skipped: {reason}");
         return;
     }
-    if Command::new("valgrind").arg("--version").output().is_err() {
-        eprintln!("skipped: valgrind is not installed (apt-get install valgrind to measure)");
-        return;
-    }
-    let bench_target = target_dir().join("model-cost");
-    let build = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "--locked",
-            "--release",
-            "-p",
-            "hvmodel",
-            "--example",
-            "signal_cost",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("CARGO_TARGET_DIR", &bench_target)
-        .output()
-        .unwrap();
-    assert!(
-        build.status.success(),
-        "building the signal_cost example failed: {}",
-        String::from_utf8_lossy(&build.stderr)
+    let bench_target = callgrind::target_dir("model-cost");
+    callgrind::build_release(
+        env!("CARGO_MANIFEST_DIR"),
+        &bench_target,
+        &["-p", "hvmodel", "--example", "signal_cost"],
     );
     let binary = bench_target
         .join("release")
@@ -101,13 +51,7 @@ fn repeated_signal_costs_are_within_budget() {
             Some(n) => format!("{profile}, {n} connections"),
             None => profile.to_owned(),
         };
-        let small = instructions(&binary, SMALL, &case, &bench_target);
-        let large = instructions(&binary, LARGE, &case, &bench_target);
-        #[allow(
-            clippy::cast_precision_loss,
-            reason = "instruction counts are far below 2^52"
-        )]
-        let per_call = (large - small) as f64 / (LARGE - SMALL) as f64;
+        let (per_call, small, large) = callgrind::per_call(&binary, &case, &bench_target);
         eprintln!(
             "{name}: {per_call:.2} instructions per repeated signal ({small} at {SMALL} calls, \
              {large} at {LARGE})"
