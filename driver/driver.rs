@@ -27,8 +27,8 @@ static RAW_POLICY_VALUE_NAME_UTF16: [u16; RAW_POLICY_VALUE_NAME.len()] =
 const RAW_POLICY_VALUE_NAME_BYTES: u16 = utf16_byte_length(RAW_POLICY_VALUE_NAME.len());
 
 /// `AllowRawHypercalls`, read once in `DriverEntry`; device add hands it to the core device.
-/// (A changed value takes effect when the driver is next loaded, which a device restart does:
-/// docs/WINDOWS.md, Raw mode.)
+/// (A changed value takes effect when the driver is next loaded: after a device restart that
+/// completes, or a reboot; docs/WINDOWS.md, Raw mode.)
 static ALLOW_RAW_HYPERCALLS: AtomicBool = AtomicBool::new(false);
 
 /// `DriverEntry`: creates the WDF driver object and reads the raw-call policy.

@@ -182,6 +182,21 @@ fn uploaded_files(workflow: &str) -> Vec<String> {
     files
 }
 
+/// The files the workflow's "Check the package is complete" step tests for, in order: the
+/// quoted names of its `foreach ($file in ...)` list.
+fn checked_files(workflow: &str) -> Vec<String> {
+    let list = workflow
+        .split("foreach ($file in ")
+        .nth(1)
+        .and_then(|rest| rest.split(") {").next())
+        .expect("the workflow checks the package's files one by one");
+    list.split('\'')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
 #[test]
 fn the_package_and_its_artifact_hold_no_wdk_tool() {
     // devgen.exe (and every other WDK tool) is Microsoft's and may not be redistributed: the
@@ -215,6 +230,14 @@ fn the_package_and_its_artifact_hold_no_wdk_tool() {
         .expect("tools/package.ps1 names the test certificate file");
     expected.push(certificate.to_owned());
     assert_eq!(uploaded_files(&workflow), expected);
+    // The completeness check lists the same files: upload-artifact alone would not notice one
+    // missing file among several.
+    assert_eq!(checked_files(&workflow), expected);
+    assert_eq!(
+        checked_files("foreach ($file in 'a.sys',\n   'b.cat') {\n"),
+        ["a.sys", "b.cat"],
+        "the check reader reads every listed file"
+    );
     assert_eq!(
         uploaded_files(
             "- uses: actions/upload-artifact@v4\n  with:\n    path: |\n      a/x.sys\n      a/devgen.exe\n    if-no-files-found: error\n"

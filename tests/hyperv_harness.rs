@@ -1075,11 +1075,24 @@ fn function_definitions(source: &str, name: &str) -> Vec<String> {
                 .find(|child| child.kind() == "function_name")
                 .map(|child| text(child, source));
             if defined.is_some_and(|defined| defined.eq_ignore_ascii_case(name)) {
-                found.push(text(node, source).to_owned());
+                found.push(code_text(node, source));
             }
         }
     });
     found
+}
+
+/// The text of `node` with every comment in it blanked out, so a check reads only code.
+fn code_text(node: Node<'_>, source: &str) -> String {
+    let mut code = text(node, source).to_owned();
+    let start = node.start_byte();
+    walk(node, &mut |inner| {
+        if inner.kind() == "comment" {
+            let range = inner.start_byte() - start..inner.end_byte() - start;
+            code.replace_range(range.clone(), &" ".repeat(range.len()));
+        }
+    });
+    code
 }
 
 /// What is wrong with how the entry point finds and copies `devgen.exe`: it is Microsoft's WDK
@@ -1105,9 +1118,9 @@ fn devgen_problems(entry_point: &str) -> Vec<String> {
     }
     for needed in [
         "get-hvwdktoolsroot",
-        "wdktoolroot",
+        "$env:wdktoolroot",
         "x64\\devgen.exe",
-        "-devgenpath",
+        "-literalpath $path",
     ] {
         if !finder.contains(needed) {
             problems.push(format!("Find-HvDevgen does not use {needed:?}"));
@@ -1125,6 +1138,21 @@ fn devgen_problems(entry_point: &str) -> Vec<String> {
         }
     }
     let tree = parse(entry_point);
+    let given_path = commands(&tree, entry_point)
+        .into_iter()
+        .filter(|(node, name)| {
+            name.as_deref()
+                .is_some_and(|name| name.eq_ignore_ascii_case("Find-HvDevgen"))
+                && code_text(*node, entry_point)
+                    .to_ascii_lowercase()
+                    .contains("-path $devgenpath")
+        })
+        .count();
+    if given_path != 1 {
+        problems.push(format!(
+            "expected one Find-HvDevgen -Path $DevgenPath, found {given_path}"
+        ));
+    }
     let copies = commands(&tree, entry_point)
         .into_iter()
         .filter(|(node, name)| {
@@ -1153,9 +1181,21 @@ fn devgen_comes_from_the_host_wdk_and_is_copied_into_the_guest() {
 #[test]
 fn devgen_check_catches_a_package_copy() {
     let finder = "function Get-HvWdkToolsRoot { $env:WDKContentRoot; 'KitsRoot10'; 'Windows Kits\\10\\Tools' }\r\n\
-                  function Find-HvDevgen { param([string] $Path) $env:WDKToolRoot; Get-HvWdkToolsRoot; 'x64\\devgen.exe'; '-DevgenPath' }\r\n\
-                  Copy-Item -Path $devgen -Destination $d -ToSession $s\r\n";
+                  function Find-HvDevgen { param([string] $Path) Test-Path -LiteralPath $Path; $env:WDKToolRoot; Get-HvWdkToolsRoot; 'x64\\devgen.exe' }\r\n\
+                  $devgen = Find-HvDevgen -Path $DevgenPath\r\n\
+                  Copy-Item -LiteralPath $devgen -Destination $d -ToSession $s\r\n";
     assert_eq!(devgen_problems(finder), Vec::<String>::new());
+    // Words in comments are not code: a finder that only mentions WDKToolRoot does not use it.
+    let in_comment = finder.replace("$env:WDKToolRoot;", "<# $env:WDKToolRoot #>");
+    assert_eq!(
+        devgen_problems(&in_comment),
+        ["Find-HvDevgen does not use \"$env:wdktoolroot\""]
+    );
+    let ignores_path = finder.replace("-Path $DevgenPath", "");
+    assert_eq!(
+        devgen_problems(&ignores_path),
+        ["expected one Find-HvDevgen -Path $DevgenPath, found 0"]
+    );
     let from_package = finder.replace(
         "param([string] $Path)",
         "param([string] $Path, [string] $PackagePath) Join-Path -Path $PackagePath -ChildPath 'devgen.exe';",

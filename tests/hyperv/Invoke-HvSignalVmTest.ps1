@@ -146,22 +146,27 @@ function Resolve-HvPackage {
 }
 
 function Get-HvWdkToolsRoot {
-    <# The WDK's Tools folders on this host, best first, as tools\package.ps1 finds the WDK. #>
+    <#
+        The WDK's Tools folders on this host, best first, as tools\package.ps1 finds the WDK.
+        Paths are joined with [System.IO.Path]::Combine, not Join-Path: Join-Path fails when the
+        drive does not exist (a stale WDKContentRoot, an unmounted EWDK), and with
+        $ErrorActionPreference = 'Stop' that would end the search instead of skipping the place.
+    #>
     $roots = New-Object -TypeName System.Collections.Generic.List[string]
     if (-not [string]::IsNullOrEmpty($env:WDKContentRoot)) {
-        $roots.Add((Join-Path -Path $env:WDKContentRoot -ChildPath 'Tools'))
+        $roots.Add([System.IO.Path]::Combine($env:WDKContentRoot, 'Tools'))
     }
     foreach ($key in @(
             'HKLM:\SOFTWARE\Microsoft\Windows Kits\Installed Roots',
             'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows Kits\Installed Roots')) {
         $item = Get-ItemProperty -LiteralPath $key -Name 'KitsRoot10' -ErrorAction SilentlyContinue
         if ($null -ne $item -and -not [string]::IsNullOrEmpty($item.KitsRoot10)) {
-            $roots.Add((Join-Path -Path $item.KitsRoot10 -ChildPath 'Tools'))
+            $roots.Add([System.IO.Path]::Combine($item.KitsRoot10, 'Tools'))
         }
     }
     $programFilesX86 = ${env:ProgramFiles(x86)}
     if (-not [string]::IsNullOrEmpty($programFilesX86)) {
-        $roots.Add((Join-Path -Path $programFilesX86 -ChildPath 'Windows Kits\10\Tools'))
+        $roots.Add([System.IO.Path]::Combine($programFilesX86, 'Windows Kits\10\Tools'))
     }
     return $roots.ToArray()
 }
@@ -184,21 +189,22 @@ function Find-HvDevgen {
     }
     $searched = New-Object -TypeName System.Collections.Generic.List[string]
     if (-not [string]::IsNullOrEmpty($env:WDKToolRoot)) {
-        $candidate = Join-Path -Path $env:WDKToolRoot -ChildPath 'x64\devgen.exe'
+        $candidate = [System.IO.Path]::Combine($env:WDKToolRoot, 'x64\devgen.exe')
         $searched.Add($candidate)
         if (Test-Path -LiteralPath $candidate -PathType Leaf) {
             return $candidate
         }
     }
     foreach ($toolsRoot in @(Get-HvWdkToolsRoot)) {
-        $searched.Add((Join-Path -Path $toolsRoot -ChildPath '<version>\x64\devgen.exe'))
+        # Formatted, not combined: '<' and '>' are not valid in a .NET Framework path.
+        $searched.Add(('{0}\<version>\x64\devgen.exe' -f $toolsRoot.TrimEnd('\')))
         if (-not (Test-Path -LiteralPath $toolsRoot -PathType Container)) {
             continue
         }
         $candidates = @(Get-ChildItem -LiteralPath $toolsRoot -Directory -ErrorAction SilentlyContinue |
                 Where-Object -FilterScript { $_.Name -match '^\d+(\.\d+){1,3}$' } |
                 Sort-Object -Property { [version] $_.Name } -Descending |
-                ForEach-Object -Process { Join-Path -Path $_.FullName -ChildPath 'x64\devgen.exe' } |
+                ForEach-Object -Process { [System.IO.Path]::Combine($_.FullName, 'x64\devgen.exe') } |
                 Where-Object -FilterScript { Test-Path -LiteralPath $_ -PathType Leaf })
         if ($candidates.Count -gt 0) {
             return $candidates[0]
@@ -371,8 +377,8 @@ try {
     }
 
     # ---- Copy and install -------------------------------------------------------------------
-    Copy-Item -Path $package.Files -Destination $GuestDirectory -ToSession $context.Session -Force
-    Copy-Item -Path $devgen -Destination $GuestDirectory -ToSession $context.Session -Force
+    Copy-Item -LiteralPath $package.Files -Destination $GuestDirectory -ToSession $context.Session -Force
+    Copy-Item -LiteralPath $devgen -Destination $GuestDirectory -ToSession $context.Session -Force
     $guestDevgen = '{0}\{1}' -f $GuestDirectory, (Split-Path -Path $devgen -Leaf)
 
     $certificate = Invoke-HvGuestFunction -Context $context -Name 'Add-HvTrustedCertificate' -Parameters @{
