@@ -70,8 +70,8 @@ pub const ECX_FEATURE_BITS: &[(u8, &str)] = &[
     (8, "ExceptionTrapInterceptAvailable"),
 ];
 
-/// Named bits of leaf 0x40000004 EAX (implementation recommendations; docs/HYPERCALL.md, CPUID leaves,
-/// Linux `hyperv-tlfs.h`). Only bits confirmed by two sources are named.
+/// Named bits of leaf 0x40000004 EAX (implementation recommendations; docs/HYPERCALL.md, CPUID
+/// leaves, Linux `hyperv-tlfs.h`). Only bits confirmed by two sources are named.
 pub const RECOMMENDATION_BITS: &[(u8, &str)] = &[
     (0, "AddressSpaceSwitchHypercall"),
     (1, "LocalTlbFlushHypercall"),

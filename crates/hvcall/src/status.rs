@@ -1,9 +1,10 @@
 //! `HV_STATUS`: the 16-bit status in bits 15:0 of every hypercall result.
 //!
 //! Numeric values are those of TLFS 6.0b appendix B cross-checked with OpenVMM `HvError`, Linux
-//! `hvgdk_mini.h`, QEMU and the HDK (docs/HYPERCALL.md, Status codes). Where the sources disagree the majority
-//! wins and the disagreement is noted in the meaning: 0x0010 is reserved in TLFS 6.0b but named
-//! NOT_FOUND by every implementation; TLFS 6.0b misprints INSUFFICIENT_BUFFERS as 0x0033.
+//! `hvgdk_mini.h`, QEMU and the HDK (docs/HYPERCALL.md, Status codes). Where the sources
+//! disagree the majority wins and the disagreement is noted in the meaning: 0x0010 is reserved
+//! in TLFS 6.0b but named NOT_FOUND by every implementation; TLFS 6.0b misprints
+//! INSUFFICIENT_BUFFERS as 0x0033.
 //! Unknown values are preserved as they are and reported as unknown, never mapped to a neighbour.
 
 use core::fmt;

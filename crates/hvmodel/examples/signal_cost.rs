@@ -5,8 +5,8 @@
 //! Usage: `signal_cost [CALLS] [PROFILE] [CONNECTIONS]` (default 1000 calls, `tlfs`, the
 //! built-in world; any profile but `xen`, which never succeeds). With CONNECTIONS, the world is
 //! instead one partition with one VP and that many event ports, each behind its own connection
-//! (0x2001, 0x2002, …), to show the cost does not grow with the world. `tests/cost.rs` runs it under `valgrind --tool=callgrind` at two call
-//! counts; the difference in instructions divided by the difference in calls is the per-call
+//! (0x2001, 0x2002, …), to show the cost does not grow with the world. `tests/cost.rs` runs it
+//! under `valgrind --tool=callgrind` at two call counts; the difference in instructions divided by the difference in calls is the per-call
 //! figure (docs/PERFORMANCE.md, Model).
 //!
 //! [`ModelPrimitive::hypercall`]: hvmodel::ModelPrimitive

@@ -32,8 +32,8 @@ pub const MAX_VTL: u8 = 15;
 pub const MAX_VPS: usize = 16_384;
 
 /// The privilege mask of a typical Generation 2 guest: a WSL2 guest on host build 22610 logged
-/// "privilege flags low 0x2e7f, high 0x3b8030" (docs/HYPERCALL.md, Privilege mask; microsoft/wslg issue #716).
-/// It includes PostMessages (bit 36) and SignalEvents (bit 37).
+/// "privilege flags low 0x2e7f, high 0x3b8030" (docs/HYPERCALL.md, Privilege mask;
+/// microsoft/wslg issue #716). It includes PostMessages (bit 36) and SignalEvents (bit 37).
 pub const GEN2_PRIVILEGE_MASK: PrivilegeMask = PrivilegeMask(0x003B_8030_0000_2E7F);
 
 /// The guest OS ID a Windows guest registers (TLFS "Guest OS Identity" for proprietary
@@ -298,7 +298,8 @@ pub struct Connection {
 pub struct Caller {
     /// `HV_PARTITION_PRIVILEGE_MASK` (CPUID 0x40000003 EAX/EBX).
     pub privileges: PrivilegeMask,
-    /// The caller's own SynIC is active (KVM's fall-through path checks it, docs/HYPERCALL.md, KVM).
+    /// The caller's own SynIC is active (KVM's fall-through path checks it; docs/HYPERCALL.md,
+    /// KVM).
     pub synic: bool,
     /// The caller's VTL (the `openvmm` profile compares it with a port's `min_vtl`).
     pub vtl: u8,

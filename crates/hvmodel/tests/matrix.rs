@@ -1,6 +1,6 @@
-//! docs/HYPERCALL.md, Behaviour matrix, row by row: each profile's answer. The same world (one working connection
-//! 0x2001 → event port with 16 flags on SINT 2 of VP 0) is used under every profile unless a
-//! row needs its own.
+//! docs/HYPERCALL.md, Behaviour matrix, row by row: each profile's answer. The same world (one
+//! working connection 0x2001 → event port with 16 flags on SINT 2 of VP 0) is used under every
+//! profile unless a row needs its own.
 
 mod common;
 

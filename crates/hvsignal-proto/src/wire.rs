@@ -1,6 +1,7 @@
-//! The byte layouts of every message, protocol version 2 ([`PROTOCOL_VERSION`]). All structs are `#[repr(C)]`, little-endian,
-//! with every padding byte an explicit `reserved` field that is written as zero, so a message is
-//! fully defined by its fields and no uninitialised byte can reach user mode. Sizes and offsets
+//! The byte layouts of every message, protocol version 2 ([`PROTOCOL_VERSION`]). All structs
+//! are `#[repr(C)]`, little-endian, with every padding byte an explicit `reserved` field that is
+//! written as zero, so a message is fully defined by its fields and no uninitialised byte can
+//! reach user mode. Sizes and offsets
 //! are asserted in the tests below and described byte by byte in `docs/PROTOCOL.md`.
 //!
 //! Every message starts with a [`MessageHeader`]; its `magic` and `version` fields stay at

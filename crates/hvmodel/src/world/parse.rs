@@ -363,11 +363,11 @@ fn build_hypervisor(ctx: &Ctx<'_>, raw: &RawHypervisor) -> Result<HypervisorInfo
     let isolation = build_isolation(ctx, raw)?;
     let builtin = HypervisorInfo::builtin();
     Ok(HypervisorInfo {
-        present: raw.present.unwrap_or(true),
+        present: raw.present.unwrap_or(builtin.present),
         vendor_signature,
         version,
         features_edx: raw.features_edx,
-        kvm_enforce_cpuid: raw.kvm_enforce_cpuid.unwrap_or(false),
+        kvm_enforce_cpuid: raw.kvm_enforce_cpuid.unwrap_or(builtin.kvm_enforce_cpuid),
         kvm_slow_input_as_gpa: raw
             .kvm_slow_input_as_gpa
             .unwrap_or(builtin.kvm_slow_input_as_gpa),
