@@ -10,10 +10,7 @@
 //! when valgrind is not installed or the host is not x86_64 Linux. The figures are reported in
 //! docs/PERFORMANCE.md, Model.
 
-#[path = "../../../tests/support/callgrind.rs"]
-mod callgrind;
-
-use callgrind::{LARGE, SMALL};
+use hvsignal_test_support::callgrind::{self, LARGE, SMALL};
 
 /// Most instructions per repeated signal allowed (1195 before connections were resolved once
 /// per world).

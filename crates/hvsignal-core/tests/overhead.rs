@@ -6,10 +6,7 @@
 //! Skipped, with a message, when valgrind is not installed or the host is not x86_64 Linux.
 //! The figure is reported in docs/PROTOCOL.md.
 
-#[path = "../../../tests/support/callgrind.rs"]
-mod callgrind;
-
-use callgrind::{LARGE, SMALL};
+use hvsignal_test_support::callgrind::{self, LARGE, SMALL};
 
 /// Most instructions per call allowed.
 const BUDGET: f64 = 40.0;

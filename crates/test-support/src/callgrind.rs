@@ -1,7 +1,6 @@
 //! Instruction counts under `valgrind --tool=callgrind`, for the cost tests of the crates
-//! (`crates/hvsignal-core/tests/overhead.rs`, `crates/hvmodel/tests/cost.rs`, which include this
-//! file with `#[path]`). Counts are deterministic, so those tests measure without timing
-//! anything.
+//! (`crates/hvsignal-core/tests/overhead.rs`, `crates/hvmodel/tests/cost.rs`). Counts are
+//! deterministic, so those tests measure without timing anything.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,6 +12,7 @@ pub const SMALL: u64 = 1_000;
 pub const LARGE: u64 = 10_000;
 
 /// Why the measurement cannot run on this host, `None` when it can.
+#[must_use]
 pub fn unavailable() -> Option<&'static str> {
     if !(cfg!(target_arch = "x86_64") && cfg!(target_os = "linux")) {
         return Some("the measurement runs on x86_64 Linux only");
@@ -24,6 +24,10 @@ pub fn unavailable() -> Option<&'static str> {
 }
 
 /// `<target>/<name>`: a target directory of its own for a release build, beside the test's.
+///
+/// # Panics
+/// The test binary's path is not `<target>/<profile>/deps/<test>`.
+#[must_use]
 pub fn target_dir(name: &str) -> PathBuf {
     // <target>/debug/deps/<test>-<hash>
     let exe = std::env::current_exe().unwrap();
@@ -31,6 +35,9 @@ pub fn target_dir(name: &str) -> PathBuf {
 }
 
 /// `cargo build --quiet --locked --release ARGS` from `manifest_dir` into `target`.
+///
+/// # Panics
+/// Cargo cannot be run, or the build fails (with cargo's message).
 pub fn build_release(manifest_dir: &str, target: &Path, args: &[&str]) {
     let build = Command::new(env!("CARGO"))
         .args(["build", "--quiet", "--locked", "--release"])
@@ -74,6 +81,10 @@ fn instructions(binary: &Path, calls: u64, args: &[&str], out_dir: &Path) -> u64
 
 /// Instructions per call of `binary CALLS ARGS` between [`SMALL`] and [`LARGE`] calls, with
 /// the two counts.
+///
+/// # Panics
+/// valgrind fails or writes no summary line.
+#[must_use]
 pub fn per_call(binary: &Path, args: &[&str], out_dir: &Path) -> (f64, u64, u64) {
     let small = instructions(binary, SMALL, args, out_dir);
     let large = instructions(binary, LARGE, args, out_dir);
