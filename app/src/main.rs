@@ -53,6 +53,7 @@ fn run(ctx: &Context, command: &Command) -> CommandResult {
         Command::Bench(args) => commands::bench::run(ctx, args),
         Command::Scan(args) => commands::scan::run(ctx, args),
         Command::Conform(args) => commands::conform::run(ctx, args),
+        Command::Fuzz(args) => commands::fuzz::run(ctx, args),
         Command::Help(args) => help(args.command.as_deref()),
     }
 }
@@ -151,8 +152,8 @@ fn args_backend(args: &[OsString]) -> cli::BackendKind {
 /// The command a command line names, read without clap: the first word that is not an option
 /// nor the value of `--backend` / `--world`, if it is a command's name.
 fn args_command(args: &[OsString]) -> Option<&'static str> {
-    const COMMANDS: [&str; 7] = [
-        "info", "signal", "bench", "scan", "status", "conform", "help",
+    const COMMANDS: [&str; 8] = [
+        "info", "signal", "bench", "scan", "status", "conform", "fuzz", "help",
     ];
     let mut words = options(args);
     while let Some(word) = words.next() {
