@@ -152,6 +152,13 @@ pub struct Entry {
 impl Entry {
     /// The call, checked as `signal` checks its command line.
     fn planned(&self, raw: bool) -> Result<PlannedCall, AppError> {
+        if !raw && (self.rsvd != 0 || self.control_bits != 0 || self.input_offset != 0) {
+            return Err(AppError::Usage(
+                "RsvdZ, control bits and the input offset are raw-mode fields: they are 0 \
+                 unless the log's header says raw=1"
+                    .to_owned(),
+            ));
+        }
         let args = RawArgs {
             raw,
             rsvd: (self.rsvd != 0).then_some(self.rsvd),
