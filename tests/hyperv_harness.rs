@@ -696,10 +696,12 @@ fn harness_runs_every_command_through_readable_calls() {
             })
         })
         .collect();
-    let expected: BTreeSet<String> = ["bench", "conform", "info", "scan", "signal", "status"]
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+    let expected: BTreeSet<String> = [
+        "bench", "conform", "fuzz", "info", "scan", "signal", "status",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
     assert_eq!(used, expected, "commands the harness runs");
     assert!(
         invocations.len() >= 20,

@@ -135,6 +135,11 @@ pub enum Command {
     Status(StatusArgs),
     /// Run conformance cases and compare observed statuses with each profile's expectations.
     Conform(ConformArgs),
+    /// Issue seeded pseudo-random SignalEvent calls, weighted toward boundaries, and report
+    /// every status that differs from the chosen profile's model (docs/CLI.md, `fuzz`).
+    ///
+    /// Every live connection hit is really signalled. Exit status: 0 no finding, 1 findings.
+    Fuzz(FuzzArgs),
     /// Print the help of hvsignal or of a command.
     Help(HelpArgs),
 }
@@ -150,6 +155,7 @@ impl Command {
             Self::Scan(_) => "scan",
             Self::Status(_) => "status",
             Self::Conform(_) => "conform",
+            Self::Fuzz(_) => "fuzz",
             Self::Help(_) => "help",
         }
     }
@@ -163,6 +169,7 @@ impl Command {
             Self::Bench(a) => Some(&a.target),
             Self::Scan(a) => Some(&a.target),
             Self::Conform(a) => Some(&a.target),
+            Self::Fuzz(a) => Some(&a.target),
             Self::Status(_) | Self::Help(_) => None,
         }
     }
@@ -367,6 +374,65 @@ pub struct ConformArgs {
     /// world and ignores this option).
     #[arg(short = 'c', long, value_name = "ID", value_parser = numbers::connection_id)]
     pub connection: Option<u32>,
+
+    /// `--backend`, `--world`.
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// `fuzz` options.
+#[derive(Args, Debug)]
+pub struct FuzzArgs {
+    /// Seed of the generator (64 bits) [default: from the clock; always printed].
+    #[arg(long, value_name = "N", value_parser = numbers::any_u64, conflicts_with = "replay")]
+    pub seed: Option<u64>,
+
+    /// Number of calls to issue (with --replay: at most this many entries) [default: 1000].
+    #[arg(short = 'n', long, value_name = "N", value_parser = numbers::iterations,
+          conflicts_with = "duration")]
+    pub iterations: Option<u64>,
+
+    /// Issue calls for this long instead: 90s, 5m, 1h, 500ms (a plain number is seconds).
+    #[arg(long, value_name = "D", value_parser = numbers::duration, conflicts_with = "replay")]
+    pub duration: Option<std::time::Duration>,
+
+    /// tlfs, kvm, qemu, openvmm or xen: whose model's answers every status is compared with.
+    /// [default: the world's profile (model), tlfs (device); with --replay, the log's]
+    #[arg(long, value_name = "PROFILE", value_parser = profile)]
+    pub profile: Option<Profile>,
+
+    /// Raw mode: also vary the fields a well-formed call keeps zero (needs raw hypercalls
+    /// allowed).
+    #[arg(long, conflicts_with = "replay")]
+    pub raw: bool,
+
+    /// A live connection id to aim at (repeatable); without it a quick scan of ids 0 to
+    /// 0xFFFF finds them (and signals each one found).
+    #[arg(short = 'c', long = "connection", value_name = "ID",
+          value_parser = numbers::connection_id, conflicts_with = "replay")]
+    pub connections: Vec<u32>,
+
+    /// Device backend: the flag count assumed for every live connection's port (the model
+    /// reads each port's from the world). [default: 16]
+    #[arg(long, value_name = "N", value_parser = numbers::flag_count, conflicts_with = "replay")]
+    pub flag_count: Option<u16>,
+
+    /// Append every request's entries to FILE (a new file) and flush them to disk before the
+    /// request is sent, so a crash loses nothing (format: docs/CLI.md, "Fuzz log").
+    #[arg(long, value_name = "FILE", conflicts_with = "replay")]
+    pub log: Option<PathBuf>,
+
+    /// Re-issue the entries of a fuzz log exactly, instead of generating calls.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+
+    /// With --replay: start at the entry of this seed position.
+    #[arg(long, value_name = "K", value_parser = numbers::any_u64, requires = "replay")]
+    pub from: Option<u64>,
+
+    /// Issue at most N calls per second (on average, checked before each request).
+    #[arg(long, value_name = "N", value_parser = numbers::call_count)]
+    pub max_rate: Option<u32>,
 
     /// `--backend`, `--world`.
     #[command(flatten)]

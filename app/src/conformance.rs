@@ -492,11 +492,9 @@ impl Runner<'_> {
                         World::from_toml_str(text, path)
                             .map_err(|e| AppError::InputFile(format!("world file {e}")))?
                     }
-                }
-                .with_profile(*profile);
+                };
                 let live = world.connections().first().map(|c| c.id);
-                let mut client =
-                    Client::new(Box::new(ModelTransport::new(world)), BackendKind::Model);
+                let mut client = model_client(world, *profile);
                 issue(&mut client, case, live)
             }
             Self::Device { client, connection } => {
@@ -509,6 +507,42 @@ impl Runner<'_> {
             }
         }
     }
+}
+
+/// The model of `profile` over `world`, behind the driver's core: the oracle of conformance.
+/// `conform` runs each case on it (model backend), and `fuzz` sends every request to it as
+/// well as to the backend, taking its status for each call as the profile's expectation
+/// (docs/CLI.md, `fuzz`).
+#[must_use]
+pub fn model_client(world: World, profile: Profile) -> Client {
+    Client::new(
+        Box::new(ModelTransport::new(world.with_profile(profile))),
+        BackendKind::Model,
+    )
+}
+
+/// The world the oracle models for the device (`fuzz`): the built-in world's caller (a
+/// Generation 2 guest with SignalEvents) and one event port of `flag_count` flags on SINT 2 of
+/// a host VP that can take events, for each live connection; no other connection exists.
+///
+/// # Errors
+/// Never for ids below 2^24 and flag counts 1 to 2048; a message otherwise (exit 2).
+pub fn device_world(live: &[u32], flag_count: u16, allow_raw: bool) -> Result<World, AppError> {
+    use std::fmt::Write as _;
+    let mut text = format!(
+        "[driver]\nallow_raw_hypercalls = {allow_raw}\n\
+         [caller]\nprivilege_mask = 0x003b_8030_0000_2e7f\nsynic = true\nvtl = 0\n\
+         [[partition]]\nid = 1\nname = \"host\"\n[[partition.vp]]\nindex = 0\n"
+    );
+    for (port, id) in (1u32..).zip(live) {
+        let _ = write!(
+            text,
+            "[[port]]\nid = {port}\npartition = 1\ntarget_vp = 0\nsint = 2\nbase_flag = 0\n\
+             flag_count = {flag_count}\n[[connection]]\nid = {id}\nport = {port}\n"
+        );
+    }
+    World::from_toml_str(&text, "the oracle's device world")
+        .map_err(|e| AppError::Usage(format!("the live connections cannot be modelled: {e}")))
 }
 
 fn issue(client: &mut Client, case: &Case, live: Option<u32>) -> Result<Observation, AppError> {

@@ -53,6 +53,7 @@ fn run(ctx: &Context, command: &Command) -> CommandResult {
         Command::Bench(args) => commands::bench::run(ctx, args),
         Command::Scan(args) => commands::scan::run(ctx, args),
         Command::Conform(args) => commands::conform::run(ctx, args),
+        Command::Fuzz(args) => commands::fuzz::run(ctx, args),
         Command::Help(args) => help(args.command.as_deref()),
     }
 }

@@ -191,6 +191,55 @@ pub fn call_count(text: &str) -> Result<u32, String> {
     narrow(value, "a number of calls")
 }
 
+/// clap parser: a number of fuzz calls, at least one.
+///
+/// # Errors
+/// Not a number, or zero.
+pub fn iterations(text: &str) -> Result<u64, String> {
+    parse_in_range(text, 1, u64::MAX, "a number of calls").map_err(|e| e.to_string())
+}
+
+/// clap parser: a port's flag count, 1 to 2048 (the flags of one SINT's slot).
+///
+/// # Errors
+/// Not a number, or outside 1..=2048.
+pub fn flag_count(text: &str) -> Result<u16, String> {
+    let value = parse_in_range(text, 1, 2048, "a flag count").map_err(|e| e.to_string())?;
+    narrow(value, "a flag count")
+}
+
+/// clap parser: a duration: a number with the unit `ms`, `s`, `m` or `h` (`90s`, `5m`), or a
+/// plain number of seconds; more than zero, at most 1000 hours.
+///
+/// # Errors
+/// Not a number, an unknown unit, zero, or too long.
+pub fn duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let millis_per = match unit {
+        "ms" => 1,
+        "" | "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a duration: give a whole number with ms, s, m or h (90s, 5m, 1h)"
+            ));
+        }
+    };
+    let value: u64 = digits.parse().map_err(|_| {
+        format!("`{text}` is not a duration: give a whole number with ms, s, m or h (90s, 5m, 1h)")
+    })?;
+    let millis = value.saturating_mul(millis_per);
+    if millis == 0 || millis > 1000 * 3_600_000 {
+        return Err(format!(
+            "`{text}`: a duration is more than zero and at most 1000 hours"
+        ));
+    }
+    Ok(std::time::Duration::from_millis(millis))
+}
+
 /// Formats a 64-bit value as `0x` and 16 hex digits with `_` between 4-digit groups
 /// (`0x0000_0000_0001_005d`).
 #[must_use]

@@ -530,6 +530,41 @@ function Test-HvScenarioConform {
     }
 }
 
+function Test-HvScenarioFuzz {
+    <#
+        A bounded fuzz run: fixed seed, 4000 calls, compared with the tlfs profile. Its log is
+        written in the guest (flushed before every request) and copied next to its JSON summary.
+    #>
+    param(
+        [Parameter(Mandatory = $true)] [hashtable] $Context
+    )
+    # fuzz never overwrites a log: a new name per run.
+    $logName = 'fuzz-tlfs-{0}.log' -f (Get-Date -Format 'yyyyMMdd-HHmmss')
+    $guestLog = Join-Path -Path $Context.GuestRoot -ChildPath $logName
+    $live = $Context.State.LiveConnection
+    if ($null -ne $live) {
+        $report = Invoke-HvSignal -Context $Context -ArgumentList @('--json', 'fuzz', '--seed', '42', '--iterations', '4000', '--profile', 'tlfs', '--log', $guestLog, '--connection', $live) -AllowedExitCode @(0, 1) -SaveAs 'fuzz-tlfs.json'
+    }
+    else {
+        Add-HvNote -Context $Context -Note 'fuzz: no live connection known (the scan scenario failed); fuzz finds them with its own quick scan.'
+        $report = Invoke-HvSignal -Context $Context -ArgumentList @('--json', 'fuzz', '--seed', '42', '--iterations', '4000', '--profile', 'tlfs', '--log', $guestLog) -AllowedExitCode @(0, 1) -SaveAs 'fuzz-tlfs.json'
+    }
+    Copy-Item -Path $guestLog -Destination (Join-Path -Path $Context.ResultsDirectory -ChildPath $logName) -FromSession (Get-HvGuestSession -Context $Context) -Force
+    $profileName = Get-HvJsonValue -Result $report -Path 'profile'
+    Assert-HvCondition -Condition ($profileName -eq 'tlfs') -Message "The fuzz report is for profile '$profileName', expected 'tlfs'."
+    $seed = Get-HvJsonValue -Result $report -Path 'seed'
+    Assert-HvCondition -Condition ($seed -eq '0x000000000000002a') -Message "The fuzz report's seed is '$seed', expected 0x000000000000002a."
+    $calls = [int64] (Get-HvJsonValue -Result $report -Path 'summary.calls')
+    Assert-HvCondition -Condition ($calls -eq 4000) -Message "fuzz issued $calls calls, expected 4000."
+    $findings = [int64] (Get-HvJsonValue -Result $report -Path 'summary.findings')
+    $expectedExit = 0
+    if ($findings -gt 0) {
+        $expectedExit = 1
+    }
+    Assert-HvCondition -Condition ($report.ExitCode -eq $expectedExit) -Message "fuzz exited with $($report.ExitCode) for $findings finding(s), expected $expectedExit."
+    Add-HvNote -Context $Context -Note ('fuzz tlfs (seed 42, 4000 calls): {0} finding(s); log {1}' -f $findings, $logName)
+}
+
 function Test-HvBenchDocument {
     param(
         [Parameter(Mandatory = $true)] [hashtable] $Context,
@@ -641,6 +676,7 @@ function Get-HvSignalScenario {
         @{ Name = 'raw-invalid-input'; Title = 'rep count, rep start, variable header and reserved control bits give HV_STATUS_INVALID_HYPERCALL_INPUT (raw mode on for this test only)' },
         @{ Name = 'scan-and-signal'; Title = 'a scan over a small range finds a live connection, and signalling it succeeds with both calling conventions' },
         @{ Name = 'conform-tlfs'; Title = 'conform --profile tlfs runs and its report is saved' },
+        @{ Name = 'fuzz-tlfs'; Title = 'a bounded fuzz run (seed 42, 4000 calls, profile tlfs) completes; its log and summary are saved' },
         @{ Name = 'bench'; Title = 'bench runs with both calling conventions and its figures are saved' },
         @{ Name = 'non-elevated'; Title = 'a standard (non-elevated) user is refused with exit 3 and access denied' },
         @{ Name = 'reload'; Title = ('the driver unloads and reloads {0} times without a failure' -f $ReloadCount) },
@@ -660,6 +696,7 @@ function Invoke-HvSignalScenario {
         'raw-invalid-input' { Test-HvScenarioRawInvalidInput -Context $Context }
         'scan-and-signal' { Test-HvScenarioScanAndSignal -Context $Context }
         'conform-tlfs' { Test-HvScenarioConform -Context $Context }
+        'fuzz-tlfs' { Test-HvScenarioFuzz -Context $Context }
         'bench' { Test-HvScenarioBench -Context $Context }
         'non-elevated' { Test-HvScenarioNonElevated -Context $Context }
         'reload' { Test-HvScenarioReload -Context $Context }
@@ -902,7 +939,8 @@ function Write-HvSummary {
     }
     $lines.Add('')
     $lines.Add('Files: junit.xml (JUnit), summary.txt (this), harness.log, commands.log (every console-program call with its output),')
-    $lines.Add('       info.json, scan.json, signal-*.json, raw-*.json, conform-tlfs.json, bench-fast.json, bench-memory.json,')
+    $lines.Add('       info.json, scan.json, signal-*.json, raw-*.json, conform-tlfs.json, fuzz-tlfs.json, fuzz-tlfs-*.log,')
+    $lines.Add('       bench-fast.json, bench-memory.json,')
     $lines.Add('       non-elevated.txt, reload.txt, transcript.txt; guest-logs\ (setupapi, PnP state, event logs) after a failure.')
     Set-Content -LiteralPath $Path -Value $lines -Encoding UTF8
     return $overall

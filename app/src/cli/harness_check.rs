@@ -45,6 +45,8 @@ const SAMPLES: &[(&str, &str)] = &[
     // Positional arguments: `status CODE`, `conform FILES...`.
     ("code", "18"),
     ("files", "cases.toml"),
+    // `fuzz --log FILE`.
+    ("log", "fuzz.log"),
 ];
 
 /// The root of the repository (this package is `app/`).

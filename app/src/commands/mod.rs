@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod conform;
+pub mod fuzz;
 pub mod info;
 pub mod scan;
 pub mod signal;
