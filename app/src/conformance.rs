@@ -531,8 +531,9 @@ pub fn device_world(live: &[u32], flag_count: u16, allow_raw: bool) -> Result<Wo
     use std::fmt::Write as _;
     let mut text = format!(
         "[driver]\nallow_raw_hypercalls = {allow_raw}\n\
-         [caller]\nprivilege_mask = 0x003b_8030_0000_2e7f\nsynic = true\nvtl = 0\n\
-         [[partition]]\nid = 1\nname = \"host\"\n[[partition.vp]]\nindex = 0\n"
+         [caller]\nprivilege_mask = {:#x}\nsynic = true\nvtl = 0\n\
+         [[partition]]\nid = 1\nname = \"host\"\n[[partition.vp]]\nindex = 0\n",
+        hvmodel::world::GEN2_PRIVILEGE_MASK.0
     );
     for (port, id) in (1u32..).zip(live) {
         let _ = write!(

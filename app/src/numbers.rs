@@ -204,7 +204,8 @@ pub fn iterations(text: &str) -> Result<u64, String> {
 /// # Errors
 /// Not a number, or outside 1..=2048.
 pub fn flag_count(text: &str) -> Result<u16, String> {
-    let value = parse_in_range(text, 1, 2048, "a flag count").map_err(|e| e.to_string())?;
+    let most = u64::from(hvmodel::world::FLAGS_PER_SINT);
+    let value = parse_in_range(text, 1, most, "a flag count").map_err(|e| e.to_string())?;
     narrow(value, "a flag count")
 }
 

@@ -118,6 +118,15 @@ pub fn status_name(status: HvStatus) -> String {
     )
 }
 
+/// A status for a table cell: its name without `HV_STATUS_`, or `unknown 0x1234`.
+#[must_use]
+pub fn short_status_name(status: StatusJson) -> String {
+    status.name.map_or_else(
+        || format!("unknown {:#06x}", status.code),
+        |n| n.trim_start_matches("HV_STATUS_").to_owned(),
+    )
+}
+
 /// The number of terminal columns `text` takes (ANSI colour sequences take none).
 #[must_use]
 pub fn visible_width(text: &str) -> usize {

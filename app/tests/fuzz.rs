@@ -160,13 +160,15 @@ fn a_world_unlike_the_profile_gives_findings_that_replay_reproduces() {
     );
     assert_eq!(
         first["signal_command"],
-        json!(format!("hvsignal --world {openvmm} signal -c 0x2001 -f 15"))
+        json!(format!(
+            "hvsignal --backend model --world {openvmm} signal -c 0x2001 -f 15"
+        ))
     );
     assert_eq!(
         first["replay_command"],
         json!(format!(
-            "hvsignal --world {openvmm} fuzz --replay {log_path} --from 0 --iterations 1 \
-             --profile tlfs"
+            "hvsignal --backend model --world {openvmm} fuzz --replay {log_path} --from 0 \
+             --iterations 1 --profile tlfs"
         ))
     );
     // One finding, replayed alone.
@@ -216,9 +218,21 @@ fn a_truncated_log_replays_up_to_the_last_complete_entry() {
         json!({"file": log_path, "from": 0, "entries": 50, "cut_off_bytes": 5})
     );
     assert_eq!(v["summary"]["calls"], json!(50));
+    // The 50 replayed calls answer as the first 50 of the run did (entries are a function of
+    // the seed and their index, so a 50-call run issues exactly those).
+    let (first_50, _) = run(&["fuzz", "--seed", "9", "-n", "50"], 0);
+    assert_eq!(v["summary"]["statuses"], first_50["summary"]["statuses"]);
     assert!(
         stderr.contains("its last 5 bytes are an entry cut off mid-write"),
         "{stderr}"
+    );
+    // Replaying from past the last entry is a usage error, not an empty success.
+    let (past, _) = run(&["fuzz", "--replay", log_path, "--from", "50"], 2);
+    assert_eq!(
+        past["error"]["message"],
+        json!(format!(
+            "--from 50: fuzz log {log_path} has no entry at or after it (its last entry is 49)"
+        ))
     );
     let _ = std::fs::remove_file(&log);
 }
@@ -270,10 +284,30 @@ fn bad_logs_get_a_clear_error() {
         "line 3: entry 1 does not follow entry 1: indexes increase"
     );
     assert_eq!(
-        bad_log("raw-entry", &format!("{HEADER}0 fast 0x2001 0 0x1 0x0 0\n"))
-            .split(':')
-            .next(),
-        Some("line 2")
+        bad_log("raw-entry", &format!("{HEADER}0 fast 0x2001 0 0x1 0x0 0\n")),
+        "line 2: RsvdZ, control bits and the input offset are raw-mode fields: they are 0 \
+         unless the log's header says raw=1"
+    );
+    assert_eq!(
+        bad_log(
+            "long-line",
+            &format!("{HEADER}{}\n", "0".repeat((1 << 20) + 1))
+        ),
+        "line 2: longer than 1048576 bytes: not a line hvsignal fuzz writes"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_replay_refuses_what_is_not_a_regular_file() {
+    // /dev/zero would be read forever and a FIFO would block: both are refused before reading.
+    let (v, _) = run(&["fuzz", "--replay", "/dev/zero"], 2);
+    assert_eq!(
+        v["error"]["message"],
+        json!(
+            "fuzz log /dev/zero: not a regular file but a character device: give the path of a \
+             regular file"
+        )
     );
 }
 

@@ -1229,7 +1229,7 @@ fn a_world_that_is_not_a_regular_file_is_refused_without_reading_it() {
     assert_eq!(
         v["error"]["message"],
         json!(
-            "world file /dev/zero: not a regular file but a character device: give the path of a TOML file"
+            "world file /dev/zero: not a regular file but a character device: give the path of a regular file"
         )
     );
     // A FIFO with no writer: opening it would block; it is refused at once.
@@ -1247,10 +1247,9 @@ fn a_world_that_is_not_a_regular_file_is_refused_without_reading_it() {
     );
     assert_eq!(v["error"]["kind"], json!("input_file"));
     assert!(
-        v["error"]["message"]
-            .as_str()
-            .unwrap()
-            .ends_with("not a regular file but a FIFO (named pipe): give the path of a TOML file"),
+        v["error"]["message"].as_str().unwrap().ends_with(
+            "not a regular file but a FIFO (named pipe): give the path of a regular file"
+        ),
         "{v}"
     );
     std::fs::remove_dir_all(&dir).unwrap();

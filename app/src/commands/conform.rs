@@ -3,7 +3,6 @@
 
 use std::io::Write;
 
-use hvcall::HvStatus;
 use hvmodel::Profile;
 use serde::Serialize;
 
@@ -241,13 +240,7 @@ fn compare(
 }
 
 fn short(status: Option<StatusJson>) -> String {
-    match status {
-        None => "-".to_owned(),
-        Some(s) => HvStatus::from_code(s.code).name().map_or_else(
-            || format!("unknown {:#06x}", s.code),
-            |n| n.trim_start_matches("HV_STATUS_").to_owned(),
-        ),
-    }
+    status.map_or_else(|| "-".to_owned(), report::short_status_name)
 }
 
 /// The distinct worlds the cases ran on, in order of first use, with their labels `w1`, `w2`…

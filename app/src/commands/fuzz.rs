@@ -18,13 +18,14 @@
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hvcall::HvStatus;
-use hvmodel::Profile;
-use hvsignal_proto::{CallingConvention, MAX_OPERATIONS, SignalRequest};
+use hvmodel::{Profile, splitmix64};
+use hvsignal_proto::{CallingConvention, MAX_OPERATIONS, OperationResult, SignalRequest};
 use serde::Serialize;
 
 use crate::call::{PlannedCall, PlannedCallJson};
@@ -53,21 +54,12 @@ const SHOWN_FINDINGS: usize = 20;
 const DRAWS_PER_ENTRY: u64 = 64;
 /// Entries per block of one convention (a full request).
 const BLOCK: u64 = MAX_OPERATIONS as u64;
-/// SplitMix64's increment (the golden ratio in 64 bits).
-const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 /// Control-word bits the TLFS reserves (30:27, 47:44, 63:60).
 const RESERVED_BITS: [u32; 12] = [27, 28, 29, 30, 44, 45, 46, 47, 60, 61, 62, 63];
 const PAGE: u16 = 4096;
 
 /// Set by the Ctrl-C handler: the run stops before its next request.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// SplitMix64's output function (Steele, Lea and Flood, 2014).
-const fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// The draws of one entry: outputs `64·K + 1, 64·K + 2, …` of SplitMix64(seed).
 struct Draws {
@@ -84,7 +76,7 @@ impl Draws {
     }
 
     const fn draw(&mut self) -> u64 {
-        let value = mix(self.seed.wrapping_add(self.next.wrapping_mul(GAMMA)));
+        let value = splitmix64::nth(self.seed, self.next);
         self.next = self.next.wrapping_add(1);
         value
     }
@@ -208,11 +200,9 @@ impl Entry {
     }
 
     /// The `signal` command line that issues exactly this call.
-    fn signal_command(&self, raw: bool, world: Option<&str>) -> String {
+    fn signal_command(&self, raw: bool, target: &[String]) -> String {
         let mut words = vec!["hvsignal".to_owned()];
-        if let Some(world) = world {
-            words.extend(["--world".to_owned(), quote(world)]);
-        }
+        words.extend(target.iter().cloned());
         words.extend([
             "signal".to_owned(),
             "-c".to_owned(),
@@ -495,7 +485,9 @@ struct Log {
 }
 
 impl Log {
-    fn create(path: &Path, header: &LogHeader) -> Result<Self, AppError> {
+    /// Creates the log file, refusing one that exists; the header is written later
+    /// ([`Self::start`]), once the run's parameters are known.
+    fn create(path: &Path) -> Result<Self, AppError> {
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -508,10 +500,13 @@ impl Log {
                 };
                 AppError::Usage(format!("--log {}: {e}{hint}", path.display()))
             })?;
-        let mut log = Self { file };
-        log.write(&format!("{}\n", header.line()))
-            .map_err(|e| AppError::Environment(format!("--log {}: {e}", path.display())))?;
-        Ok(log)
+        Ok(Self { file })
+    }
+
+    /// Writes the header, before any entry.
+    fn start(&mut self, path: &Path, header: &LogHeader) -> Result<(), AppError> {
+        self.write(&format!("{}\n", header.line()))
+            .map_err(|e| AppError::Environment(format!("--log {}: {e}", path.display())))
     }
 
     fn write(&mut self, text: &str) -> io::Result<()> {
@@ -530,66 +525,183 @@ impl Log {
     }
 }
 
-/// A log as read back.
-#[derive(Debug)]
-pub struct LogFile {
-    /// Its header.
-    pub header: LogHeader,
-    /// Its complete entries.
-    pub entries: Vec<Entry>,
-    /// Bytes after the last newline: an entry cut off mid-write, not replayed.
-    pub cut_off: usize,
+/// The longest line a log may hold: an entry is under 100 bytes; the header holds about 12
+/// bytes per live connection, and a quick scan finds at most 65 536 of them.
+const MAX_LOG_LINE: usize = 1 << 20;
+
+/// The lines of a log file, one at a time, so memory stays bounded by [`MAX_LOG_LINE`]
+/// whatever the size of the log.
+struct LogLines {
+    name: String,
+    reader: BufReader<File>,
+    /// The number of the last line read (1 is the header).
+    line: usize,
+    /// Bytes after the last newline, known once every line was read.
+    cut_off: usize,
 }
 
-/// Reads a log: every complete line (ended by a newline) must be valid; bytes after the last
-/// newline are an entry cut off by a crash and are left out.
-///
-/// # Errors
-/// The file cannot be read, has no complete header line, or a complete line is invalid (exit
-/// 2, naming the file and line).
-pub fn read_log(path: &Path) -> Result<LogFile, AppError> {
-    let name = path.display();
-    let bytes = std::fs::read(path)
-        .map_err(|e| AppError::InputFile(format!("fuzz log {name}: cannot be read: {e}")))?;
-    let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    let cut_off = bytes.len() - complete;
-    let text = std::str::from_utf8(bytes.get(..complete).unwrap_or(&[]))
-        .map_err(|e| AppError::InputFile(format!("fuzz log {name}: not UTF-8 text ({e})")))?;
-    let mut lines = text.lines();
-    let header = lines
-        .next()
-        .ok_or_else(|| {
-            AppError::InputFile(format!(
-                "fuzz log {name}: it has no complete header line (`{LOG_MAGIC} {LOG_VERSION} \
-                 seed=…`): not a fuzz log, or cut off before its first entry"
-            ))
-        })
-        .and_then(|line| {
-            LogHeader::parse(line)
-                .map_err(|e| AppError::InputFile(format!("fuzz log {name}: line 1: {e}")))
-        })?;
-    let mut entries: Vec<Entry> = Vec::new();
-    for (number, line) in (2..).zip(lines) {
-        let entry = Entry::parse(line)
-            .map_err(|e| AppError::InputFile(format!("fuzz log {name}: line {number}: {e}")))?;
-        if entries.last().is_some_and(|last| last.index >= entry.index) {
+impl LogLines {
+    fn error(&self, message: &str) -> AppError {
+        AppError::InputFile(format!(
+            "fuzz log {}: line {}: {message}",
+            self.name, self.line
+        ))
+    }
+
+    /// The next complete line without its line ending; `None` at the end, with the bytes of a
+    /// last line that has no newline counted in [`Self::cut_off`].
+    fn next_line(&mut self) -> Result<Option<String>, AppError> {
+        let mut bytes = Vec::new();
+        (&mut self.reader)
+            .take(MAX_LOG_LINE as u64 + 1)
+            .read_until(b'\n', &mut bytes)
+            .map_err(|e| AppError::InputFile(format!("fuzz log {}: {e}", self.name)))?;
+        if bytes.last() != Some(&b'\n') {
+            if bytes.len() > MAX_LOG_LINE {
+                self.line += 1;
+                return Err(self.error(&format!(
+                    "longer than {MAX_LOG_LINE} bytes: not a line hvsignal fuzz writes"
+                )));
+            }
+            self.cut_off = bytes.len();
+            return Ok(None);
+        }
+        self.line += 1;
+        bytes.pop();
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+        String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|e| self.error(&format!("not UTF-8 text ({e})")))
+    }
+}
+
+/// A log read back: every complete line (ended by a newline) must be valid; bytes after the
+/// last newline are an entry cut off by a crash and are left out.
+pub struct LogReader {
+    lines: LogLines,
+    /// The header, read when the log was opened.
+    pub header: LogHeader,
+    last_index: Option<u64>,
+}
+
+impl LogReader {
+    /// Opens a log and reads its header.
+    ///
+    /// # Errors
+    /// The path is not a regular file or cannot be read, or the log has no valid complete
+    /// header line (exit 2, naming the file and line).
+    pub fn open(path: &Path) -> Result<Self, AppError> {
+        let name = path.display().to_string();
+        let file = hvmodel::input::open_input_file(path)
+            .map_err(|e| AppError::InputFile(format!("fuzz log {name}: {e}")))?;
+        let mut lines = LogLines {
+            name,
+            reader: BufReader::new(file),
+            line: 0,
+            cut_off: 0,
+        };
+        let Some(line) = lines.next_line()? else {
             return Err(AppError::InputFile(format!(
-                "fuzz log {name}: line {number}: entry {} does not follow entry {}: indexes \
-                 increase",
-                entry.index,
-                entries.last().map_or(0, |e| e.index)
+                "fuzz log {}: it has no complete header line (`{LOG_MAGIC} {LOG_VERSION} \
+                 seed=…`): not a fuzz log, or cut off before its first entry",
+                lines.name
+            )));
+        };
+        let header = LogHeader::parse(&line).map_err(|e| lines.error(&e))?;
+        Ok(Self {
+            lines,
+            header,
+            last_index: None,
+        })
+    }
+
+    /// Bytes after the last newline: known once every entry was read.
+    #[must_use]
+    pub const fn cut_off(&self) -> usize {
+        self.lines.cut_off
+    }
+
+    /// The next complete entry, checked as the run would issue it; `None` after the last.
+    ///
+    /// # Errors
+    /// A line that is not a valid entry, or whose index does not follow the one before.
+    pub fn next_entry(&mut self) -> Result<Option<Entry>, AppError> {
+        let Some(line) = self.lines.next_line()? else {
+            return Ok(None);
+        };
+        let entry = Entry::parse(&line).map_err(|e| self.lines.error(&e))?;
+        if let Some(last) = self.last_index.filter(|last| *last >= entry.index) {
+            return Err(self.lines.error(&format!(
+                "entry {} does not follow entry {last}: indexes increase",
+                entry.index
             )));
         }
         entry
-            .planned(header.generator.raw)
-            .map_err(|e| AppError::InputFile(format!("fuzz log {name}: line {number}: {e}")))?;
-        entries.push(entry);
+            .planned(self.header.generator.raw)
+            .map_err(|e| self.lines.error(&e.to_string()))?;
+        self.last_index = Some(entry.index);
+        Ok(Some(entry))
     }
-    Ok(LogFile {
-        header,
-        entries,
-        cut_off,
-    })
+}
+
+/// The entries of a log chosen by `--from` and `--iterations`, read as they are issued.
+/// Reading stops at the first bad line; the error is kept for after the run.
+struct ChosenEntries<'a> {
+    log: &'a mut LogReader,
+    from: u64,
+    left: u64,
+    error: Option<AppError>,
+}
+
+impl Iterator for ChosenEntries<'_> {
+    type Item = Entry;
+
+    fn next(&mut self) -> Option<Entry> {
+        while self.left > 0 && self.error.is_none() {
+            match self.log.next_entry() {
+                Ok(Some(entry)) if entry.index >= self.from => {
+                    self.left -= 1;
+                    return Some(entry);
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => return None,
+                Err(e) => self.error = Some(e),
+            }
+        }
+        None
+    }
+}
+
+/// What a first pass over a log found.
+struct LogCheck {
+    /// Entries `--from` and `--iterations` choose.
+    chosen: u64,
+    /// The index of the last complete entry.
+    last: Option<u64>,
+    /// Bytes after the last newline.
+    cut_off: usize,
+}
+
+/// Reads every entry of the log at `path` once, issuing nothing: a bad line is refused before
+/// any call is made, and the number of entries `--from`/`--iterations` choose is known for the
+/// progress bar.
+fn check_log(path: &Path, from: u64, most: u64) -> Result<LogCheck, AppError> {
+    let mut log = LogReader::open(path)?;
+    let mut check = LogCheck {
+        chosen: 0,
+        last: None,
+        cut_off: 0,
+    };
+    while let Some(entry) = log.next_entry()? {
+        if entry.index >= from && check.chosen < most {
+            check.chosen += 1;
+        }
+        check.last = Some(entry.index);
+    }
+    check.cut_off = log.cut_off();
+    Ok(check)
 }
 
 /// The `fuzz --json` document body.
@@ -605,6 +717,17 @@ struct FuzzDocument {
     log: Option<String>,
     summary: SummaryJson,
     findings: Vec<FindingJson>,
+    /// Why the run stopped before its end (a failed request), null when it ran to its end.
+    stopped_by: Option<StoppedJson>,
+}
+
+#[derive(Debug, Serialize)]
+struct StoppedJson {
+    kind: &'static str,
+    message: String,
+    exit_code: u8,
+    #[serde(skip)]
+    exit: Exit,
 }
 
 #[derive(Debug, Serialize)]
@@ -684,6 +807,12 @@ impl FuzzDocument {
             log: None,
             summary: summary(&tally, started.elapsed()),
             findings: tally.listed,
+            stopped_by: tally.stopped_by.map(|e| StoppedJson {
+                kind: e.kind(),
+                message: e.to_string(),
+                exit_code: e.exit().code(),
+                exit: e.exit(),
+            }),
         }
     }
 }
@@ -697,6 +826,9 @@ struct Tally {
     findings: u64,
     listed: Vec<FindingJson>,
     interrupted: bool,
+    /// What stopped the run part way (the device failed a request): the calls before it are
+    /// still summarised, and the run exits with this error's status.
+    stopped_by: Option<AppError>,
 }
 
 /// How a run ends.
@@ -708,9 +840,19 @@ struct Limit {
 /// What to say of each finding.
 struct Replay<'a> {
     raw: bool,
-    world: Option<&'a str>,
+    /// The global options that reach the same backend and world: `--backend B [--world W]`.
+    target: Vec<String>,
     log: Option<&'a str>,
     profile: Profile,
+}
+
+/// `--backend B [--world W]` of this run, so a printed command reaches the same place.
+fn target_options(ctx: &Context) -> Vec<String> {
+    let mut words = vec!["--backend".to_owned(), ctx.backend.name().to_owned()];
+    if let Some(world) = &ctx.world {
+        words.extend(["--world".to_owned(), quote(&world.display().to_string())]);
+    }
+    words
 }
 
 /// Runs the command.
@@ -721,11 +863,6 @@ pub fn run(ctx: &Context, args: &FuzzArgs) -> CommandResult {
     install_interrupt_handler();
     if let Some(path) = &args.replay {
         return replay(ctx, args, path);
-    }
-    let mut session = ctx.open(None)?;
-    let query = session.client.query()?;
-    if args.raw && !query.raw_allowed() {
-        return Err(raw_refused(ctx.backend));
     }
     if !args.raw
         && let Some(id) = args
@@ -738,8 +875,25 @@ pub fn run(ctx: &Context, args: &FuzzArgs) -> CommandResult {
              reserved. Add --raw to fuzz with it (raw mode)"
         )));
     }
+    let mut session = ctx.open(None)?;
+    let query = session.client.query()?;
+    if args.raw && !query.raw_allowed() {
+        return Err(raw_refused(ctx.backend));
+    }
+    // The log is created before the quick scan signals anything: an existing file refuses the
+    // run while nothing has been issued yet.
+    let mut log = args.log.as_deref().map(Log::create).transpose()?;
     let flag_count = args.flag_count.unwrap_or(DEFAULT_FLAG_COUNT);
-    let (live, scan) = live_set(ctx, args, &mut session)?;
+    let (live, scan) = match live_set(ctx, args, &mut session) {
+        Ok(found) => found,
+        Err(error) => {
+            if let Some(path) = &args.log {
+                // Still empty: nothing was logged or issued from it.
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(error);
+        }
+    };
     let profile = args.profile.unwrap_or_else(|| {
         session
             .world
@@ -758,11 +912,9 @@ pub fn run(ctx: &Context, args: &FuzzArgs) -> CommandResult {
         generator: generator.clone(),
         profile,
     };
-    let mut log = args
-        .log
-        .as_deref()
-        .map(|p| Log::create(p, &header))
-        .transpose()?;
+    if let (Some(log), Some(path)) = (log.as_mut(), args.log.as_deref()) {
+        log.start(path, &header)?;
+    }
     let limit = Limit {
         calls: match args.duration {
             Some(_) => None,
@@ -771,10 +923,9 @@ pub fn run(ctx: &Context, args: &FuzzArgs) -> CommandResult {
         until: args.duration.map(|d| Instant::now() + d),
     };
     let log_name = args.log.as_ref().map(|p| p.display().to_string());
-    let world_name = ctx.world.as_ref().map(|p| p.display().to_string());
     let how = Replay {
         raw: generator.raw,
-        world: world_name.as_deref(),
+        target: target_options(ctx),
         log: log_name.as_deref(),
         profile,
     };
@@ -849,37 +1000,44 @@ fn live_set(
 }
 
 fn replay(ctx: &Context, args: &FuzzArgs, path: &Path) -> CommandResult {
-    let file = read_log(path)?;
+    let from = args.from.unwrap_or(0);
+    let most = args.iterations.unwrap_or(u64::MAX);
+    let check = check_log(path, from, most)?;
+    if check.chosen == 0 {
+        return Err(AppError::Usage(match check.last {
+            Some(last) => format!(
+                "--from {from}: fuzz log {} has no entry at or after it (its last entry is \
+                 {last})",
+                path.display()
+            ),
+            None => format!(
+                "fuzz log {}: it has no complete entry to replay",
+                path.display()
+            ),
+        }));
+    }
+    let mut log = LogReader::open(path)?;
     let mut session = ctx.open(None)?;
     let query = session.client.query()?;
-    let generator = &file.header.generator;
+    let generator = log.header.generator.clone();
     if generator.raw && !query.raw_allowed() {
         return Err(raw_refused(ctx.backend));
     }
-    let profile = args.profile.unwrap_or(file.header.profile);
-    let mut oracle = oracle(&session, generator, profile)?;
-    let from = args.from.unwrap_or(0);
-    let chosen: Vec<Entry> = file
-        .entries
-        .iter()
-        .filter(|e| e.index >= from)
-        .take(usize::try_from(args.iterations.unwrap_or(u64::MAX)).unwrap_or(usize::MAX))
-        .copied()
-        .collect();
-    if file.cut_off > 0 {
+    let profile = args.profile.unwrap_or(log.header.profile);
+    let mut oracle = oracle(&session, &generator, profile)?;
+    if check.cut_off > 0 {
         let _ = writeln!(
             io::stderr(),
             "hvsignal: warning: fuzz log {}: its last {} bytes are an entry cut off mid-write \
              (a crash while it was written); replaying up to the last complete entry",
             path.display(),
-            file.cut_off
+            check.cut_off
         );
     }
     let log_name = path.display().to_string();
-    let world_name = ctx.world.as_ref().map(|p| p.display().to_string());
     let how = Replay {
         raw: generator.raw,
-        world: world_name.as_deref(),
+        target: target_options(ctx),
         log: Some(&log_name),
         profile,
     };
@@ -887,25 +1045,36 @@ fn replay(ctx: &Context, args: &FuzzArgs, path: &Path) -> CommandResult {
         calls: None,
         until: None,
     };
-    let bar = progress::bar_when(!ctx.json, chosen.len() as u64, "calls");
+    let bar = progress::bar_when(!ctx.json, check.chosen, "calls");
     let started = Instant::now();
+    let mut entries = ChosenEntries {
+        log: &mut log,
+        from,
+        left: check.chosen,
+        error: None,
+    };
     let tally = drive(
         &mut session.client,
         &mut oracle,
-        &mut chosen.iter().copied(),
+        &mut entries,
         &limit,
         None,
         args.max_rate,
         &how,
         &bar,
-    )?;
+    );
     bar.finish_and_clear();
-    let mut document = FuzzDocument::new(&session, generator, profile, tally, started);
+    // The log changed under the replay (its first pass read it whole): say so, not a summary.
+    if let Some(error) = entries.error {
+        return Err(error);
+    }
+    let tally = tally?;
+    let mut document = FuzzDocument::new(&session, &generator, profile, tally, started);
     document.replay = Some(ReplayJson {
         file: log_name.clone(),
         from,
-        entries: chosen.len() as u64,
-        cut_off_bytes: file.cut_off,
+        entries: check.chosen,
+        cut_off_bytes: check.cut_off,
     });
     finish(ctx, &session, &document)
 }
@@ -959,12 +1128,21 @@ fn clock_seed() -> u64 {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    mix(u64::try_from(nanos & u128::from(u64::MAX)).unwrap_or(0) ^ u64::from(std::process::id()))
+    splitmix64::mix(
+        u64::try_from(nanos & u128::from(u64::MAX)).unwrap_or(0) ^ u64::from(std::process::id()),
+    )
 }
 
+/// The first Ctrl-C stops the run after the request in flight, with the summary; a second one
+/// ends the program at once (exit 130, as a shell reports SIGINT), for a request that hangs.
 fn install_interrupt_handler() {
     // A second installation (never in one run of the program) fails harmlessly.
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            let _ = writeln!(io::stderr(), "hvsignal: interrupted twice: stopping now");
+            std::process::exit(130);
+        }
+    });
 }
 
 fn bar(ctx: &Context, limit: &Limit, duration: Option<Duration>) -> indicatif::ProgressBar {
@@ -1050,8 +1228,17 @@ fn drive(
                 std::thread::sleep(wait);
             }
         }
-        let observed = client.results(&request)?;
-        let expected = oracle.results(&request)?;
+        let answers = client.results(&request).and_then(|observed| {
+            check_answers(&calls, &observed)?;
+            Ok((observed, oracle.results(&request)?))
+        });
+        let (observed, expected) = match answers {
+            Ok(answers) => answers,
+            Err(error) => {
+                tally.stopped_by = Some(error);
+                break;
+            }
+        };
         tally.requests += 1;
         for ((entry, call), (seen, wanted)) in
             batch.iter().zip(&calls).zip(observed.iter().zip(&expected))
@@ -1074,6 +1261,21 @@ fn drive(
     Ok(tally)
 }
 
+/// The driver answered each call of the request: one call each, for the connection asked.
+fn check_answers(calls: &[PlannedCall], answers: &[OperationResult]) -> Result<(), AppError> {
+    for (index, (call, answer)) in calls.iter().zip(answers).enumerate() {
+        let asked = call.operation(1).connection_id;
+        if answer.connection_id != asked || answer.calls != 1 {
+            return Err(AppError::Device(format!(
+                "the driver answered operation {index} with {} call(s) of connection {:#x}, \
+                 for one call of {asked:#x}",
+                answer.calls, answer.connection_id
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn finding(
     entry: &Entry,
     call: &PlannedCall,
@@ -1081,19 +1283,16 @@ fn finding(
     observed: HvStatus,
     how: &Replay<'_>,
 ) -> FindingJson {
-    let world = how
-        .world
-        .map(|w| format!("--world {} ", quote(w)))
-        .unwrap_or_default();
+    let target = how.target.join(" ");
     FindingJson {
         index: entry.index,
         expected: expected.into(),
         observed: observed.into(),
         call: call.json(),
-        signal_command: entry.signal_command(how.raw, how.world),
+        signal_command: entry.signal_command(how.raw, &how.target),
         replay_command: how.log.map(|log| {
             format!(
-                "hvsignal {world}fuzz --replay {} --from {} --iterations 1 --profile {}",
+                "hvsignal {target} fuzz --replay {} --from {} --iterations 1 --profile {}",
                 quote(log),
                 entry.index,
                 how.profile.name()
@@ -1128,7 +1327,18 @@ fn summary(tally: &Tally, elapsed: Duration) -> SummaryJson {
 }
 
 fn finish(ctx: &Context, session: &Session, document: &FuzzDocument) -> CommandResult {
-    let exit = Exit::from_all_success(document.summary.findings == 0);
+    let exit = match &document.stopped_by {
+        Some(stopped) => {
+            let _ = writeln!(
+                io::stderr(),
+                "hvsignal: error: the run stopped after {} calls: {}",
+                document.summary.calls,
+                stopped.message
+            );
+            stopped.exit
+        }
+        None => Exit::from_all_success(document.summary.findings == 0),
+    };
     if ctx.json {
         report::print_json(&ctx.document("fuzz", document))?;
         return Ok(exit);
@@ -1141,13 +1351,6 @@ fn finish(ctx: &Context, session: &Session, document: &FuzzDocument) -> CommandR
     render(&mut text, ctx.style, document);
     text.print()?;
     Ok(exit)
-}
-
-fn short(status: StatusJson) -> String {
-    status.name.map_or_else(
-        || format!("unknown {:#06x}", status.code),
-        |n| n.trim_start_matches("HV_STATUS_").to_owned(),
-    )
 }
 
 fn render(text: &mut Text, style: Style, d: &FuzzDocument) {
@@ -1191,7 +1394,7 @@ fn render(text: &mut Text, style: Style, d: &FuzzDocument) {
         table.row(vec![
             format!(
                 "{} ({})",
-                short(s.status),
+                report::short_status_name(s.status),
                 report::hex(u64::from(s.status.code), 4)
             ),
             s.calls.to_string(),
@@ -1239,8 +1442,8 @@ fn render_findings(text: &mut Text, style: Style, d: &FuzzDocument) {
             f.call.convention,
             f.call.connection_id,
             f.call.flag,
-            short(f.expected),
-            style.bad(&short(f.observed))
+            report::short_status_name(f.expected),
+            style.bad(&report::short_status_name(f.observed))
         ));
         text.line(format!(
             "      RCX {}  RDX {}  R8 {}",
@@ -1269,6 +1472,83 @@ fn render_findings(text: &mut Text, style: Style, d: &FuzzDocument) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::model::ModelTransport;
+    use crate::transport::{Transport, TransportError};
+
+    /// The model, failing every signal request after the first `good` ones with
+    /// STATUS_INSUFFICIENT_RESOURCES, as a driver in trouble would.
+    struct FailsAfter {
+        model: ModelTransport,
+        good: usize,
+    }
+
+    impl Transport for FailsAfter {
+        fn device_control(
+            &mut self,
+            ioctl_code: u32,
+            input: &[u8],
+            output_capacity: usize,
+        ) -> Result<Vec<u8>, TransportError> {
+            if ioctl_code == hvsignal_proto::IOCTL_HVSIGNAL_SIGNAL {
+                if self.good == 0 {
+                    return Err(TransportError::NtStatus(
+                        hvsignal_proto::STATUS_INSUFFICIENT_RESOURCES,
+                    ));
+                }
+                self.good -= 1;
+            }
+            self.model
+                .device_control(ioctl_code, input, output_capacity)
+        }
+    }
+
+    /// A request the device fails part way stops the run and keeps the calls before it: their
+    /// counts and the error are in the summary, not lost with it.
+    #[test]
+    fn a_failed_request_stops_the_run_and_keeps_its_tally() {
+        let world = hvmodel::World::builtin();
+        let mut client = Client::new(
+            Box::new(FailsAfter {
+                model: ModelTransport::new(world.clone()),
+                good: 2,
+            }),
+            BackendKind::Model,
+        );
+        let mut oracle = conformance::model_client(world, Profile::Tlfs);
+        let generator = Generator {
+            memory: false,
+            ..generator(false)
+        };
+        let how = Replay {
+            raw: false,
+            target: Vec::new(),
+            log: None,
+            profile: Profile::Tlfs,
+        };
+        let limit = Limit {
+            calls: Some(1000),
+            until: None,
+        };
+        let tally = drive(
+            &mut client,
+            &mut oracle,
+            &mut (0u64..).map(|k| generator.entry(k)),
+            &limit,
+            None,
+            None,
+            &how,
+            &indicatif::ProgressBar::hidden(),
+        )
+        .unwrap();
+        assert_eq!((tally.requests, tally.calls), (2, 128));
+        assert_eq!(tally.statuses.values().sum::<u64>(), 128);
+        let stopped = tally.stopped_by.expect("the failure is kept");
+        assert_eq!(stopped.exit(), Exit::Environment);
+        assert!(
+            stopped.to_string().contains("0xc000009a"),
+            "names the status: {stopped}"
+        );
+    }
 
     /// SplitMix64's published first outputs for seed 0 (the reference implementation's).
     #[test]

@@ -33,7 +33,7 @@ impl fmt::Display for InputFileError {
         match self {
             Self::NotRegular { what } => write!(
                 f,
-                "not a regular file but {what}: give the path of a TOML file"
+                "not a regular file but {what}: give the path of a regular file"
             ),
             Self::TooLarge { bytes } => write!(
                 f,
@@ -79,29 +79,45 @@ fn kind_of(meta: &Metadata) -> &'static str {
     "a special file"
 }
 
-fn check(meta: &Metadata) -> Result<(), InputFileError> {
-    if !meta.is_file() {
-        return Err(InputFileError::NotRegular {
+fn check_regular(meta: &Metadata) -> Result<(), InputFileError> {
+    if meta.is_file() {
+        Ok(())
+    } else {
+        Err(InputFileError::NotRegular {
             what: kind_of(meta),
-        });
+        })
     }
+}
+
+fn check_size(meta: &Metadata) -> Result<(), InputFileError> {
     if meta.len() > MAX_INPUT_FILE_BYTES {
         return Err(InputFileError::TooLarge { bytes: meta.len() });
     }
     Ok(())
 }
 
+/// Opens an input file that is read as a stream (of any size), refusing anything but a regular
+/// file: the type is checked before the file is opened (opening a FIFO would block until a
+/// writer appears) and again on the open file.
+///
+/// # Errors
+/// [`InputFileError::NotRegular`] or [`InputFileError::Io`].
+pub fn open_input_file(path: &Path) -> Result<File, InputFileError> {
+    check_regular(&std::fs::metadata(path)?)?;
+    let file = File::open(path)?;
+    check_regular(&file.metadata()?)?;
+    Ok(file)
+}
+
 /// Reads a UTF-8 input file, refusing anything but a regular file of at most
-/// [`MAX_INPUT_FILE_BYTES`]. The type is checked before the file is opened (opening a FIFO
-/// would block until a writer appears) and again on the open file; the read itself stops after
+/// [`MAX_INPUT_FILE_BYTES`] ([`open_input_file`] checks the type); the read itself stops after
 /// the limit, so a file that grows while it is read cannot exhaust memory either.
 ///
 /// # Errors
 /// See [`InputFileError`].
 pub fn read_input_file(path: &Path) -> Result<String, InputFileError> {
-    check(&std::fs::metadata(path)?)?;
-    let file = File::open(path)?;
-    check(&file.metadata()?)?;
+    let file = open_input_file(path)?;
+    check_size(&file.metadata()?)?;
     let mut text = String::new();
     file.take(MAX_INPUT_FILE_BYTES + 1)
         .read_to_string(&mut text)?;
@@ -122,7 +138,7 @@ mod tests {
         let e = read_input_file(&dir).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "not a regular file but a directory: give the path of a TOML file"
+            "not a regular file but a directory: give the path of a regular file"
         );
         #[cfg(unix)]
         {

@@ -52,6 +52,7 @@ pub mod input;
 mod primitive;
 mod profile;
 pub mod receiver;
+pub mod splitmix64;
 pub mod world;
 
 pub use hypervisor::{

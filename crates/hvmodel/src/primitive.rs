@@ -83,13 +83,10 @@ impl ModelPrimitive {
         self.tsc.load(Ordering::Relaxed)
     }
 
-    /// splitmix64.
+    /// The next SplitMix64 output.
     fn next_random(&mut self) -> u64 {
-        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.rng = self.rng.wrapping_add(crate::splitmix64::GAMMA);
+        crate::splitmix64::mix(self.rng)
     }
 
     /// The modelled cost of a call with this outcome, in cycles.

@@ -334,7 +334,7 @@ fn a_world_file_that_is_not_a_regular_file_is_refused() {
     assert_eq!(e.line, None);
     assert_eq!(
         e.to_string(),
-        "/dev/zero: not a regular file but a character device: give the path of a TOML file"
+        "/dev/zero: not a regular file but a character device: give the path of a regular file"
     );
 }
 
