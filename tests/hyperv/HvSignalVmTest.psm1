@@ -530,6 +530,35 @@ function Test-HvScenarioConform {
     }
 }
 
+function Save-HvGuestFile {
+    <#
+        Copies a file from the guest to the host when it exists there. It runs in finally blocks,
+        after a step that may have failed or crashed the guest, so a failure to copy becomes a
+        note instead of hiding the step's own error.
+    #>
+    param(
+        [Parameter(Mandatory = $true)] [hashtable] $Context,
+        [Parameter(Mandatory = $true)] [string] $GuestPath,
+        [Parameter(Mandatory = $true)] [string] $HostPath
+    )
+    try {
+        $session = Get-HvGuestSession -Context $Context
+        $exists = Invoke-Command -Session $session -ArgumentList $GuestPath -ScriptBlock {
+            param([string] $Path)
+            Test-Path -LiteralPath $Path -PathType Leaf
+        }
+        if ($exists) {
+            Copy-Item -LiteralPath $GuestPath -Destination $HostPath -FromSession $session -Force
+        }
+        else {
+            Add-HvNote -Context $Context -Note "The guest has no $GuestPath to collect."
+        }
+    }
+    catch {
+        Add-HvNote -Context $Context -Note ("Could not collect {0} from the guest: {1}" -f $GuestPath, $_.Exception.Message)
+    }
+}
+
 function Test-HvScenarioFuzz {
     <#
         A bounded fuzz run: fixed seed, 4000 calls, compared with the tlfs profile. Its log is
@@ -538,18 +567,27 @@ function Test-HvScenarioFuzz {
     param(
         [Parameter(Mandatory = $true)] [hashtable] $Context
     )
-    # fuzz never overwrites a log: a new name per run.
+    # fuzz never overwrites a log: a new name per run. The guest path is formatted, not joined:
+    # Join-Path runs on the host and fails when the guest's drive does not exist here.
     $logName = 'fuzz-tlfs-{0}.log' -f (Get-Date -Format 'yyyyMMdd-HHmmss')
-    $guestLog = Join-Path -Path $Context.GuestRoot -ChildPath $logName
+    $guestLog = '{0}\{1}' -f $Context.GuestRoot, $logName
+    $hostLog = Join-Path -Path $Context.ResultsDirectory -ChildPath $logName
     $live = $Context.State.LiveConnection
-    if ($null -ne $live) {
-        $report = Invoke-HvSignal -Context $Context -ArgumentList @('--json', 'fuzz', '--seed', '42', '--iterations', '4000', '--profile', 'tlfs', '--log', $guestLog, '--connection', $live) -AllowedExitCode @(0, 1) -SaveAs 'fuzz-tlfs.json'
+    try {
+        if ($null -ne $live) {
+            $report = Invoke-HvSignal -Context $Context -ArgumentList @('--json', 'fuzz', '--seed', '42', '--iterations', '4000', '--profile', 'tlfs', '--log', $guestLog, '--connection', $live) -AllowedExitCode @(0, 1) -SaveAs 'fuzz-tlfs.json'
+        }
+        else {
+            Add-HvNote -Context $Context -Note 'fuzz: no live connection known (the scan scenario failed); fuzz finds them with its own quick scan.'
+            $report = Invoke-HvSignal -Context $Context -ArgumentList @('--json', 'fuzz', '--seed', '42', '--iterations', '4000', '--profile', 'tlfs', '--log', $guestLog) -AllowedExitCode @(0, 1) -SaveAs 'fuzz-tlfs.json'
+        }
     }
-    else {
-        Add-HvNote -Context $Context -Note 'fuzz: no live connection known (the scan scenario failed); fuzz finds them with its own quick scan.'
-        $report = Invoke-HvSignal -Context $Context -ArgumentList @('--json', 'fuzz', '--seed', '42', '--iterations', '4000', '--profile', 'tlfs', '--log', $guestLog) -AllowedExitCode @(0, 1) -SaveAs 'fuzz-tlfs.json'
+    finally {
+        # The log matters most when the run failed, timed out or crashed the guest: it is
+        # collected whatever happened (after a crash the session is reopened once the guest is
+        # back).
+        Save-HvGuestFile -Context $Context -GuestPath $guestLog -HostPath $hostLog
     }
-    Copy-Item -Path $guestLog -Destination (Join-Path -Path $Context.ResultsDirectory -ChildPath $logName) -FromSession (Get-HvGuestSession -Context $Context) -Force
     $profileName = Get-HvJsonValue -Result $report -Path 'profile'
     Assert-HvCondition -Condition ($profileName -eq 'tlfs') -Message "The fuzz report is for profile '$profileName', expected 'tlfs'."
     $seed = Get-HvJsonValue -Result $report -Path 'seed'
