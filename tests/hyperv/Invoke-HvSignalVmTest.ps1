@@ -145,30 +145,44 @@ function Resolve-HvPackage {
     }
 }
 
-function Get-HvWdkToolsRoot {
+function Join-HvHostPath {
     <#
-        The WDK's Tools folders on this host, best first, as tools\package.ps1 finds the WDK.
-        Paths are joined with [System.IO.Path]::Combine, not Join-Path: Join-Path fails when the
-        drive does not exist (a stale WDKContentRoot, an unmounted EWDK), and with
-        $ErrorActionPreference = 'Stop' that would end the search instead of skipping the place.
+        $Base\$Child with [System.IO.Path]::Combine, or $null when $Base is no usable path, so
+        the caller skips that place instead of ending the search. Not Join-Path: it fails when
+        the drive does not exist (a stale WDKContentRoot, an unmounted EWDK), and with
+        $ErrorActionPreference = 'Stop' that ends the search. Quotes around a value (an easy
+        mistake when setting an environment variable) are dropped; a value with other characters
+        Windows PowerShell's .NET refuses in a path ('<', '>', '|', control characters) is
+        skipped.
     #>
-    $roots = New-Object -TypeName System.Collections.Generic.List[string]
-    if (-not [string]::IsNullOrEmpty($env:WDKContentRoot)) {
-        $roots.Add([System.IO.Path]::Combine($env:WDKContentRoot, 'Tools'))
+    param(
+        [string] $Base,
+        [Parameter(Mandatory = $true)] [string] $Child
+    )
+    if ([string]::IsNullOrEmpty($Base)) {
+        return $null
     }
+    $trimmed = $Base.Trim().Trim('"')
+    if ($trimmed.Length -eq 0 -or $trimmed.IndexOfAny([System.IO.Path]::GetInvalidPathChars()) -ge 0) {
+        return $null
+    }
+    return [System.IO.Path]::Combine($trimmed, $Child)
+}
+
+function Get-HvWdkToolsRoot {
+    <# The WDK's Tools folders on this host, best first, as tools\package.ps1 finds the WDK. #>
+    $candidates = New-Object -TypeName System.Collections.Generic.List[string]
+    $candidates.Add((Join-HvHostPath -Base $env:WDKContentRoot -Child 'Tools'))
     foreach ($key in @(
             'HKLM:\SOFTWARE\Microsoft\Windows Kits\Installed Roots',
             'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows Kits\Installed Roots')) {
         $item = Get-ItemProperty -LiteralPath $key -Name 'KitsRoot10' -ErrorAction SilentlyContinue
-        if ($null -ne $item -and -not [string]::IsNullOrEmpty($item.KitsRoot10)) {
-            $roots.Add([System.IO.Path]::Combine($item.KitsRoot10, 'Tools'))
+        if ($null -ne $item) {
+            $candidates.Add((Join-HvHostPath -Base $item.KitsRoot10 -Child 'Tools'))
         }
     }
-    $programFilesX86 = ${env:ProgramFiles(x86)}
-    if (-not [string]::IsNullOrEmpty($programFilesX86)) {
-        $roots.Add([System.IO.Path]::Combine($programFilesX86, 'Windows Kits\10\Tools'))
-    }
-    return $roots.ToArray()
+    $candidates.Add((Join-HvHostPath -Base ${env:ProgramFiles(x86)} -Child 'Windows Kits\10\Tools'))
+    return @($candidates | Where-Object -FilterScript { -not [string]::IsNullOrEmpty($_) })
 }
 
 function Find-HvDevgen {
@@ -188,8 +202,8 @@ function Find-HvDevgen {
         return (Resolve-Path -LiteralPath $Path).Path
     }
     $searched = New-Object -TypeName System.Collections.Generic.List[string]
-    if (-not [string]::IsNullOrEmpty($env:WDKToolRoot)) {
-        $candidate = [System.IO.Path]::Combine($env:WDKToolRoot, 'x64\devgen.exe')
+    $candidate = Join-HvHostPath -Base $env:WDKToolRoot -Child 'x64\devgen.exe'
+    if ($null -ne $candidate) {
         $searched.Add($candidate)
         if (Test-Path -LiteralPath $candidate -PathType Leaf) {
             return $candidate
