@@ -3,3 +3,4 @@
 //! console program.
 
 pub mod callgrind;
+pub mod powershell;
