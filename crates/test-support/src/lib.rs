@@ -4,3 +4,4 @@
 
 pub mod callgrind;
 pub mod powershell;
+pub mod scripted;
