@@ -247,39 +247,33 @@ fn the_package_and_its_artifact_hold_no_wdk_tool() {
     );
 }
 
+/// The CI checks are defined once, in `.ci/run`: `cargo make test` runs that script and
+/// nothing else, so the two cannot drift apart.
 #[test]
-fn makefile_test_task_runs_what_ci_runs() {
+fn makefile_test_task_runs_the_ci_script() {
     let makefile: toml::Table = std::fs::read_to_string(root().join("Makefile.toml"))
         .unwrap()
         .parse()
         .unwrap();
-    let ci = std::fs::read_to_string(root().join(".ci").join("run")).unwrap();
-    let tasks = makefile["tasks"].as_table().unwrap();
-    let steps = tasks["test"]["dependencies"].as_array().unwrap();
-    assert!(!steps.is_empty());
-    for step in steps {
-        let task = &tasks[step.as_str().unwrap()];
-        let args: Vec<&str> = task["args"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap())
-            .collect();
-        let command = format!("{} {}", task["command"].as_str().unwrap(), args.join(" "));
+    let test = makefile["tasks"]["test"].as_table().unwrap();
+    assert_eq!(test["command"].as_str(), Some("bash"));
+    let args: Vec<&str> = test["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        args,
+        ["${CARGO_MAKE_CURRENT_TASK_INITIAL_MAKEFILE_DIRECTORY}/.ci/run"]
+    );
+    for own_steps in ["dependencies", "script", "run_task"] {
         assert!(
-            ci.contains(&command),
-            "Makefile.toml runs `{command}`, which .ci/run does not"
+            !test.contains_key(own_steps),
+            "the test task runs .ci/run only, not steps of its own (`{own_steps}`)"
         );
     }
-    let commands_in_ci = ci
-        .lines()
-        .filter(|l| l.trim_start().starts_with("cargo ") || l.contains("  cargo "))
-        .count();
-    assert_eq!(
-        commands_in_ci,
-        steps.len(),
-        ".ci/run and `cargo make test` should run the same cargo commands"
-    );
+    assert!(root().join(".ci").join("run").is_file());
 }
 
 #[test]

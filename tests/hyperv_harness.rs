@@ -8,14 +8,12 @@
 //! below that feeds it a broken snippet, so none of them can pass vacuously.
 //!
 //! The parse and the extraction of console-program command lines live in
-//! tests/support/powershell.rs: [`hvsignal_invocations`] finds every call of the harness's
+//! crates/test-support/src/powershell.rs: [`hvsignal_invocations`] finds every call of the harness's
 //! wrappers (`Invoke-HvSignal`, `Invoke-HvSignalNonElevated`, `Invoke-HvSignalCli`) with its
 //! `-ArgumentList` array, and every direct `hvsignal`/`hvsignal.exe` command, as token lists
 //! ([`Token::Literal`], or [`Token::Dynamic`] for variables and expressions). The console
-//! program's own unit tests (app/src/cli/harness_check.rs) include the same file and parse every
+//! program's own unit tests (app/src/cli/harness_check.rs) use the same module and parse every
 //! one of those command lines with the real clap definition.
-
-mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -23,7 +21,7 @@ use std::path::{Path, PathBuf};
 use hvsignal_proto::names::{
     DRIVER_BINARY, HARDWARE_ID, POLICY_KEY_PATH, RAW_POLICY_VALUE_NAME, SERVICE_NAME,
 };
-use support::powershell::{
+use hvsignal_test_support::powershell::{
     Invocation, Token, WRAPPERS, command_name, commands, first_line, hvsignal_invocations,
     named_children, parse, position, script_paths, single_string_literal, string_value, text, walk,
 };
@@ -398,7 +396,7 @@ fn name_drift_problems(source: &str) -> Vec<String> {
 //
 // Whether each command line the harness runs parses is checked against the console program's
 // real clap definition, by the `hvsignal` package's unit tests (app/src/cli/harness_check.rs, on
-// the same extraction, tests/support/powershell.rs). This file used to hold a hand-written copy of
+// the same extraction, crates/test-support/src/powershell.rs). This file used to hold a hand-written copy of
 // the commands and flags for that; it could drift from the program and is gone. What stays here
 // is what clap cannot know: that every call is readable statically, that the harness exercises
 // every command, and that every JSON key the harness reads is one docs/ARCHITECTURE.md promises.

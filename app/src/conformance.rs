@@ -1,6 +1,6 @@
-//! Conformance cases: the file format (TOML, documented in docs/CLI.md and in
-//! `tests/conformance/README.md`), the built-in case set, and the runner that issues each case
-//! on the current backend and compares the status with each profile's expectation.
+//! Conformance cases: the file format (TOML, documented in docs/CLI.md, "Conformance case
+//! files"), the built-in case set (`app/conformance/`), and the runner that issues each case on
+//! the current backend and compares the status with each profile's expectation.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -18,51 +18,51 @@ use crate::transport::model::ModelTransport;
 
 /// The built-in case files, embedded so `hvsignal conform` works from any directory.
 pub const BUILTIN_CASES: &[(&str, &str)] = &[(
-    "tests/conformance/signal-event.toml",
-    include_str!("../../tests/conformance/signal-event.toml"),
+    "app/conformance/signal-event.toml",
+    include_str!("../conformance/signal-event.toml"),
 )];
 
 /// World files cases may name, embedded, by their path from the repository root.
 pub const EMBEDDED_WORLDS: &[(&str, &str)] = &[
     (
-        "tests/worlds/default.toml",
-        include_str!("../../tests/worlds/default.toml"),
+        "crates/hvmodel/worlds/default.toml",
+        include_str!("../../crates/hvmodel/worlds/default.toml"),
     ),
     (
-        "tests/worlds/access-denied.toml",
-        include_str!("../../tests/worlds/access-denied.toml"),
+        "crates/hvmodel/worlds/access-denied.toml",
+        include_str!("../../crates/hvmodel/worlds/access-denied.toml"),
     ),
     (
-        "tests/worlds/malformed-calls.toml",
-        include_str!("../../tests/worlds/malformed-calls.toml"),
+        "crates/hvmodel/worlds/malformed-calls.toml",
+        include_str!("../../crates/hvmodel/worlds/malformed-calls.toml"),
     ),
     (
-        "tests/worlds/invalid-port-id.toml",
-        include_str!("../../tests/worlds/invalid-port-id.toml"),
+        "crates/hvmodel/worlds/invalid-port-id.toml",
+        include_str!("../../crates/hvmodel/worlds/invalid-port-id.toml"),
     ),
     (
-        "tests/worlds/invalid-vp-index.toml",
-        include_str!("../../tests/worlds/invalid-vp-index.toml"),
+        "crates/hvmodel/worlds/invalid-vp-index.toml",
+        include_str!("../../crates/hvmodel/worlds/invalid-vp-index.toml"),
     ),
     (
-        "tests/worlds/invalid-synic-state.toml",
-        include_str!("../../tests/worlds/invalid-synic-state.toml"),
+        "crates/hvmodel/worlds/invalid-synic-state.toml",
+        include_str!("../../crates/hvmodel/worlds/invalid-synic-state.toml"),
     ),
     (
-        "tests/worlds/invalid-parameter.toml",
-        include_str!("../../tests/worlds/invalid-parameter.toml"),
+        "crates/hvmodel/worlds/invalid-parameter.toml",
+        include_str!("../../crates/hvmodel/worlds/invalid-parameter.toml"),
     ),
     (
-        "tests/worlds/openvmm.toml",
-        include_str!("../../tests/worlds/openvmm.toml"),
+        "crates/hvmodel/worlds/openvmm.toml",
+        include_str!("../../crates/hvmodel/worlds/openvmm.toml"),
     ),
     (
-        "tests/conformance/worlds/enforce-cpuid-no-signal-events.toml",
-        include_str!("../../tests/conformance/worlds/enforce-cpuid-no-signal-events.toml"),
+        "app/conformance/worlds/enforce-cpuid-no-signal-events.toml",
+        include_str!("../conformance/worlds/enforce-cpuid-no-signal-events.toml"),
     ),
     (
-        "tests/conformance/worlds/caller-synic-inactive.toml",
-        include_str!("../../tests/conformance/worlds/caller-synic-inactive.toml"),
+        "app/conformance/worlds/caller-synic-inactive.toml",
+        include_str!("../conformance/worlds/caller-synic-inactive.toml"),
     ),
 ];
 

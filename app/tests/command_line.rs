@@ -187,7 +187,10 @@ fn commands_that_use_a_backend_offer_backend_and_world() {
 
 #[test]
 fn backend_and_world_work_after_the_command_and_must_agree_with_those_before() {
-    let world = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/worlds/openvmm.toml");
+    let world = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/hvmodel/worlds/openvmm.toml"
+    );
     let (stdout, _) = run(&["--json", "info", "--world", world], 0);
     let v: Value = serde_json::from_slice(&stdout).unwrap();
     assert_eq!(v["backend"], json!("model"));

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use assert_cmd::Command;
 use serde_json::{Value, json};
 
-const WORLDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/worlds");
+const WORLDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/hvmodel/worlds");
 
 fn world(name: &str) -> String {
     format!("{WORLDS}/{name}")

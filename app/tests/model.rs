@@ -6,7 +6,7 @@ use assert_cmd::Command;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 
-const WORLDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/worlds");
+const WORLDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/hvmodel/worlds");
 
 fn hvsignal() -> Command {
     let mut cmd = Command::cargo_bin("hvsignal").expect("binary built");
@@ -302,7 +302,11 @@ fn no_hypervisor_is_exit_3_for_signal_bench_scan() {
 
 #[test]
 fn bad_world_file_is_exit_2_naming_the_file() {
-    let bad = world("invalid/unknown-key.toml");
+    // One refusal stands for all: each rule's message is the model's (crates/hvmodel/tests/worlds.rs).
+    let bad = write_cases(
+        "unknown-key-world.toml",
+        "[[port]]\nid = 1\ncolour = \"red\"\n",
+    );
     let output = hvsignal().args(["--world", &bad, "info"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
@@ -753,7 +757,7 @@ fn conform_bad_case_file_is_exit_2() {
     assert_eq!(output.status.code(), Some(2));
 }
 
-const CONFORMANCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/conformance");
+const CONFORMANCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/conformance");
 
 /// Runs `args` with `--json`, expecting exit 2 and an `input_file` error document.
 fn input_file_error(args: &[&str]) -> String {
@@ -834,11 +838,11 @@ fn conform_reports_the_world_each_case_ran_on() {
     assert_eq!(world_of("valid-connection"), json!("built-in"));
     assert_eq!(
         world_of("rsvdz-nonzero"),
-        json!("tests/worlds/malformed-calls.toml")
+        json!("crates/hvmodel/worlds/malformed-calls.toml")
     );
     assert_eq!(
         world_of("caller-lacks-signal-events"),
-        json!("tests/worlds/access-denied.toml")
+        json!("crates/hvmodel/worlds/access-denied.toml")
     );
     // Untestable cases run on no world.
     assert_eq!(world_of("cpl3-caller"), Value::Null);
@@ -856,7 +860,10 @@ fn conform_reports_the_world_each_case_ran_on() {
         .iter()
         .find(|c| c["name"] == json!("rsvdz-nonzero"))
         .unwrap();
-    assert_eq!(rsvd["world"], json!("tests/worlds/malformed-calls.toml"));
+    assert_eq!(
+        rsvd["world"],
+        json!("crates/hvmodel/worlds/malformed-calls.toml")
+    );
 }
 
 #[test]
@@ -937,7 +944,7 @@ fn conform_human_report() {
     assert!(text.starts_with("simulated: model backend, world built-in, profile openvmm\n"));
     assert!(text.contains("  rsvdz-nonzero                             w3     SUCCESS                  SUCCESS                  pass\n"), "{text}");
     assert!(
-        text.contains("\n  w3  tests/worlds/malformed-calls.toml\n"),
+        text.contains("\n  w3  crates/hvmodel/worlds/malformed-calls.toml\n"),
         "{text}"
     );
     assert!(

@@ -3,7 +3,7 @@
 //! or mistyped in a script, fails `cargo test` instead of a VM run.
 //!
 //! The command lines come from the PowerShell parse shared with the root package's
-//! `tests/hyperv_harness.rs` ([`powershell::hvsignal_invocations`]). Arguments the scripts compute
+//! `tests/hyperv_harness.rs` ([`hvsignal_invocations`]). Arguments the scripts compute
 //! at run time ([`Token::Dynamic`]) are replaced by sample values, see [`SAMPLES`] and
 //! [`command_line`].
 
@@ -14,10 +14,7 @@ use clap::{Arg, CommandFactory, Parser};
 
 use super::Cli;
 
-#[path = "../../../tests/support/powershell.rs"]
-mod powershell;
-
-use powershell::{Invocation, Token, hvsignal_invocations, script_paths};
+use hvsignal_test_support::powershell::{Invocation, Token, hvsignal_invocations, script_paths};
 
 /// Sample values for arguments the harness computes at run time, by the argument's long name
 /// (`--connection`, also reached as `-c`; `--calls`, also reached by its alias `--repeat`) or,

@@ -448,7 +448,7 @@ impl World {
     /// four event ports on SINT 2 targeting VP 0, each with 16 flags (ports 1–4 at base flags 0,
     /// 16, 32, 48), reached through VMBus-style connections 0x2001–0x2004
     /// (`channel | sint << 12`, docs/HYPERCALL.md, OpenVMM). Nothing else. Identical to
-    /// `tests/worlds/default.toml`.
+    /// `crates/hvmodel/worlds/default.toml`.
     #[must_use]
     pub fn builtin() -> Self {
         let vp = |index| Vp {

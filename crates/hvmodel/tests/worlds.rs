@@ -213,7 +213,7 @@ const REFUSED: &[(&str, usize, &str, &str)] = &[
 
 #[test]
 fn bad_files_are_refused_naming_file_line_key_and_what_is_allowed() {
-    let dir = worlds_dir().join("invalid");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/invalid-worlds");
     let shipped = std::fs::read_dir(&dir).unwrap().count();
     assert_eq!(
         shipped,

@@ -282,28 +282,11 @@ fn statistics_are_exact_on_scripted_cycles() {
 
 #[test]
 fn a_backwards_timestamp_counts_as_zero_cycles() {
-    /// A timestamp counter that goes down by 10 on every read.
-    struct Backwards(std::cell::Cell<u64>);
-    impl hvcall::HypercallPrimitive for Backwards {
-        fn hypercall(&mut self, _: u64, _: u64, _: u64) -> u64 {
-            0
-        }
-        fn cpuid(&self, _: u32) -> hvcall::CpuidResult {
-            hvcall::CpuidResult::default()
-        }
-        fn timestamp(&self) -> u64 {
-            let t = self.0.get();
-            self.0.set(t - 10);
-            t
-        }
-        fn input_page(&mut self) -> Option<hvcall::InputPage<'_>> {
-            None
-        }
-    }
     let op = Operation::new(1, 0, 3);
     let mut region = [zerocopy::byteorder::U32::<zerocopy::byteorder::LittleEndian>::new(7); 3];
     let acc = hvsignal_core::Accumulator::run_into(
-        &mut Backwards(std::cell::Cell::new(1000)),
+        // The timestamp counter goes down by 10 on every read.
+        &mut Scripted::with_backwards_clock(1000, 10),
         (0x1_005D, 1, 0),
         3,
         true,

@@ -488,7 +488,7 @@ fn without_a_hypervisor_nothing_is_issued() {
 #[test]
 fn refused_machines_issue_nothing_and_fault_nowhere() {
     use hvcall::Refusal;
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/worlds/");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../hvmodel/worlds/");
     for (file, refusal) in [
         ("no-hypervisor.toml", Refusal::NoHypervisor),
         (

@@ -3,3 +3,5 @@
 //! console program.
 
 pub mod callgrind;
+pub mod powershell;
+pub mod scripted;

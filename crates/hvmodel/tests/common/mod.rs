@@ -12,9 +12,9 @@ pub const FAST: u64 = 0x1_005D;
 /// Memory-convention `HvCallSignalEvent` control word.
 pub const SLOW: u64 = 0x5D;
 
-/// The repository's `tests/worlds` directory.
+/// The shipped world files, `crates/hvmodel/worlds/`.
 pub fn worlds_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/worlds")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds")
 }
 
 /// A shipped world file, parsed.

@@ -1,111 +1,13 @@
-//! Test support: a primitive with scripted results and cycle counts, CPUID scripts, and
-//! `IoBuffers` implementations.
+//! Test support: readiness verdicts, CPUID scripts and `IoBuffers` implementations; the scripted
+//! primitive is the one shared through `hvsignal-test-support`.
 #![allow(dead_code, reason = "each test file uses a different part")]
-#![allow(
-    clippy::cast_possible_truncation,
-    reason = "offsets are checked below the page size"
-)]
 
-use std::cell::Cell;
-
-use hvcall::{
-    CpuVendor, CpuidResult, HypercallMsr, HypercallPrimitive, InputPage, PAGE_SIZE, Readiness,
-};
+use hvcall::{CpuVendor, CpuidResult, HypercallMsr, Readiness};
 use hvsignal_core::{IoBuffers, NtStatus};
 
-/// GPA of the scripted input page.
-pub const PAGE_GPA: u64 = 0x0012_3000;
+#[allow(unused_imports, reason = "each test file uses a different part")]
+pub use hvsignal_test_support::scripted::{PAGE_GPA, Scripted, hyperv_cpuid};
 
-/// A primitive that returns scripted RAX values, takes scripted cycle counts, and records every
-/// call and (memory convention) the 8 bytes it would read at the input GPA.
-pub struct Scripted {
-    /// RAX of call `i` is `results[i % len]` (0 when empty).
-    pub results: Vec<u64>,
-    /// Call `i` takes `cycles[i % len]` cycles (0 when empty).
-    pub cycles: Vec<u64>,
-    /// Every call's (RCX, RDX, R8).
-    pub calls: Vec<(u64, u64, u64)>,
-    /// For memory-convention calls: the bytes at RDX in the page (only those inside it).
-    pub inputs_read: Vec<Vec<u8>>,
-    /// The page, when the primitive has one.
-    pub page: Option<Box<[u8; PAGE_SIZE]>>,
-    /// The TSC frequency reported.
-    pub tsc_hz: Option<u64>,
-    clock: Cell<u64>,
-}
-
-impl Scripted {
-    /// Every call succeeds and takes `cycles` cycles; a page is present.
-    pub fn new(results: Vec<u64>, cycles: Vec<u64>) -> Self {
-        Self {
-            results,
-            cycles,
-            calls: Vec::new(),
-            inputs_read: Vec::new(),
-            page: Some(Box::new([0; PAGE_SIZE])),
-            tsc_hz: Some(2_000_000_000),
-            clock: Cell::new(1_000_000),
-        }
-    }
-
-    /// Always SUCCESS, 100 cycles.
-    pub fn succeeding() -> Self {
-        Self::new(vec![0], vec![100])
-    }
-
-    /// Without an input page.
-    pub fn without_page(mut self) -> Self {
-        self.page = None;
-        self
-    }
-}
-
-impl HypercallPrimitive for Scripted {
-    fn hypercall(&mut self, rcx: u64, rdx: u64, r8: u64) -> u64 {
-        let i = self.calls.len();
-        self.calls.push((rcx, rdx, r8));
-        if rcx & (1 << 16) == 0 {
-            let seen = match (&self.page, rdx.checked_sub(PAGE_GPA)) {
-                (Some(page), Some(offset)) if offset < PAGE_SIZE as u64 => {
-                    let offset = offset as usize;
-                    page[offset..(offset + 8).min(PAGE_SIZE)].to_vec()
-                }
-                _ => Vec::new(),
-            };
-            self.inputs_read.push(seen);
-        }
-        if !self.cycles.is_empty() {
-            let d = self.cycles[i % self.cycles.len()];
-            self.clock.set(self.clock.get() + d);
-        }
-        if self.results.is_empty() {
-            0
-        } else {
-            self.results[i % self.results.len()]
-        }
-    }
-
-    fn cpuid(&self, leaf: u32) -> CpuidResult {
-        hyperv_cpuid(CpuVendor::Intel)(leaf)
-    }
-
-    fn timestamp(&self) -> u64 {
-        self.clock.get()
-    }
-
-    fn input_page(&mut self) -> Option<InputPage<'_>> {
-        self.page.as_mut().map(|bytes| InputPage {
-            bytes,
-            gpa: PAGE_GPA,
-        })
-    }
-
-    fn tsc_frequency_hz(&self) -> Option<u64> {
-        self.tsc_hz
-    }
-}
-
-/// CPUID of a Hyper-V guest (`Microsoft Hv`, `Hv#1`, SignalEvents privilege) on `vendor`.
 /// What the driver finds on a Hyper-V guest with `vendor`'s CPU: [`hyperv_cpuid`], the guest OS
 /// registered and hypercalls enabled.
 pub fn ready(vendor: CpuVendor) -> Readiness {
@@ -118,53 +20,6 @@ pub fn ready(vendor: CpuVendor) -> Readiness {
 /// What the driver finds on bare metal: no hypervisor, so no MSR is read.
 pub fn bare_metal() -> Readiness {
     Readiness::assess(bare_metal_cpuid, |msr| panic!("{msr:?} read on bare metal"))
-}
-
-/// CPUID of a Hyper-V guest with `vendor`'s CPU.
-pub fn hyperv_cpuid(vendor: CpuVendor) -> impl Fn(u32) -> CpuidResult {
-    move |leaf| match leaf {
-        0 => {
-            let [ebx, edx, ecx] = vendor.leaf0_registers();
-            CpuidResult {
-                eax: 0x16,
-                ebx,
-                ecx,
-                edx,
-            }
-        }
-        1 => CpuidResult {
-            eax: 0x000A_0652,
-            ebx: 0,
-            ecx: 0xFEDA_3203,
-            edx: 0x178B_FBFF,
-        },
-        0x4000_0000 => {
-            let [ebx, ecx, edx] = hvcall::cpuid::MICROSOFT_HV_SIGNATURE;
-            CpuidResult {
-                eax: 0x4000_000B,
-                ebx,
-                ecx,
-                edx,
-            }
-        }
-        0x4000_0001 => CpuidResult {
-            eax: hvcall::cpuid::HV1_INTERFACE_SIGNATURE,
-            ..CpuidResult::default()
-        },
-        0x4000_0003 => CpuidResult {
-            eax: 0x0000_2E7F,
-            ebx: 0x0000_0030, // PostMessages, SignalEvents
-            ecx: 0,
-            edx: 0x0000_0100,
-        },
-        leaf @ 0x4000_0002..=0x4000_0006 => CpuidResult {
-            eax: leaf,
-            ebx: leaf ^ 1,
-            ecx: leaf ^ 2,
-            edx: leaf ^ 3,
-        },
-        _ => CpuidResult::default(),
-    }
 }
 
 /// CPUID of bare metal: no hypervisor bit, no hypervisor leaves.

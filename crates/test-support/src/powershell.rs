@@ -2,11 +2,9 @@
 //! the parse, the walk over its commands, and the console-program command lines it runs
 //! ([`hvsignal_invocations`]).
 //!
-//! Shared by two test crates: the root package's `tests/hyperv_harness.rs` (`mod support;`),
-//! which checks the scripts themselves, and the console program's unit tests
-//! (`app/src/cli/harness_check.rs`, by `#[path]`), which feed every command line to the real clap
-//! definition. Both compile this file, so it depends only on `std`, `tree-sitter` and
-//! `tree-sitter-powershell`.
+//! Shared by two test crates: the root package's `tests/hyperv_harness.rs`, which checks the
+//! scripts themselves, and the console program's unit tests (`app/src/cli/harness_check.rs`),
+//! which feed every command line to the real clap definition.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -18,6 +16,11 @@ use tree_sitter::{Node, Parser, Tree};
 // ------------------------------------------------------------------------------------------------
 
 /// Every `.ps1` and `.psm1` below `dir`, sorted.
+///
+/// # Panics
+///
+/// When a directory below `dir` cannot be listed: the check that asked would be vacuous.
+#[must_use]
 pub fn script_paths(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
@@ -43,6 +46,13 @@ pub fn script_paths(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
+/// The tree-sitter-powershell parse of `source` (errors are nodes of the tree, see
+/// `Node::has_error`).
+///
+/// # Panics
+///
+/// When the grammar does not load into this tree-sitter version (a dependency mismatch).
+#[must_use]
 pub fn parse(source: &str) -> Tree {
     let mut parser = Parser::new();
     parser
@@ -53,11 +63,14 @@ pub fn parse(source: &str) -> Tree {
         .expect("tree-sitter returns a tree without a timeout or cancellation")
 }
 
+/// The source text `node` spans.
+#[must_use]
 pub fn text<'s>(node: Node<'_>, source: &'s str) -> &'s str {
     &source[node.byte_range()]
 }
 
 /// `line:column`, both 1-based.
+#[must_use]
 pub fn position(node: Node<'_>) -> String {
     let point = node.start_position();
     format!("{}:{}", point.row + 1, point.column + 1)
@@ -72,11 +85,15 @@ pub fn walk<'t>(node: Node<'t>, visit: &mut impl FnMut(Node<'t>)) {
     }
 }
 
+/// The named children of `node`, in order.
+#[must_use]
 pub fn named_children(node: Node<'_>) -> Vec<Node<'_>> {
     let mut cursor = node.walk();
     node.named_children(&mut cursor).collect()
 }
 
+/// The first line of `snippet`, cut to 60 characters (`…` marks a cut), for messages.
+#[must_use]
 pub fn first_line(snippet: &str) -> String {
     let line = snippet.lines().next().unwrap_or("");
     let mut shown: String = line.chars().take(60).collect();
@@ -88,6 +105,7 @@ pub fn first_line(snippet: &str) -> String {
 
 /// The value of a string literal node: quotes removed, `''` and `""` unescaped; `None` for an
 /// expandable string that interpolates variables or sub-expressions.
+#[must_use]
 pub fn string_value(node: Node<'_>, source: &str) -> Option<String> {
     let raw = text(node, source);
     let mut interpolates = false;
@@ -116,6 +134,7 @@ pub fn string_value(node: Node<'_>, source: &str) -> Option<String> {
 
 /// The name of a command node as the shell resolves it: `Get-Item`, `& hvsignal.exe`,
 /// `& 'C:\tools\hvsignal.exe'`; `None` for a computed name such as `& $path`.
+#[must_use]
 pub fn command_name(node: Node<'_>, source: &str) -> Option<String> {
     let name = node.child_by_field_name("command_name")?;
     match name.kind() {
@@ -130,6 +149,7 @@ pub fn command_name(node: Node<'_>, source: &str) -> Option<String> {
 }
 
 /// Every command node of a tree with its name (see [`command_name`]).
+#[must_use]
 pub fn commands<'t>(tree: &'t Tree, source: &str) -> Vec<(Node<'t>, Option<String>)> {
     let mut found = Vec::new();
     walk(tree.root_node(), &mut |node| {
@@ -141,6 +161,7 @@ pub fn commands<'t>(tree: &'t Tree, source: &str) -> Vec<(Node<'t>, Option<Strin
 }
 
 /// The value of `node` when it is (a wrapper chain around) exactly one string literal.
+#[must_use]
 pub fn single_string_literal(node: Node<'_>, source: &str) -> Option<String> {
     let mut literals = Vec::new();
     let mut other_leaves = 0;
@@ -277,6 +298,10 @@ fn token(node: Node<'_>, source: &str) -> Token {
 /// Every console-program command line in `source`, or the calls whose arguments cannot be read
 /// statically (a wrapper without `-ArgumentList`, or with a variable instead of a literal
 /// array): those would escape the checks on the command lines, so they are errors.
+///
+/// # Errors
+///
+/// Every such call, as "line:column: what is wrong".
 pub fn hvsignal_invocations(source: &str) -> Result<Vec<Invocation>, Vec<String>> {
     let tree = parse(source);
     let mut invocations = Vec::new();

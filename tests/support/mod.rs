@@ -1,3 +1,0 @@
-//! Helpers shared by the root package's integration tests.
-
-pub mod powershell;
