@@ -54,7 +54,11 @@ impl IssuedCall {
     /// The convention's name.
     #[must_use]
     pub const fn convention(&self) -> &'static str {
-        if self.memory() { "memory" } else { "fast" }
+        convention_name(if self.memory() {
+            CallingConvention::Memory
+        } else {
+            CallingConvention::Fast
+        })
     }
 
     /// RCX.
@@ -242,6 +246,15 @@ pub struct CallJson {
     pub input_bytes: String,
     /// Offset of the input in the input page (memory convention; 0 otherwise).
     pub input_offset: u16,
+}
+
+/// A convention's name in reports: `fast` or `memory`.
+#[must_use]
+pub const fn convention_name(convention: CallingConvention) -> &'static str {
+    match convention {
+        CallingConvention::Fast => "fast",
+        CallingConvention::Memory => "memory",
+    }
 }
 
 /// An instruction for a vendor, in JSON.

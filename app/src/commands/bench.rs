@@ -9,6 +9,7 @@ use crate::cli::{BenchArgs, RawArgs};
 use crate::client::DriverError;
 use crate::context::Context;
 use crate::exit::{CommandResult, Exit};
+use crate::issued;
 use crate::latency::{Collector, Figures, Method, NanosecondFigures};
 use crate::progress;
 use crate::report::{self, Align, StatusJson, Style, Table, Text};
@@ -84,7 +85,7 @@ pub fn run(ctx: &Context, args: &BenchArgs) -> CommandResult {
     let document = BenchDocument {
         connection_id: args.connection,
         flag: args.flag,
-        convention: if args.memory { "memory" } else { "fast" },
+        convention: issued::convention_name(convention),
         world: session.world.as_ref().map(|w| w.source.clone()),
         profile: session.world.as_ref().map(|w| w.world.profile().name()),
         calls: outcome.calls.into(),

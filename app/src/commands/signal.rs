@@ -304,10 +304,7 @@ fn issue(ctx: &Context, plan: &Plan, show_receiver: bool) -> CommandResult {
     let exit = Exit::from_all_success(summary.failures == 0 && summary.calls > 0);
     let document = SignalDocument {
         dry_run: false,
-        convention: match convention {
-            CallingConvention::Fast => "fast",
-            CallingConvention::Memory => "memory",
-        },
+        convention: issued::convention_name(convention),
         raw,
         repeat: plan.repeat,
         world: session.world.as_ref().map(|w| w.source.clone()),
