@@ -3,91 +3,153 @@
 //! operations and `MAX_CALLS_PER_REQUEST` calls per request). Transport failures become
 //! messages that say what is wrong and what to do.
 
-use hvcall::HvStatus;
 use hvsignal_proto::{
-    CallingConvention, Failure, IOCTL_HVSIGNAL_QUERY, IOCTL_HVSIGNAL_SIGNAL, MAX_CALLS_PER_REQUEST,
-    MAX_OPERATIONS, Operation, OperationResult, QUERY_RESPONSE_SIZE, QueryResponse, SignalRequest,
-    SignalResponse,
+    CallingConvention, EncodeError, Failure, IOCTL_HVSIGNAL_QUERY, IOCTL_HVSIGNAL_SIGNAL,
+    MAX_CALLS_PER_REQUEST, MAX_OPERATIONS, Operation, OperationResult, ParseError,
+    QUERY_RESPONSE_SIZE, QueryResponse, ResponseError, SignalRequest, SignalResponse,
 };
 
 use crate::cli::BackendKind;
-use crate::exit::AppError;
-use crate::stats::Collector;
+use crate::latency::Collector;
 use crate::transport::{Transport, TransportError};
 
-/// The outcome of one operation, possibly merged from several requests.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Outcome {
-    /// The ConnectionId field issued.
-    pub connection_id: u32,
-    /// The FlagNumber issued.
-    pub flag_number: u16,
-    /// The RsvdZ issued.
-    pub rsvd_z: u16,
-    /// The control word issued.
-    pub control: u64,
-    /// Calls issued.
-    pub calls: u64,
-    /// Calls that returned HV_STATUS_SUCCESS.
-    pub successes: u64,
-    /// Calls that returned anything else.
-    pub failures: u64,
-    /// Status of the first call.
-    pub first_status: HvStatus,
-    /// Status of the last call.
-    pub last_status: HvStatus,
-    /// RAX of the first call.
-    pub first_result: u64,
-    /// RAX of the last call.
-    pub last_result: u64,
-    /// Fewest cycles of one call.
-    pub cycles_min: u64,
-    /// Most cycles of one call.
-    pub cycles_max: u64,
-    /// Sum of the cycles.
-    pub cycles_sum: u128,
+/// Why the driver (or the model behind the driver's core) could not do what was asked. Each
+/// message says what is wrong and what to do; `exit.rs` maps each to its exit status.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    /// Raw mode is refused by the driver's policy (or the world's).
+    #[error("{}", raw_refused(*.backend, *.error))]
+    RawRefused {
+        /// The backend that refused.
+        backend: BackendKind,
+        /// The request's failure.
+        error: TransportError,
+    },
+    /// The driver issues no hypercalls on this machine, for `reason`.
+    #[error(
+        "the driver refuses to issue hypercalls on this {}: {reason}; nothing was issued \
+         (`hvsignal info` shows every check; {})",
+        machine(*.backend), .error.code_text()
+    )]
+    HypercallsRefused {
+        /// The backend that refused.
+        backend: BackendKind,
+        /// Why, from a fresh query.
+        reason: String,
+        /// The request's failure.
+        error: TransportError,
+    },
+    /// The driver speaks another protocol version; `advice` says which side to update.
+    #[error("{advice} ({})", .error.code_text())]
+    VersionMismatch {
+        /// Which side to update.
+        advice: String,
+        /// The request's failure.
+        error: TransportError,
+    },
+    /// Another failure the driver documents.
+    #[error("{} ({})", .failure.describe(), .error.code_text())]
+    Failed {
+        /// The documented failure.
+        failure: Failure,
+        /// The request's failure.
+        error: TransportError,
+    },
+    /// A failure that is not one of the driver's.
+    #[error("{}", unknown_failure(*.backend, *.error))]
+    Unknown {
+        /// The backend the request went to.
+        backend: BackendKind,
+        /// The request's failure.
+        error: TransportError,
+    },
+    /// The request could not be built: a value the protocol refuses (exit 2).
+    #[error("the request cannot be built: {0}")]
+    Build(ParseError),
+    /// The request could not be encoded.
+    #[error("cannot encode the request: {0}")]
+    Encode(EncodeError),
+    /// The query response does not decode: the installed driver does not match this program.
+    #[error("the driver's query response is unusable: {0}")]
+    UnusableQuery(#[source] ResponseError),
+    /// The signal response does not decode.
+    #[error("the driver's signal response is unusable: {0}")]
+    UnusableResponse(#[source] ResponseError),
+    /// The response does not answer the request as asked.
+    #[error("{0}")]
+    WrongAnswer(String),
 }
 
-impl Outcome {
-    fn from_result(r: &OperationResult) -> Self {
-        Self {
-            connection_id: r.connection_id,
-            flag_number: r.flag_number,
-            rsvd_z: r.rsvd_z,
-            control: r.control,
-            calls: u64::from(r.calls),
-            successes: u64::from(r.successes),
-            failures: u64::from(r.failures),
-            first_status: r.first_hv_status(),
-            last_status: r.last_hv_status(),
-            first_result: r.first_result,
-            last_result: r.last_result,
-            cycles_min: r.cycles_min,
-            cycles_max: r.cycles_max,
-            cycles_sum: u128::from(r.cycles_sum),
-        }
-    }
-
-    /// Adds the results of a later part of the same operation.
-    fn merge(&mut self, later: &Self) {
-        self.calls += later.calls;
-        self.successes += later.successes;
-        self.failures += later.failures;
-        self.last_status = later.last_status;
-        self.last_result = later.last_result;
-        self.cycles_min = self.cycles_min.min(later.cycles_min);
-        self.cycles_max = self.cycles_max.max(later.cycles_max);
-        self.cycles_sum += later.cycles_sum;
+impl DriverError {
+    /// True when the driver answered in a way this program cannot use (rather than refusing).
+    #[must_use]
+    pub const fn is_unusable_answer(&self) -> bool {
+        matches!(
+            self,
+            Self::Encode(_)
+                | Self::UnusableQuery(_)
+                | Self::UnusableResponse(_)
+                | Self::WrongAnswer(_)
+        )
     }
 }
 
-/// One operation to run: what to issue and how often (any count; the client splits it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Job {
-    /// The operation; its `repeat` field is ignored in favour of `calls`.
-    pub operation: Operation,
-    /// How many calls.
-    pub calls: u64,
+fn raw_refused(backend: BackendKind, error: TransportError) -> String {
+    let code = error.code_text();
+    match backend {
+        BackendKind::Device => format!(
+            "raw hypercalls are disabled; set AllowRawHypercalls=1 under \
+             HKLM\\SYSTEM\\CurrentControlSet\\Services\\HvSignal\\Parameters and restart the \
+             device ({code})"
+        ),
+        BackendKind::Model => format!(
+            "raw hypercalls are disabled in this world; set `allow_raw_hypercalls = true` \
+             under [driver] in the world file ({code}, as the driver would answer)"
+        ),
+    }
+}
+
+const fn machine(backend: BackendKind) -> &'static str {
+    match backend {
+        BackendKind::Model => "simulated machine",
+        BackendKind::Device => "machine",
+    }
+}
+
+fn unknown_failure(backend: BackendKind, error: TransportError) -> String {
+    let code = error.code_text();
+    match (backend, error) {
+        (BackendKind::Device, TransportError::Win32(e)) => format!(
+            "DeviceIoControl on the hvsignal device failed: {} ({code})",
+            hvsignal_proto::describe_win32(e)
+        ),
+        (BackendKind::Device, TransportError::NtStatus(_)) => format!(
+            "DeviceIoControl on the hvsignal device failed: {} ({code})",
+            hvsignal_proto::describe_win32(0)
+        ),
+        (BackendKind::Model, TransportError::NtStatus(s)) => format!(
+            "the request failed: {} ({code})",
+            hvsignal_proto::describe(s)
+        ),
+        (BackendKind::Model, TransportError::Win32(_)) => format!(
+            "the request failed: {} ({code})",
+            hvsignal_proto::describe(0)
+        ),
+    }
+}
+
+/// Adds the result of a later part of the same operation (the client splits an operation of
+/// more than [`MAX_CALLS_PER_REQUEST`] calls): counts and the cycle sum add up (saturating, as
+/// the driver's own sum does), the first call stays the first, the last is the later part's.
+fn merge(merged: &mut OperationResult, later: &OperationResult) {
+    merged.calls = merged.calls.saturating_add(later.calls);
+    merged.successes = merged.successes.saturating_add(later.successes);
+    merged.failures = merged.failures.saturating_add(later.failures);
+    merged.last_status = later.last_status;
+    merged.last_result = later.last_result;
+    merged.cycles_min = merged.cycles_min.min(later.cycles_min);
+    merged.cycles_max = merged.cycles_max.max(later.cycles_max);
+    merged.cycles_sum = merged.cycles_sum.saturating_add(later.cycles_sum);
 }
 
 /// The driver, or its in-process stand-in, behind a transport.
@@ -115,20 +177,20 @@ impl Client {
     ///
     /// # Errors
     /// The request failed or the answer is not a valid query response (exit 3).
-    pub fn query(&mut self) -> Result<QueryResponse, AppError> {
+    pub fn query(&mut self) -> Result<QueryResponse, DriverError> {
         let bytes = self
             .transport
             .device_control(IOCTL_HVSIGNAL_QUERY, &[], QUERY_RESPONSE_SIZE)
-            .map_err(|e| self.transport_error(e))?;
-        QueryResponse::decode(&bytes)
-            .map_err(|e| AppError::Device(format!("the driver's query response is unusable: {e}")))
+            .map_err(|e| self.driver_error(e))?;
+        QueryResponse::decode(&bytes).map_err(DriverError::UnusableQuery)
     }
 
-    /// Runs `jobs` in order and returns one merged outcome per job. With a collector, `exact`
-    /// asks the driver for every call's cycle count (`OPTION_SAMPLES`); otherwise the
-    /// collector gets each part's summary and histogram. Either way one operation carries up
-    /// to `MAX_CALLS_PER_REQUEST` calls. `progress` is told the number of calls done after
-    /// every request.
+    /// Runs `operations` in order and returns one result per operation, merged over the
+    /// requests it took: an operation's `repeat` is its number of calls, any count; the client
+    /// splits it into parts of up to `MAX_CALLS_PER_REQUEST` calls. With a collector, `exact`
+    /// asks the driver for every call's cycle count (`OPTION_SAMPLES`); otherwise the collector
+    /// gets each part's summary and histogram. `progress` is told the number of calls done
+    /// after every request.
     ///
     /// # Errors
     /// Building a request failed (a value the protocol refuses, exit 2) or the driver failed
@@ -137,30 +199,27 @@ impl Client {
         &mut self,
         convention: CallingConvention,
         raw: bool,
-        jobs: &[Job],
+        operations: &[Operation],
         collector: Option<(&mut Collector, bool)>,
         progress: &mut dyn FnMut(u64),
-    ) -> Result<Vec<Outcome>, AppError> {
+    ) -> Result<Vec<OperationResult>, DriverError> {
         let exact = collector.as_ref().is_some_and(|(_, exact)| *exact);
         let mut collector = collector.map(|(c, _)| c);
-        let per_operation = MAX_CALLS_PER_REQUEST;
-        // Split every job into parts of at most `per_operation` calls.
+        // Split every operation into parts of at most MAX_CALLS_PER_REQUEST calls.
         let mut parts: Vec<(usize, Operation)> = Vec::new();
-        for (index, job) in jobs.iter().enumerate() {
-            let mut left = job.calls;
+        for (index, operation) in operations.iter().enumerate() {
+            let mut left = operation.repeat;
             while left > 0 {
-                let take =
-                    u32::try_from(left.min(u64::from(per_operation))).unwrap_or(per_operation);
-                let mut operation = job.operation;
-                operation.repeat = take;
+                let mut part = *operation;
+                part.repeat = left.min(MAX_CALLS_PER_REQUEST);
                 if exact {
-                    operation = operation.with_samples();
+                    part = part.with_samples();
                 }
-                parts.push((index, operation));
-                left -= u64::from(take);
+                left -= part.repeat;
+                parts.push((index, part));
             }
         }
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; jobs.len()];
+        let mut results: Vec<Option<OperationResult>> = vec![None; operations.len()];
         let mut done = 0u64;
         let mut start = 0;
         while start < parts.len() {
@@ -173,9 +232,7 @@ impl Client {
                 {
                     break;
                 }
-                request
-                    .push(*operation)
-                    .map_err(|e| AppError::Usage(format!("the request cannot be built: {e}")))?;
+                request.push(*operation).map_err(DriverError::Build)?;
                 end += 1;
             }
             let response = self.send(&request)?;
@@ -183,50 +240,43 @@ impl Client {
             if let Some(c) = collector.as_deref_mut() {
                 c.add_timer_overhead(decoded.timer_overhead_cycles());
             }
-            for ((job, _), view) in parts
+            for ((index, _), view) in parts
                 .get(start..end)
                 .unwrap_or(&[])
                 .iter()
                 .zip(decoded.views())
             {
-                let result = &view.result;
-                let outcome = Outcome::from_result(result);
+                let result = view.result;
                 if let Some(c) = collector.as_deref_mut() {
-                    let (calls, min, max, sum) = (
-                        u64::from(result.calls),
-                        result.cycles_min,
-                        result.cycles_max,
-                        result.cycles_sum,
-                    );
+                    let calls = u64::from(result.calls);
+                    let (min, max, sum) = (result.cycles_min, result.cycles_max, result.cycles_sum);
                     if result.has_samples() {
                         c.add_samples(min, max, u128::from(sum), view.samples());
                     } else {
                         c.add_histogram(calls, min, max, sum, view.histogram());
                     }
                 }
-                done += outcome.calls;
-                if let Some(slot) = outcomes.get_mut(*job) {
+                done += u64::from(result.calls);
+                if let Some(slot) = results.get_mut(*index) {
                     match slot {
-                        Some(merged) => merged.merge(&outcome),
-                        None => *slot = Some(outcome),
+                        Some(merged) => merge(merged, &result),
+                        None => *slot = Some(result),
                     }
                 }
             }
             progress(done);
             start = end;
         }
-        Ok(outcomes.into_iter().flatten().collect())
+        Ok(results.into_iter().flatten().collect())
     }
 
     /// Sends one request and returns the response's bytes (read them with [`decode`]).
-    fn send(&mut self, request: &SignalRequest) -> Result<Vec<u8>, AppError> {
+    fn send(&mut self, request: &SignalRequest) -> Result<Vec<u8>, DriverError> {
         let mut bytes = vec![0u8; request.encoded_len()];
-        request
-            .encode(&mut bytes)
-            .map_err(|e| AppError::Device(format!("cannot encode the request: {e}")))?;
+        request.encode(&mut bytes).map_err(DriverError::Encode)?;
         self.transport
             .device_control(IOCTL_HVSIGNAL_SIGNAL, &bytes, request.response_capacity())
-            .map_err(|e| self.transport_error(e))
+            .map_err(|e| self.driver_error(e))
     }
 
     /// Sends one request and returns its results, one per operation in order (`scan` sends its
@@ -234,7 +284,10 @@ impl Client {
     ///
     /// # Errors
     /// The driver failed the request or answered unusably (exit 3).
-    pub fn results(&mut self, request: &SignalRequest) -> Result<Vec<OperationResult>, AppError> {
+    pub fn results(
+        &mut self,
+        request: &SignalRequest,
+    ) -> Result<Vec<OperationResult>, DriverError> {
         let response = self.send(request)?;
         Ok(decode(request, &response)?.operations().collect())
     }
@@ -248,9 +301,7 @@ impl Client {
             .ok()
             .map(|bytes| QueryResponse::decode(&bytes));
         match driver {
-            Some(Err(error @ hvsignal_proto::ResponseError::UnsupportedVersion { .. })) => {
-                error.to_string()
-            }
+            Some(Err(error @ ResponseError::UnsupportedVersion { .. })) => error.to_string(),
             _ => Failure::VersionMismatch.describe().to_owned(),
         }
     }
@@ -269,56 +320,34 @@ impl Client {
         )
     }
 
-    /// The message and exit status for a failed request.
-    fn transport_error(&mut self, error: TransportError) -> AppError {
-        let code = error.code_text();
-        match (error.failure(), self.backend) {
-            (Some(Failure::RawNotAllowed), BackendKind::Device) => AppError::Environment(format!(
-                "raw hypercalls are disabled; set AllowRawHypercalls=1 under \
-                 HKLM\\SYSTEM\\CurrentControlSet\\Services\\HvSignal\\Parameters and restart the \
-                 device ({code})"
-            )),
-            (Some(Failure::RawNotAllowed), BackendKind::Model) => AppError::Environment(format!(
-                "raw hypercalls are disabled in this world; set `allow_raw_hypercalls = true` \
-                 under [driver] in the world file ({code}, as the driver would answer)"
-            )),
-            (Some(Failure::HypercallsRefused), backend) => AppError::Environment(format!(
-                "the driver refuses to issue hypercalls on this {}: {}; nothing was issued \
-                 (`hvsignal info` shows every check; {code})",
-                match backend {
-                    BackendKind::Model => "simulated machine",
-                    BackendKind::Device => "machine",
-                },
-                self.refusal_reason()
-            )),
-            (Some(Failure::VersionMismatch), _) => {
-                AppError::Environment(format!("{} ({code})", self.version_advice()))
-            }
-            (Some(failure), _) => AppError::Environment(format!("{} ({code})", failure.describe())),
-            (None, BackendKind::Device) => AppError::Environment(format!(
-                "DeviceIoControl on the hvsignal device failed: {} ({code})",
-                hvsignal_proto::describe_win32(match error {
-                    TransportError::Win32(e) => e,
-                    TransportError::NtStatus(_) => 0,
-                })
-            )),
-            (None, BackendKind::Model) => AppError::Environment(format!(
-                "the request failed: {} ({code})",
-                hvsignal_proto::describe(match error {
-                    TransportError::NtStatus(s) => s,
-                    TransportError::Win32(_) => 0,
-                })
-            )),
+    /// What a failed request means, asking the driver why where it can tell.
+    fn driver_error(&mut self, error: TransportError) -> DriverError {
+        let backend = self.backend;
+        match error.failure() {
+            Some(Failure::RawNotAllowed) => DriverError::RawRefused { backend, error },
+            Some(Failure::HypercallsRefused) => DriverError::HypercallsRefused {
+                backend,
+                reason: self.refusal_reason(),
+                error,
+            },
+            Some(Failure::VersionMismatch) => DriverError::VersionMismatch {
+                advice: self.version_advice(),
+                error,
+            },
+            Some(failure) => DriverError::Failed { failure, error },
+            None => DriverError::Unknown { backend, error },
         }
     }
 }
 
 /// The driver's response to `request`, checked to carry one result per operation.
-fn decode<'a>(request: &SignalRequest, response: &'a [u8]) -> Result<SignalResponse<'a>, AppError> {
-    let decoded = SignalResponse::decode(response)
-        .map_err(|e| AppError::Device(format!("the driver's signal response is unusable: {e}")))?;
+fn decode<'a>(
+    request: &SignalRequest,
+    response: &'a [u8],
+) -> Result<SignalResponse<'a>, DriverError> {
+    let decoded = SignalResponse::decode(response).map_err(DriverError::UnusableResponse)?;
     if decoded.len() != request.operations().len() {
-        return Err(AppError::Device(format!(
+        return Err(DriverError::WrongAnswer(format!(
             "the driver answered {} operations for a request of {}",
             decoded.len(),
             request.operations().len()
@@ -359,14 +388,19 @@ mod tests {
 
     fn signal_error(driver_version: u16) -> String {
         let mut client = Client::new(Box::new(OtherVersion(driver_version)), BackendKind::Device);
-        let job = Job {
-            operation: Operation::new(0x2001, 0, 1),
-            calls: 1,
-        };
         let error = client
-            .run(CallingConvention::Fast, false, &[job], None, &mut |_| {})
+            .run(
+                CallingConvention::Fast,
+                false,
+                &[Operation::new(0x2001, 0, 1)],
+                None,
+                &mut |_| {},
+            )
             .unwrap_err();
-        assert!(matches!(error, AppError::Environment(_)), "{error:?}");
+        assert!(
+            matches!(error, DriverError::VersionMismatch { .. }),
+            "{error:?}"
+        );
         error.to_string()
     }
 

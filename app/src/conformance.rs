@@ -7,12 +7,11 @@ use std::path::{Path, PathBuf};
 
 use hvcall::HvStatus;
 use hvmodel::{Profile, World};
-use hvsignal_proto::CallingConvention;
 use serde::Deserialize;
 
-use crate::call::PlannedCall;
+use crate::call;
 use crate::cli::{BackendKind, RawArgs};
-use crate::client::{Client, Job};
+use crate::client::{Client, DriverError};
 use crate::exit::AppError;
 use crate::transport::model::ModelTransport;
 
@@ -463,9 +462,9 @@ pub enum Runner<'a> {
         /// The profile the model runs as.
         profile: Profile,
     },
-    /// The open device; `connection` is `--connection`.
-    Device {
-        /// The device.
+    /// The installed driver (`--backend device`); `connection` is `--connection`.
+    InstalledDriver {
+        /// The open driver.
         client: &'a mut Client,
         /// The live connection, if given.
         connection: Option<u32>,
@@ -497,7 +496,7 @@ impl Runner<'_> {
                 let mut client = model_client(world, *profile);
                 issue(&mut client, case, live)
             }
-            Self::Device { client, connection } => {
+            Self::InstalledDriver { client, connection } => {
                 if let CaseWorld::Required(path, _) = &case.world {
                     return Ok(Observation::Skipped(format!(
                         "needs the model world {path}; the device's world cannot be arranged"
@@ -561,28 +560,26 @@ fn issue(client: &mut Client, case: &Case, live: Option<u32>) -> Result<Observat
             }
         },
     } | case.connection_bits;
-    let call = match PlannedCall::new(id, case.flag, case.memory, &case.raw) {
-        Ok(call) => call,
+    let convention = call::convention(case.memory);
+    let operation = match call::plan(id, case.flag, convention, &case.raw) {
+        Ok(operation) => operation,
         Err(e) => return Ok(Observation::Skipped(format!("cannot be issued: {e}"))),
     };
-    let convention = if case.memory {
-        CallingConvention::Memory
-    } else {
-        CallingConvention::Fast
-    };
-    let job = Job {
-        operation: call.operation(1),
-        calls: 1,
-    };
-    match client.run(convention, call.raw, &[job], None, &mut |_| {}) {
-        Ok(outcomes) => Ok(outcomes.first().map_or_else(
+    match client.run(
+        convention,
+        case.raw.is_raw(),
+        &[operation],
+        None,
+        &mut |_| {},
+    ) {
+        Ok(results) => Ok(results.first().map_or_else(
             || Observation::Skipped("the driver returned no result".to_owned()),
-            |o| Observation::Status(o.first_status),
+            |o| Observation::Status(o.first_hv_status()),
         )),
-        Err(AppError::Environment(message) | AppError::Device(message)) => {
-            Ok(Observation::Skipped(message))
-        }
-        Err(other) => Err(other),
+        Err(DriverError::Build(e)) => Err(DriverError::Build(e).into()),
+        // The environment refused the call or the driver answered unusably: the case cannot
+        // be observed here.
+        Err(error) => Ok(Observation::Skipped(error.to_string())),
     }
 }
 

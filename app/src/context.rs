@@ -1,5 +1,7 @@
-//! What every command gets: the chosen backend, the world file, output mode and colour.
+//! What every command gets: the chosen backend, the world file, output mode and colour; how it
+//! opens its backend; and how its report comes out (a JSON document or a human report).
 
+use std::io;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -9,8 +11,7 @@ use hvmodel::{Profile, World};
 use crate::cli::{BackendKind, Cli};
 use crate::client::Client;
 use crate::exit::AppError;
-use crate::report::{Document, Style};
-use crate::transport::Transport;
+use crate::report::{self, Document, Style, Text};
 use crate::transport::model::{ModelTransport, ReceiverLog};
 
 /// The global options, resolved.
@@ -74,6 +75,41 @@ impl Context {
             body,
         }
     }
+
+    /// Prints a command's report: with `--json` its JSON document (`body` in the common
+    /// envelope), else the human report `render` writes, under `banner` (the model's
+    /// "simulated" line) when there is one. Every command's report comes out here.
+    ///
+    /// # Errors
+    /// Writing to stdout failed.
+    pub fn report<T: Serialize>(
+        &self,
+        command: &str,
+        banner: Option<String>,
+        body: &T,
+        render: impl FnOnce(&mut Text, Style),
+    ) -> io::Result<()> {
+        if self.json {
+            return report::print_json(&self.document(command, body));
+        }
+        let mut text = Text::new();
+        if let Some(banner) = banner {
+            text.line(banner);
+            text.blank();
+        }
+        render(&mut text, self.style);
+        text.print()
+    }
+}
+
+/// Where the CPU vendor of a dry run comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VendorSource {
+    /// The model's world file (or built-in world).
+    World,
+    /// CPUID leaf 0 of this machine.
+    Cpu,
 }
 
 /// The open backend of one command.
@@ -131,7 +167,7 @@ impl Context {
                 })
             }
             BackendKind::Device => Ok(Session {
-                client: Client::new(open_device()?, BackendKind::Device),
+                client: Client::new(crate::transport::open_driver()?, BackendKind::Device),
                 world: None,
             }),
         }
@@ -175,32 +211,13 @@ impl Context {
     }
 }
 
-/// Opens the hvsignal device.
-#[cfg(any(windows, hvsignal_check_windows))]
-fn open_device() -> Result<Box<dyn Transport>, AppError> {
-    Ok(Box::new(crate::transport::device::DeviceTransport::open()?))
-}
-
-/// The device backend exists only on Windows.
-#[cfg(not(any(windows, hvsignal_check_windows)))]
-fn open_device() -> Result<Box<dyn Transport>, AppError> {
-    Err(AppError::Environment(
-        "the device backend needs Windows (the hvsignal driver runs in a Windows guest); use \
-         --backend model"
-            .to_owned(),
-    ))
-}
-
 impl Context {
     /// The CPU vendor a dry run shows the instruction for: the world's (model) or this
     /// machine's (device).
     ///
     /// # Errors
     /// The world file cannot be read.
-    pub fn dry_run_vendor(
-        &self,
-    ) -> Result<Option<(hvcall::CpuVendor, crate::commands::signal::VendorSource)>, AppError> {
-        use crate::commands::signal::VendorSource;
+    pub fn dry_run_vendor(&self) -> Result<Option<(hvcall::CpuVendor, VendorSource)>, AppError> {
         match self.backend {
             BackendKind::Model => {
                 let loaded = self.load_world(None)?;

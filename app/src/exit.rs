@@ -3,6 +3,10 @@
 
 use std::process::ExitCode;
 
+use crate::call::PlanError;
+use crate::client::DriverError;
+use crate::transport::OpenError;
+
 /// The four exit statuses of `hvsignal`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Exit {
@@ -45,34 +49,47 @@ impl From<Exit> for ExitCode {
     }
 }
 
-/// An error that stops a command before it produced its report.
+/// An error that stops a command before it produced its report: one variant per room that
+/// can fail, each room's own error inside. The exit status and the JSON `error.kind` of every
+/// error are decided here, and only here.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// Bad usage: an argument or a combination of arguments that is not allowed (exit 2).
+    /// Bad usage: an argument or a combination of arguments that is not allowed.
     #[error("{0}")]
     Usage(String),
-    /// A bad input file, named in the message (exit 2).
+    /// A call the command line (or a case, or a log entry) asks for cannot be issued.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// A bad input file, named in the message.
     #[error("{0}")]
     InputFile(String),
-    /// The environment is missing: driver, device, hypervisor or access (exit 3).
+    /// The environment is missing: no hypervisor, or a check the command makes itself.
     #[error("{0}")]
     Environment(String),
-    /// The driver or core answered in a way the program cannot use (exit 3: the installed
-    /// driver does not match this program, or the request was refused by the environment).
-    #[error("{0}")]
-    Device(String),
-    /// Writing the report to stdout failed (exit 3; a closed pipe ends the program quietly).
+    /// The driver's device could not be opened.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// The driver (or its model) refused a request or answered unusably.
+    #[error(transparent)]
+    Driver(#[from] DriverError),
+    /// Writing the report to stdout failed (a closed pipe ends the program quietly).
     #[error("cannot write the report: {0}")]
     Output(#[from] std::io::Error),
 }
 
 impl AppError {
-    /// The exit status this error ends the program with.
+    /// The exit status this error ends the program with: 2 for what the user can fix in the
+    /// command line or an input file, 3 for the environment (driver, device, access, policy).
     #[must_use]
     pub fn exit(&self) -> Exit {
         match self {
-            Self::Usage(_) | Self::InputFile(_) => Exit::Usage,
-            Self::Environment(_) | Self::Device(_) | Self::Output(_) => Exit::Environment,
+            Self::Usage(_)
+            | Self::Plan(_)
+            | Self::InputFile(_)
+            | Self::Driver(DriverError::Build(_)) => Exit::Usage,
+            Self::Environment(_) | Self::Open(_) | Self::Driver(_) | Self::Output(_) => {
+                Exit::Environment
+            }
         }
     }
 
@@ -80,10 +97,10 @@ impl AppError {
     #[must_use]
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::Usage(_) => "usage",
+            Self::Usage(_) | Self::Plan(_) | Self::Driver(DriverError::Build(_)) => "usage",
             Self::InputFile(_) => "input_file",
-            Self::Environment(_) => "environment",
-            Self::Device(_) => "device",
+            Self::Driver(e) if e.is_unusable_answer() => "device",
+            Self::Environment(_) | Self::Open(_) | Self::Driver(_) => "environment",
             Self::Output(_) => "output",
         }
     }
@@ -108,6 +125,16 @@ mod tests {
             AppError::Environment(String::new()).exit(),
             Exit::Environment
         );
+        assert_eq!(
+            AppError::Open(OpenError::NotFound).exit(),
+            Exit::Environment
+        );
+        assert_eq!(
+            AppError::Plan(PlanError::FixedControlBits(1)).kind(),
+            "usage"
+        );
+        let unusable = DriverError::WrongAnswer(String::new());
+        assert_eq!(AppError::Driver(unusable).kind(), "device");
         assert_eq!(Exit::from_all_success(false), Exit::HypercallFailed);
     }
 }

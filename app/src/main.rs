@@ -11,10 +11,11 @@ mod commands;
 mod conformance;
 mod context;
 mod exit;
+mod issued;
+mod latency;
 mod numbers;
 mod progress;
 mod report;
-mod stats;
 mod transport;
 
 use std::ffi::OsString;

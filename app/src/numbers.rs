@@ -241,17 +241,6 @@ pub fn duration(text: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_millis(millis))
 }
 
-/// Formats a 64-bit value as `0x` and 16 hex digits with `_` between 4-digit groups
-/// (`0x0000_0000_0001_005d`).
-#[must_use]
-pub fn hex64_grouped(value: u64) -> String {
-    let digits = format!("{value:016x}");
-    let groups: Vec<&str> = (0..4)
-        .filter_map(|i| digits.get(i * 4..i * 4 + 4))
-        .collect();
-    format!("0x{}", groups.join("_"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,11 +303,5 @@ mod tests {
             flag_number("x1").unwrap_err(),
             "'x1' is not a number; write it in decimal (8193), hexadecimal (0x2001) or binary (0b1)"
         );
-    }
-
-    #[test]
-    fn grouped_hex() {
-        assert_eq!(hex64_grouped(0x1_005D), "0x0000_0000_0001_005d");
-        assert_eq!(hex64_grouped(u64::MAX), "0xffff_ffff_ffff_ffff");
     }
 }

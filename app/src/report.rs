@@ -369,6 +369,17 @@ pub fn hex_bytes(bytes: &[u8]) -> String {
         .join(" ")
 }
 
+/// Formats a 64-bit value as `0x` and 16 hex digits with `_` between 4-digit groups
+/// (`0x0000_0000_0001_005d`).
+#[must_use]
+pub fn hex64_grouped(value: u64) -> String {
+    let digits = format!("{value:016x}");
+    let groups: Vec<&str> = (0..4)
+        .filter_map(|i| digits.get(i * 4..i * 4 + 4))
+        .collect();
+    format!("0x{}", groups.join("_"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,6 +420,8 @@ mod tests {
         assert_eq!(Style::plain().good_marks(), ("", ""));
         assert_eq!(hex(0x12, 4), "0x0012");
         assert_eq!(hex_bytes(&[1, 0x20, 0]), "01 20 00");
+        assert_eq!(hex64_grouped(0x1_005D), "0x0000_0000_0001_005d");
+        assert_eq!(hex64_grouped(u64::MAX), "0xffff_ffff_ffff_ffff");
         assert_eq!(
             status_name(HvStatus::from_code(0x1234)),
             "unknown HV_STATUS 0x1234"

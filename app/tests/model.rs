@@ -148,8 +148,8 @@ fn signal_failure_exit_1_with_status_and_meaning() {
         .stdout(
             "simulated: model backend, world built-in, profile tlfs\n\n\
              HvCallSignalEvent fast convention, 1 call per operation\n  \
-             connection  flag  calls  succeeded  failed  status\n      \
-             0x2005     0      1          0       1  HV_STATUS_INVALID_CONNECTION_ID (0x0012)\n\n  \
+             connection  flag      RCX  calls  succeeded  failed  status\n      \
+             0x2005     0  0x1005d      1          0       1  HV_STATUS_INVALID_CONNECTION_ID (0x0012)\n\n  \
              HV_STATUS_INVALID_CONNECTION_ID  The connection ID is invalid: no connection with this ID exists for the caller.\n",
         );
 }

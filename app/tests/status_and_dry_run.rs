@@ -256,7 +256,6 @@ fn dry_run_raw_fields() {
     assert_eq!(
         op["control"],
         json!({
-            "raw": "0x100200018007005d",
             "call_code": 93,
             "fast": true,
             "variable_header_size": 3,

@@ -2,14 +2,17 @@
 
 use serde::Serialize;
 
-use crate::call::PlannedCall;
+use hvsignal_proto::Operation;
+
+use crate::call;
 use crate::cli::{BenchArgs, RawArgs};
-use crate::client::Job;
+use crate::client::DriverError;
 use crate::context::Context;
 use crate::exit::{CommandResult, Exit};
+use crate::issued;
+use crate::latency::{Collector, Figures, Method, NanosecondFigures};
 use crate::progress;
 use crate::report::{self, Align, StatusJson, Style, Table, Text};
-use crate::stats::{Collector, Figures, Method, NanosecondFigures};
 
 /// Above this many calls the quantiles come from the driver's histograms (each within 0.79 %
 /// of exact) unless asked otherwise: exact quantiles keep every call's sample (4 bytes) in
@@ -44,7 +47,8 @@ struct BenchDocument {
 /// Bad arguments or world file (exit 2), no hypervisor or device (exit 3).
 #[allow(clippy::cast_precision_loss, reason = "rates from cycle counts")]
 pub fn run(ctx: &Context, args: &BenchArgs) -> CommandResult {
-    let call = PlannedCall::new(args.connection, args.flag, args.memory, &RawArgs::default())?;
+    let convention = call::convention(args.memory);
+    let operation = call::plan(args.connection, args.flag, convention, &RawArgs::default())?;
     let method = if args.exact {
         Method::Exact
     } else if args.histogram || args.calls > EXACT_LIMIT {
@@ -57,14 +61,14 @@ pub fn run(ctx: &Context, args: &BenchArgs) -> CommandResult {
     let bar = progress::bar(u64::from(args.calls), "calls");
     let mut collector = Collector::new();
     let mut requests = 0u64;
-    let jobs = [Job {
-        operation: call.operation(1),
-        calls: u64::from(args.calls),
+    let operations = [Operation {
+        repeat: args.calls,
+        ..operation
     }];
-    let outcomes = session.client.run(
-        call.convention_kind(),
+    let results = session.client.run(
+        convention,
         false,
-        &jobs,
+        &operations,
         Some((&mut collector, method == Method::Exact)),
         &mut |done| {
             requests += 1;
@@ -72,23 +76,24 @@ pub fn run(ctx: &Context, args: &BenchArgs) -> CommandResult {
         },
     )?;
     bar.finish_and_clear();
-    let (Some(outcome), Some(cycles)) = (outcomes.first(), collector.figures()) else {
-        return Err(crate::exit::AppError::Device(
+    let (Some(outcome), Some(cycles)) = (results.first(), collector.figures()) else {
+        return Err(DriverError::WrongAnswer(
             "the driver returned no results for the benchmark".to_owned(),
-        ));
+        )
+        .into());
     };
     let document = BenchDocument {
         connection_id: args.connection,
         flag: args.flag,
-        convention: call.convention(),
+        convention: issued::convention_name(convention),
         world: session.world.as_ref().map(|w| w.source.clone()),
         profile: session.world.as_ref().map(|w| w.world.profile().name()),
-        calls: outcome.calls,
+        calls: outcome.calls.into(),
         requests,
-        successes: outcome.successes,
-        failures: outcome.failures,
-        first_status: outcome.first_status.into(),
-        last_status: outcome.last_status.into(),
+        successes: outcome.successes.into(),
+        failures: outcome.failures.into(),
+        first_status: outcome.first_hv_status().into(),
+        last_status: outcome.last_hv_status().into(),
         method: collector.method(),
         quantile_error_bound: collector.method().relative_error_bound(),
         timer_overhead_cycles: collector.timer_overhead(),
@@ -100,17 +105,9 @@ pub fn run(ctx: &Context, args: &BenchArgs) -> CommandResult {
             .map(|hz| hz as f64 / cycles.mean),
     };
     let exit = Exit::from_all_success(outcome.failures == 0);
-    if ctx.json {
-        report::print_json(&ctx.document("bench", document))?;
-        return Ok(exit);
-    }
-    let mut text = Text::new();
-    if let Some(banner) = ctx.banner(&session) {
-        text.line(banner);
-        text.blank();
-    }
-    render(&mut text, ctx.style, &document, outcome.last_status);
-    text.print()?;
+    ctx.report("bench", ctx.banner(&session), &document, |text, style| {
+        render(text, style, &document, outcome.last_hv_status());
+    })?;
     Ok(exit)
 }
 

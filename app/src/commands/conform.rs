@@ -154,7 +154,7 @@ pub fn run(ctx: &Context, args: &ConformArgs) -> CommandResult {
             };
             let mut session = ctx.open(None)?;
             banner = String::new();
-            let mut runner = Runner::Device {
+            let mut runner = Runner::InstalledDriver {
                 client: &mut session.client,
                 connection: args.connection,
             };
@@ -164,17 +164,10 @@ pub fn run(ctx: &Context, args: &ConformArgs) -> CommandResult {
         }
     }
     let exit = Exit::from_all_success(document.summary.failed == 0);
-    if ctx.json {
-        report::print_json(&ctx.document("conform", document))?;
-        return Ok(exit);
-    }
-    let mut text = Text::new();
-    if !banner.is_empty() {
-        text.line(banner);
-        text.blank();
-    }
-    render(&mut text, ctx.style, &document);
-    text.print()?;
+    let banner = (!banner.is_empty()).then_some(banner);
+    ctx.report("conform", banner, &document, |text, style| {
+        render(text, style, &document);
+    })?;
     Ok(exit)
 }
 

@@ -25,15 +25,18 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hvcall::HvStatus;
 use hvmodel::{Profile, splitmix64};
-use hvsignal_proto::{CallingConvention, MAX_OPERATIONS, OperationResult, SignalRequest};
+use hvsignal_proto::{
+    CallingConvention, MAX_OPERATIONS, Operation, OperationResult, SignalRequest,
+};
 use serde::Serialize;
 
-use crate::call::{PlannedCall, PlannedCallJson};
+use crate::call;
 use crate::cli::{BackendKind, FuzzArgs, RawArgs};
-use crate::client::{Client, Job};
+use crate::client::{Client, DriverError};
 use crate::conformance;
 use crate::context::{Context, Session};
 use crate::exit::{AppError, CommandResult, Exit};
+use crate::issued::{CallJson, IssuedCall};
 use crate::progress;
 use crate::report::{self, Align, StatusJson, Style, Table, Text};
 
@@ -142,8 +145,13 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The entry's convention.
+    const fn convention(&self) -> CallingConvention {
+        call::convention(self.memory)
+    }
+
     /// The call, checked as `signal` checks its command line.
-    fn planned(&self, raw: bool) -> Result<PlannedCall, AppError> {
+    fn planned(&self, raw: bool) -> Result<Operation, AppError> {
         if !raw && (self.rsvd != 0 || self.control_bits != 0 || self.input_offset != 0) {
             return Err(AppError::Usage(
                 "RsvdZ, control bits and the input offset are raw-mode fields: they are 0 \
@@ -158,7 +166,12 @@ impl Entry {
             input_offset: (self.input_offset != 0).then_some(self.input_offset),
             ..RawArgs::default()
         };
-        PlannedCall::new(self.connection_id, self.flag, self.memory, &args)
+        Ok(call::plan(
+            self.connection_id,
+            self.flag,
+            self.convention(),
+            &args,
+        )?)
     }
 
     /// The entry's log line, without the newline.
@@ -775,7 +788,7 @@ struct FindingJson {
     expected: StatusJson,
     observed: StatusJson,
     #[serde(flatten)]
-    call: PlannedCallJson,
+    call: CallJson,
     signal_command: String,
     replay_command: Option<String>,
 }
@@ -1110,16 +1123,17 @@ fn oracle(session: &Session, generator: &Generator, profile: Profile) -> Result<
 
 /// Signals ids 0 to [`SCAN_TO`] once each and returns those that answered SUCCESS.
 fn quick_scan(client: &mut Client) -> Result<Vec<u32>, AppError> {
-    let jobs: Vec<Job> = (0..=SCAN_TO)
-        .map(|id| Job {
-            operation: hvsignal_proto::Operation::new(id, 0, 1),
-            calls: 1,
-        })
-        .collect();
-    let outcomes = client.run(CallingConvention::Fast, false, &jobs, None, &mut |_| {})?;
-    Ok(outcomes
+    let operations: Vec<Operation> = (0..=SCAN_TO).map(|id| Operation::new(id, 0, 1)).collect();
+    let results = client.run(
+        CallingConvention::Fast,
+        false,
+        &operations,
+        None,
+        &mut |_| {},
+    )?;
+    Ok(results
         .iter()
-        .filter(|o| o.first_status == HvStatus::SUCCESS)
+        .filter(|o| o.first_hv_status() == HvStatus::SUCCESS)
         .map(|o| o.connection_id)
         .collect())
 }
@@ -1203,20 +1217,14 @@ fn drive(
             batch.push(next);
         }
         let Some(first) = batch.first() else { break };
-        let convention = if first.memory {
-            CallingConvention::Memory
-        } else {
-            CallingConvention::Fast
-        };
+        let convention = first.convention();
         let calls = batch
             .iter()
             .map(|e| e.planned(how.raw))
             .collect::<Result<Vec<_>, _>>()?;
         let mut request = SignalRequest::new(convention, how.raw);
         for call in &calls {
-            request
-                .push(call.operation(1))
-                .map_err(|e| AppError::Usage(format!("the request cannot be built: {e}")))?;
+            request.push(*call).map_err(DriverError::Build)?;
         }
         if let Some(log) = log.as_deref_mut() {
             log.append(&batch)?;
@@ -1228,10 +1236,13 @@ fn drive(
                 std::thread::sleep(wait);
             }
         }
-        let answers = client.results(&request).and_then(|observed| {
-            check_answers(&calls, &observed)?;
-            Ok((observed, oracle.results(&request)?))
-        });
+        let answers = client
+            .results(&request)
+            .and_then(|observed| {
+                check_answers(&calls, &observed)?;
+                Ok((observed, oracle.results(&request)?))
+            })
+            .map_err(AppError::from);
         let (observed, expected) = match answers {
             Ok(answers) => answers,
             Err(error) => {
@@ -1262,11 +1273,11 @@ fn drive(
 }
 
 /// The driver answered each call of the request: one call each, for the connection asked.
-fn check_answers(calls: &[PlannedCall], answers: &[OperationResult]) -> Result<(), AppError> {
+fn check_answers(calls: &[Operation], answers: &[OperationResult]) -> Result<(), DriverError> {
     for (index, (call, answer)) in calls.iter().zip(answers).enumerate() {
-        let asked = call.operation(1).connection_id;
+        let asked = call.connection_id;
         if answer.connection_id != asked || answer.calls != 1 {
-            return Err(AppError::Device(format!(
+            return Err(DriverError::WrongAnswer(format!(
                 "the driver answered operation {index} with {} call(s) of connection {:#x}, \
                  for one call of {asked:#x}",
                 answer.calls, answer.connection_id
@@ -1278,7 +1289,7 @@ fn check_answers(calls: &[PlannedCall], answers: &[OperationResult]) -> Result<(
 
 fn finding(
     entry: &Entry,
-    call: &PlannedCall,
+    call: &Operation,
     expected: HvStatus,
     observed: HvStatus,
     how: &Replay<'_>,
@@ -1288,7 +1299,7 @@ fn finding(
         index: entry.index,
         expected: expected.into(),
         observed: observed.into(),
-        call: call.json(),
+        call: IssuedCall::planned(call, entry.convention()).json(),
         signal_command: entry.signal_command(how.raw, &how.target),
         replay_command: how.log.map(|log| {
             format!(
@@ -1339,17 +1350,9 @@ fn finish(ctx: &Context, session: &Session, document: &FuzzDocument) -> CommandR
         }
         None => Exit::from_all_success(document.summary.findings == 0),
     };
-    if ctx.json {
-        report::print_json(&ctx.document("fuzz", document))?;
-        return Ok(exit);
-    }
-    let mut text = Text::new();
-    if let Some(banner) = ctx.banner(session) {
-        text.line(banner);
-        text.blank();
-    }
-    render(&mut text, ctx.style, document);
-    text.print()?;
+    ctx.report("fuzz", ctx.banner(session), document, |text, style| {
+        render(text, style, document);
+    })?;
     Ok(exit)
 }
 
@@ -1588,14 +1591,15 @@ mod tests {
                 let e = g.entry(k);
                 let call = e.planned(raw).unwrap_or_else(|err| panic!("{e:?}: {err}"));
                 assert_eq!(Entry::parse(&e.log_line()), Ok(e));
-                let header = call.control.variable_header_size();
+                let control = call.control(e.convention());
+                let header = control.variable_header_size();
                 if e.memory {
                     assert!(usize::from(e.input_offset) + 8 + usize::from(header) * 8 <= 4096);
                 }
                 seen_high |= e.connection_id > 0x00FF_FFFF;
                 seen_misaligned |= e.memory && !e.input_offset.is_multiple_of(8);
                 seen_header_memory |= e.memory && header > 0;
-                seen_reserved |= call.control.reserved_bits() != 0;
+                seen_reserved |= control.reserved_bits() != 0;
             }
             assert_eq!(
                 (

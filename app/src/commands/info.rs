@@ -8,10 +8,10 @@ use hvcall::{HypervisorCpuid, PrivilegeMask};
 use hvsignal_proto::QueryResponse;
 use serde::Serialize;
 
-use crate::call::{self, InstructionJson};
 use crate::context::{Context, LoadedWorld};
 use crate::exit::{CommandResult, Exit};
-use crate::report::{self, Align, Fields, Style, Table, Text};
+use crate::issued::{self, InstructionJson};
+use crate::report::{Align, Fields, Style, Table, Text};
 
 #[derive(Debug, Serialize)]
 struct InfoDocument {
@@ -203,9 +203,9 @@ fn build(q: &QueryResponse, world: Option<&LoadedWorld>) -> InfoDocument {
             hardware_names: names(leaves.hardware_features(), HARDWARE_FEATURE_BITS),
         },
         cpu: CpuJson {
-            vendor: call::vendor_name(vendor),
+            vendor: issued::vendor_name(vendor),
             vendor_string: printable(&q.cpu_vendor_string),
-            instruction: call::instruction_json(vendor).filter(|i| {
+            instruction: issued::instruction_json(vendor).filter(|i| {
                 q.hypercall_instruction()
                     .is_some_and(|h| h.mnemonic() == i.mnemonic)
             }),
@@ -271,18 +271,9 @@ pub fn run(ctx: &Context) -> CommandResult {
     let mut session = ctx.open(None)?;
     let q = session.client.query()?;
     let document = build(&q, session.world.as_ref());
-    if ctx.json {
-        report::print_json(&ctx.document("info", document))?;
-        return Ok(Exit::Success);
-    }
-    let style = ctx.style;
-    let mut text = Text::new();
-    if let Some(banner) = ctx.banner(&session) {
-        text.line(banner);
-        text.blank();
-    }
-    render(&mut text, style, &document, &q);
-    text.print()?;
+    ctx.report("info", ctx.banner(&session), &document, |text, style| {
+        render(text, style, &document, &q);
+    })?;
     Ok(Exit::Success)
 }
 

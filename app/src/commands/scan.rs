@@ -18,7 +18,7 @@ use serde::ser::{Error as _, SerializeSeq};
 use serde::{Serialize, Serializer};
 
 use crate::cli::ScanArgs;
-use crate::client::Client;
+use crate::client::{Client, DriverError};
 use crate::context::Context;
 use crate::exit::{AppError, CommandResult, Exit};
 use crate::progress;
@@ -240,7 +240,7 @@ impl Probe for ClientProbe<'_> {
             for id in ids.by_ref().take(MAX_OPERATIONS) {
                 request
                     .push(Operation::new(id, self.flag, 1))
-                    .map_err(|e| AppError::Usage(format!("the request cannot be built: {e}")))?;
+                    .map_err(DriverError::Build)?;
                 out.push((id, HvStatus::SUCCESS)); // until the answer
             }
             let results = self.client.results(&request)?;
@@ -248,10 +248,11 @@ impl Probe for ClientProbe<'_> {
             let sent = out.get_mut(start..).unwrap_or_default();
             for ((id, status), result) in sent.iter_mut().zip(&results) {
                 if result.connection_id != *id || result.calls != 1 {
-                    return Err(AppError::Device(format!(
+                    return Err(DriverError::WrongAnswer(format!(
                         "the driver answered {} calls of connection {:#x} for one call of {id:#x}",
                         result.calls, result.connection_id
-                    )));
+                    ))
+                    .into());
                 }
                 *status = result.last_hv_status();
             }
@@ -545,10 +546,11 @@ fn write_json<'a>(
     }
     written?;
     if scan.probe.requests() != requests {
-        return Err(AppError::Device(format!(
+        return Err(DriverError::WrongAnswer(format!(
             "the scan took {} requests, not the {requests} its document states",
             scan.probe.requests()
-        )));
+        ))
+        .into());
     }
     Ok(scan)
 }
@@ -638,7 +640,7 @@ mod tests {
     impl Probe for ListProbe {
         fn next_chunk(&mut self, out: &mut Vec<(u32, HvStatus)>) -> Result<(), AppError> {
             if self.fail_at.is_some_and(|f| self.at >= f) {
-                return Err(AppError::Device("the request failed".to_owned()));
+                return Err(DriverError::WrongAnswer("the request failed".to_owned()).into());
             }
             let end = (self.at + self.chunk).min(self.statuses.len());
             out.extend_from_slice(self.statuses.get(self.at..end).unwrap_or(&[]));
@@ -883,7 +885,9 @@ mod tests {
         let error = write_json(&context(), header(&results), scan, &mut out)
             .err()
             .unwrap();
-        assert!(matches!(&error, AppError::Device(m) if m == "the request failed"));
+        assert!(
+            matches!(&error, AppError::Driver(DriverError::WrongAnswer(m)) if m == "the request failed")
+        );
         let text = String::from_utf8(out).unwrap();
         assert!(serde_json::from_str::<serde_json::Value>(&text).is_err());
         assert!(text.contains("\"connection_id\": 127,"), "{text}");

@@ -1,53 +1,42 @@
 //! `hvsignal signal`: issue HvCallSignalEvent, or with `--dry-run` show exactly what would be
-//! issued.
+//! issued, and render what the driver answered. The calls are planned by `call.rs`; a call's
+//! registers and control word are described by `issued.rs`.
 
 use hvcall::CpuVendor;
 use hvmodel::TargetVp;
 use hvmodel::receiver::Blocked;
-use hvsignal_proto::MAX_CALLS_PER_REQUEST;
+use hvsignal_proto::{CallingConvention, MAX_CALLS_PER_REQUEST, Operation, OperationResult};
 use serde::Serialize;
 
-use crate::call::{self, InstructionJson, PlannedCall, PlannedCallJson};
+use crate::call;
 use crate::cli::SignalArgs;
-use crate::client::{Job, Outcome};
-use crate::context::Context;
-use crate::exit::{AppError, CommandResult, Exit};
-use crate::numbers::hex64_grouped;
+use crate::context::{Context, VendorSource};
+use crate::exit::{CommandResult, Exit};
+use crate::issued::{self, CallJson, InstructionJson, IssuedCall};
 use crate::progress;
-use crate::report::{self, Align, Fields, StatusJson, Style, Table, Text};
+use crate::report::{self, Align, Fields, StatusJson, Style, Table, Text, hex64_grouped};
 use crate::transport::model::ReceiverTally;
-
-/// Where the CPU vendor of a dry run comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VendorSource {
-    /// The model's world file (or built-in world).
-    World,
-    /// CPUID leaf 0 of this machine.
-    Cpu,
-}
 
 /// The `signal --dry-run --json` document body.
 #[derive(Debug, Serialize)]
 struct DryRunDocument {
     dry_run: bool,
     raw: bool,
-    operations: Vec<PlannedCallJson>,
+    operations: Vec<CallJson>,
     vendor: Option<String>,
     vendor_source: Option<VendorSource>,
     instruction: Option<InstructionJson>,
     instructions: [InstructionJson; 2],
 }
 
-/// Builds the planned calls of the command line.
-///
-/// # Errors
-/// A connection id or raw field that is not allowed (exit 2).
-pub fn planned_calls(args: &SignalArgs) -> Result<Vec<PlannedCall>, AppError> {
-    args.connections
-        .iter()
-        .map(|&id| PlannedCall::new(id, args.flag, args.memory, &args.raw))
-        .collect()
+/// What the command line asks for: one operation per `-c`, under one convention.
+struct Plan {
+    convention: CallingConvention,
+    raw: bool,
+    /// One call each (`repeat` 1).
+    operations: Vec<Operation>,
+    /// Calls per operation.
+    repeat: u32,
 }
 
 /// Runs the command.
@@ -55,12 +44,22 @@ pub fn planned_calls(args: &SignalArgs) -> Result<Vec<PlannedCall>, AppError> {
 /// # Errors
 /// Bad arguments (exit 2), a missing environment (exit 3).
 pub fn run(ctx: &Context, args: &SignalArgs) -> CommandResult {
-    let calls = planned_calls(args)?;
+    let convention = call::convention(args.memory);
+    let plan = Plan {
+        convention,
+        raw: args.raw.is_raw(),
+        operations: args
+            .connections
+            .iter()
+            .map(|&id| call::plan(id, args.flag, convention, &args.raw))
+            .collect::<Result<_, _>>()?,
+        repeat: args.repeat,
+    };
     if args.dry_run {
         let vendor = ctx.dry_run_vendor()?;
-        return dry_run(ctx, &calls, vendor, args.repeat);
+        return dry_run(ctx, &plan, vendor);
     }
-    issue(ctx, &calls, args.repeat, args.show_receiver)
+    issue(ctx, &plan, args.show_receiver)
 }
 
 /// One operation's result in `signal --json`.
@@ -76,8 +75,9 @@ struct OperationJson {
     last_result: String,
     cycles: CyclesJson,
     nanoseconds: Option<NanosJson>,
+    /// What the driver says it issued.
     #[serde(flatten)]
-    issued: PlannedCallJson,
+    issued: CallJson,
     /// With `--show-receiver` only.
     #[serde(skip_serializing_if = "Option::is_none")]
     receiver: Option<ReceiverJson>,
@@ -134,9 +134,13 @@ enum TargetVpJson {
     Any(&'static str),
 }
 
-/// What the receiver saw, from the world's route and the calls' tally.
-fn receiver_json(world: &hvmodel::World, c: &PlannedCall, tally: &ReceiverTally) -> ReceiverJson {
-    let route = world.route(c.input.connection_id, c.input.flag_number);
+/// What the receiver saw of the calls `result` reports, from the world's route and the tally.
+fn receiver_json(
+    world: &hvmodel::World,
+    result: &OperationResult,
+    tally: &ReceiverTally,
+) -> ReceiverJson {
+    let route = world.route(result.connection_id, result.flag_number);
     ReceiverJson {
         route: route.map(|r| RouteJson {
             port: r.port,
@@ -192,11 +196,11 @@ struct SummaryJson {
 }
 
 #[allow(clippy::cast_precision_loss, reason = "means of cycle counts")]
-fn mean(sum: u128, calls: u64) -> f64 {
+fn mean(sum: u64, calls: u32) -> f64 {
     if calls == 0 {
         0.0
     } else {
-        sum as f64 / calls as f64
+        sum as f64 / f64::from(calls)
     }
 }
 
@@ -206,15 +210,15 @@ fn ns(cycles: f64, hz: u64) -> f64 {
 }
 
 #[allow(clippy::cast_precision_loss, reason = "cycle counts to nanoseconds")]
-fn operation_json(o: &Outcome, c: &PlannedCall, tsc: Option<u64>) -> OperationJson {
+fn operation_json(o: &OperationResult, tsc: Option<u64>) -> OperationJson {
     let mean_cycles = mean(o.cycles_sum, o.calls);
     OperationJson {
-        calls: o.calls,
-        successes: o.successes,
-        failures: o.failures,
-        first_status: o.first_status.into(),
-        last_status: o.last_status.into(),
-        meaning: o.last_status.meaning(),
+        calls: o.calls.into(),
+        successes: o.successes.into(),
+        failures: o.failures.into(),
+        first_status: o.first_hv_status().into(),
+        last_status: o.last_hv_status().into(),
+        meaning: o.last_hv_status().meaning(),
         first_result: format!("{:#018x}", o.first_result),
         last_result: format!("{:#018x}", o.last_result),
         cycles: CyclesJson {
@@ -227,12 +231,12 @@ fn operation_json(o: &Outcome, c: &PlannedCall, tsc: Option<u64>) -> OperationJs
             mean: ns(mean_cycles, hz),
             max: ns(o.cycles_max as f64, hz),
         }),
-        issued: c.json(),
+        issued: IssuedCall::from_result(o).json(),
         receiver: None,
     }
 }
 
-fn issue(ctx: &Context, calls: &[PlannedCall], repeat: u32, show_receiver: bool) -> CommandResult {
+fn issue(ctx: &Context, plan: &Plan, show_receiver: bool) -> CommandResult {
     let (mut session, log) = if show_receiver {
         let (session, log) = ctx.open_recording("--show-receiver")?;
         (session, Some(log))
@@ -240,43 +244,41 @@ fn issue(ctx: &Context, calls: &[PlannedCall], repeat: u32, show_receiver: bool)
         (ctx.open(None)?, None)
     };
     let tsc = session.client.query()?.tsc_frequency();
-    let first = calls
-        .first()
-        .ok_or_else(|| AppError::Usage("give --connection".to_owned()))?;
-    let jobs: Vec<Job> = calls
+    let operations: Vec<Operation> = plan
+        .operations
         .iter()
-        .map(|c| Job {
-            operation: c.operation(1),
-            calls: u64::from(repeat),
+        .map(|o| Operation {
+            repeat: plan.repeat,
+            ..*o
         })
         .collect();
-    let (convention, raw) = (first.convention_kind(), first.raw);
-    let total: u64 = jobs.iter().map(|j| j.calls).sum();
+    let (convention, raw) = (plan.convention, plan.raw);
+    let total = u64::from(plan.repeat) * operations.len() as u64;
     let bar = progress::bar_when(shows_bar(ctx.json, total), total, "calls");
-    let (outcomes, tallies) = match &log {
+    let (results, tallies) = match &log {
         // One operation at a time, so that each one's tally is its own.
         Some(log) => {
-            let mut outcomes = Vec::new();
+            let mut results = Vec::new();
             let mut tallies = Vec::new();
             let mut base = 0;
-            for job in &jobs {
+            for operation in &operations {
                 let _ = log.take();
-                outcomes.extend(session.client.run(
+                results.extend(session.client.run(
                     convention,
                     raw,
-                    std::slice::from_ref(job),
+                    std::slice::from_ref(operation),
                     None,
                     &mut |done| bar.set_position(base + done),
                 )?);
-                base += job.calls;
+                base += u64::from(operation.repeat);
                 tallies.push(log.take());
             }
-            (outcomes, Some(tallies))
+            (results, Some(tallies))
         }
         None => (
             session
                 .client
-                .run(convention, raw, &jobs, None, &mut |done| {
+                .run(convention, raw, &operations, None, &mut |done| {
                     bar.set_position(done);
                 })?,
             None,
@@ -284,45 +286,36 @@ fn issue(ctx: &Context, calls: &[PlannedCall], repeat: u32, show_receiver: bool)
     };
     bar.finish_and_clear();
     let world = session.world.as_ref().map(|w| &w.world);
-    let operations: Vec<OperationJson> = outcomes
+    let operations: Vec<OperationJson> = results
         .iter()
-        .zip(calls)
         .enumerate()
-        .map(|(i, (o, c))| OperationJson {
+        .map(|(i, o)| OperationJson {
             receiver: world
                 .zip(tallies.as_ref().and_then(|t| t.get(i)))
-                .map(|(w, t)| receiver_json(w, c, t)),
-            ..operation_json(o, c, tsc)
+                .map(|(w, t)| receiver_json(w, o, t)),
+            ..operation_json(o, tsc)
         })
         .collect();
     let summary = SummaryJson {
-        calls: outcomes.iter().map(|o| o.calls).sum(),
-        successes: outcomes.iter().map(|o| o.successes).sum(),
-        failures: outcomes.iter().map(|o| o.failures).sum(),
+        calls: operations.iter().map(|o| o.calls).sum(),
+        successes: operations.iter().map(|o| o.successes).sum(),
+        failures: operations.iter().map(|o| o.failures).sum(),
     };
     let exit = Exit::from_all_success(summary.failures == 0 && summary.calls > 0);
     let document = SignalDocument {
         dry_run: false,
-        convention: first.convention(),
-        raw: first.raw,
-        repeat,
+        convention: issued::convention_name(convention),
+        raw,
+        repeat: plan.repeat,
         world: session.world.as_ref().map(|w| w.source.clone()),
         profile: session.world.as_ref().map(|w| w.world.profile().name()),
         tsc_frequency_hz: tsc,
         operations,
         summary,
     };
-    if ctx.json {
-        report::print_json(&ctx.document("signal", document))?;
-        return Ok(exit);
-    }
-    let mut text = Text::new();
-    if let Some(banner) = ctx.banner(&session) {
-        text.line(banner);
-        text.blank();
-    }
-    render_issued(&mut text, ctx.style, &document, &outcomes);
-    text.print()?;
+    ctx.report("signal", ctx.banner(&session), &document, |text, style| {
+        render_issued(text, style, &document, &results);
+    })?;
     Ok(exit)
 }
 
@@ -340,7 +333,7 @@ fn status_cell(style: Style, status: hvcall::HvStatus) -> String {
     )
 }
 
-fn render_issued(text: &mut Text, style: Style, d: &SignalDocument, outcomes: &[Outcome]) {
+fn render_issued(text: &mut Text, style: Style, d: &SignalDocument, results: &[OperationResult]) {
     text.line(format!(
         "{} {} convention{}, {} call{} per operation",
         style.bold("HvCallSignalEvent"),
@@ -352,24 +345,27 @@ fn render_issued(text: &mut Text, style: Style, d: &SignalDocument, outcomes: &[
     let mut table = Table::new(&[
         ("connection", Align::Right),
         ("flag", Align::Right),
+        ("RCX", Align::Right),
         ("calls", Align::Right),
         ("succeeded", Align::Right),
         ("failed", Align::Right),
         ("status", Align::Left),
     ]);
-    for o in outcomes {
-        let status = if o.first_status == o.last_status {
-            status_cell(style, o.last_status)
+    for o in results {
+        let (first, last) = (o.first_hv_status(), o.last_hv_status());
+        let status = if first == last {
+            status_cell(style, last)
         } else {
             format!(
                 "first {}, last {}",
-                status_cell(style, o.first_status),
-                status_cell(style, o.last_status)
+                status_cell(style, first),
+                status_cell(style, last)
             )
         };
         table.row(vec![
             format!("{:#x}", o.connection_id),
             o.flag_number.to_string(),
+            format!("{:#x}", o.control),
             o.calls.to_string(),
             o.successes.to_string(),
             o.failures.to_string(),
@@ -379,8 +375,8 @@ fn render_issued(text: &mut Text, style: Style, d: &SignalDocument, outcomes: &[
     text.push(table.render(style, 2));
     text.blank();
     let mut seen = Vec::new();
-    for o in outcomes {
-        for s in [o.first_status, o.last_status] {
+    for o in results {
+        for s in [o.first_hv_status(), o.last_hv_status()] {
             if !seen.contains(&s) {
                 seen.push(s);
             }
@@ -397,16 +393,16 @@ fn render_issued(text: &mut Text, style: Style, d: &SignalDocument, outcomes: &[
     text.push(meanings.render(2));
     if d.operations.iter().any(|o| o.receiver.is_some()) {
         text.blank();
-        render_receiver(text, style, d, outcomes);
+        render_receiver(text, style, d, results);
     }
     if d.repeat > 1 {
         text.blank();
-        render_timing(text, style, d, outcomes);
+        render_timing(text, style, d, results);
     }
 }
 
 /// `--show-receiver`: per operation, where its events went and what the receiver saw.
-fn render_receiver(text: &mut Text, style: Style, d: &SignalDocument, outcomes: &[Outcome]) {
+fn render_receiver(text: &mut Text, style: Style, d: &SignalDocument, results: &[OperationResult]) {
     text.line(style.bold("Receiving side (simulated)"));
     let mut table = Table::new(&[
         ("connection", Align::Right),
@@ -416,7 +412,7 @@ fn render_receiver(text: &mut Text, style: Style, d: &SignalDocument, outcomes: 
         ("flag bit", Align::Right),
         ("seen", Align::Left),
     ]);
-    for (o, j) in outcomes.iter().zip(&d.operations) {
+    for (o, j) in results.iter().zip(&d.operations) {
         let Some(r) = &j.receiver else { continue };
         let dash = || "-".to_owned();
         let vp = r.vp.map_or_else(
@@ -444,11 +440,14 @@ fn render_receiver(text: &mut Text, style: Style, d: &SignalDocument, outcomes: 
 }
 
 /// What the receiver saw, in words: one part per kind of call that happened.
-fn seen(r: &ReceiverJson, o: &Outcome, vp: &str) -> String {
+fn seen(r: &ReceiverJson, o: &OperationResult, vp: &str) -> String {
     let one = o.calls == 1;
     let why = || match (r.blocked, r.route.as_ref()) {
         (_, None) => "the caller has no such connection".to_owned(),
-        (None, Some(_)) => format!("the call returned {}", report::status_name(o.last_status)),
+        (None, Some(_)) => format!(
+            "the call returned {}",
+            report::status_name(o.last_hv_status())
+        ),
         (Some(b), Some(route)) => blocked_text(b, route, vp),
     };
     let mut parts = Vec::new();
@@ -507,7 +506,7 @@ fn blocked_text(blocked: Blocked, route: &RouteJson, vp: &str) -> String {
     }
 }
 
-fn render_timing(text: &mut Text, style: Style, d: &SignalDocument, outcomes: &[Outcome]) {
+fn render_timing(text: &mut Text, style: Style, d: &SignalDocument, results: &[OperationResult]) {
     let unit = if d.tsc_frequency_hz.is_some() {
         "ns"
     } else {
@@ -521,7 +520,7 @@ fn render_timing(text: &mut Text, style: Style, d: &SignalDocument, outcomes: &[
         ("max", Align::Right),
         ("cycles min/mean/max", Align::Left),
     ]);
-    for (o, j) in outcomes.iter().zip(&d.operations) {
+    for (o, j) in results.iter().zip(&d.operations) {
         let cycles = format!("{}/{:.1}/{}", j.cycles.min, j.cycles.mean, j.cycles.max);
         let (min, avg, max) = match &j.nanoseconds {
             Some(n) => (
@@ -546,60 +545,55 @@ fn render_timing(text: &mut Text, style: Style, d: &SignalDocument, outcomes: &[
     text.push(timing.render(style, 2));
 }
 
-fn dry_run(
-    ctx: &Context,
-    calls: &[PlannedCall],
-    vendor: Option<(CpuVendor, VendorSource)>,
-    repeat: u32,
-) -> CommandResult {
-    if ctx.json {
-        let document = DryRunDocument {
-            dry_run: true,
-            raw: calls.iter().any(|c| c.raw),
-            operations: calls.iter().map(PlannedCall::json).collect(),
-            vendor: vendor.map(|(v, _)| call::vendor_name(v)),
-            vendor_source: vendor.map(|(_, s)| s),
-            instruction: vendor.and_then(|(v, _)| call::instruction_json(v)),
-            instructions: call::all_instructions(),
-        };
-        report::print_json(&ctx.document("signal", document))?;
-        return Ok(Exit::Success);
-    }
-    let style = ctx.style;
-    let mut text = Text::new();
-    let repeat_note = if repeat > 1 {
-        format!(" (a real run issues each call {repeat} times)")
-    } else {
-        String::new()
+fn dry_run(ctx: &Context, plan: &Plan, vendor: Option<(CpuVendor, VendorSource)>) -> CommandResult {
+    let calls: Vec<IssuedCall> = plan
+        .operations
+        .iter()
+        .map(|o| IssuedCall::planned(o, plan.convention))
+        .collect();
+    let document = DryRunDocument {
+        dry_run: true,
+        raw: plan.raw,
+        operations: calls.iter().map(IssuedCall::json).collect(),
+        vendor: vendor.map(|(v, _)| issued::vendor_name(v)),
+        vendor_source: vendor.map(|(_, s)| s),
+        instruction: vendor.and_then(|(v, _)| issued::instruction_json(v)),
+        instructions: issued::all_instructions(),
     };
-    text.line(format!(
-        "{} — nothing is issued{repeat_note}",
-        style.bold("signal --dry-run")
-    ));
-    for (index, c) in calls.iter().enumerate() {
-        text.blank();
+    ctx.report("signal", None, &document, |text, style| {
+        let repeat_note = if plan.repeat > 1 {
+            format!(" (a real run issues each call {} times)", plan.repeat)
+        } else {
+            String::new()
+        };
         text.line(format!(
-            "{} connection {:#x}, flag {}, {} convention{}",
-            style.bold(&format!("Call {}:", index + 1)),
-            c.input.connection_id,
-            c.input.flag_number,
-            c.convention(),
-            if c.raw { ", raw mode" } else { "" }
+            "{} — nothing is issued{repeat_note}",
+            style.bold("signal --dry-run")
         ));
-        describe_call(&mut text, style, c);
-    }
-    text.blank();
-    describe_instructions(&mut text, style, vendor);
-    if ctx.simulated() {
+        for (index, c) in calls.iter().enumerate() {
+            text.blank();
+            text.line(format!(
+                "{} connection {:#x}, flag {}, {} convention{}",
+                style.bold(&format!("Call {}:", index + 1)),
+                c.input.connection_id,
+                c.input.flag_number,
+                c.convention(),
+                if plan.raw { ", raw mode" } else { "" }
+            ));
+            describe_call(text, style, c);
+        }
         text.blank();
-        text.line(style.dim("simulated: model backend"));
-    }
-    text.print()?;
+        describe_instructions(text, style, vendor);
+        if ctx.simulated() {
+            text.blank();
+            text.line(style.dim("simulated: model backend"));
+        }
+    })?;
     Ok(Exit::Success)
 }
 
 /// Registers, control word field by field, and input bytes of one call.
-pub fn describe_call(text: &mut Text, style: Style, c: &PlannedCall) {
+pub fn describe_call(text: &mut Text, style: Style, c: &IssuedCall) {
     let mut registers = Table::new(&[
         ("register", Align::Left),
         ("value", Align::Left),
@@ -639,7 +633,7 @@ pub fn describe_call(text: &mut Text, style: Style, c: &PlannedCall) {
         "  {}  {}{}",
         style.bold("Input (8 bytes, little-endian)"),
         report::hex_bytes(&c.input.to_bytes()),
-        if c.memory {
+        if c.memory() {
             "  in the input page"
         } else {
             "  = RDX"
@@ -678,7 +672,7 @@ fn describe_instructions(text: &mut Text, style: Style, vendor: Option<(CpuVendo
         ("bytes", Align::Left),
         ("", Align::Left),
     ]);
-    for i in call::all_instructions() {
+    for i in issued::all_instructions() {
         let chosen = selected.is_some_and(|s| s.mnemonic() == i.mnemonic);
         let note = match (chosen, vendor) {
             (true, Some((_, VendorSource::World))) => style.good("<- the world's CPU"),
@@ -700,7 +694,7 @@ fn describe_instructions(text: &mut Text, style: Style, vendor: Option<(CpuVendo
             "  {}",
             style.warn(&format!(
                 "CPU vendor '{}' is neither Intel nor AMD: the driver refuses to guess and issues nothing",
-                call::vendor_name(v)
+                issued::vendor_name(v)
             ))
         ));
     }

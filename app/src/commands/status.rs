@@ -58,43 +58,39 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CommandResult {
         listed_for_signal_event: status.is_listed_for_signal_event(),
         signal_event_source: status.signal_event_listing().map(SignalEventListing::name),
     };
-    if ctx.json {
-        report::print_json(&ctx.document("status", document))?;
-        return Ok(Exit::Success);
-    }
-    let style = ctx.style;
-    let mut out = format!(
-        "{} {} ({})\n",
-        style.bold("HV_STATUS"),
-        document.hex,
-        document.code
-    );
-    let mut fields = Fields::new();
-    if let Some(meaning) = document.meaning {
-        fields.add("name", style.status(status));
-        fields.add("meaning", meaning);
-        fields.add(
-            "SignalEvent",
-            match status.signal_event_listing() {
-                Some(SignalEventListing::SignalEventPage) => {
-                    "listed on the TLFS HvCallSignalEvent page"
-                }
-                Some(SignalEventListing::AnyHypercall) => {
-                    "not on the TLFS HvCallSignalEvent page; a status any hypercall can return \
+    ctx.report("status", None, &document, |text, style| {
+        text.line(format!(
+            "{} {} ({})",
+            style.bold("HV_STATUS"),
+            document.hex,
+            document.code
+        ));
+        let mut fields = Fields::new();
+        if let Some(meaning) = document.meaning {
+            fields.add("name", style.status(status));
+            fields.add("meaning", meaning);
+            fields.add(
+                "SignalEvent",
+                match status.signal_event_listing() {
+                    Some(SignalEventListing::SignalEventPage) => {
+                        "listed on the TLFS HvCallSignalEvent page"
+                    }
+                    Some(SignalEventListing::AnyHypercall) => {
+                        "not on the TLFS HvCallSignalEvent page; a status any hypercall can return \
                      (TLFS hypercall interface)"
-                }
-                None => "not among the results the TLFS lists for HvCallSignalEvent",
-            },
-        );
-    } else {
-        fields.add("name", style.warn("unknown"));
-        fields.add(
-            "meaning",
-            "no source (TLFS, OpenVMM, Linux, QEMU, HDK) names this value",
-        );
-    }
-    out.push_str(&fields.render(2));
-    report::print_text(&out)?;
+                    }
+                    None => "not among the results the TLFS lists for HvCallSignalEvent",
+                },
+            );
+        } else {
+            fields.add("name", style.warn("unknown"));
+            fields.add(
+                "meaning",
+                "no source (TLFS, OpenVMM, Linux, QEMU, HDK) names this value",
+            );
+        }
+        text.push(fields.render(2));
+    })?;
     Ok(Exit::Success)
 }
 

@@ -1,4 +1,4 @@
-//! The device transport: the hvsignal driver through its device interface, with `windows-sys`
+//! The Win32 transport: the hvsignal driver through its device interface, with `windows-sys`
 //! only (no `std::os::windows`, so this module type-checks and lints on Linux under
 //! `--cfg hvsignal_check_windows`; it is never run there).
 //!
@@ -25,28 +25,27 @@ use windows_sys::Win32::Storage::FileSystem::{
 use windows_sys::Win32::System::IO::DeviceIoControl;
 use windows_sys::core::GUID;
 
-use super::{Transport, TransportError};
-use crate::exit::AppError;
+use super::{OpenError, Transport, TransportError};
 
 /// How often the interface list is re-read when it grew between the size query and the read.
 const LIST_ATTEMPTS: usize = 3;
 
 /// An open handle to the hvsignal device.
 #[derive(Debug)]
-pub struct DeviceTransport {
+pub struct Win32Transport {
     handle: HANDLE,
 }
 
-impl DeviceTransport {
+impl Win32Transport {
     /// Finds and opens the device.
     ///
     /// # Errors
     /// No present device interface (driver not installed or device not started), access
     /// denied (not elevated), or another open failure: all exit 3.
-    pub fn open() -> Result<Self, AppError> {
+    pub fn open() -> Result<Self, OpenError> {
         let paths = interface_paths()?;
         let Some(path) = paths.into_iter().next() else {
-            return Err(not_found());
+            return Err(OpenError::NotFound);
         };
         // SAFETY: `path` is a NUL-terminated UTF-16 string that outlives the call; the security
         // attributes pointer may be null and the template handle may be null for OPEN_EXISTING.
@@ -62,13 +61,13 @@ impl DeviceTransport {
             )
         };
         if handle == INVALID_HANDLE_VALUE {
-            return Err(open_error(last_error(), &utf16_to_string(&path)));
+            return Err(open_error(last_error(), &path));
         }
         Ok(Self { handle })
     }
 }
 
-impl Drop for DeviceTransport {
+impl Drop for Win32Transport {
     fn drop(&mut self) {
         // SAFETY: `handle` came from a successful CreateFileW and is closed exactly once, here.
         // A failure to close cannot be acted on while dropping.
@@ -76,7 +75,7 @@ impl Drop for DeviceTransport {
     }
 }
 
-impl Transport for DeviceTransport {
+impl Transport for Win32Transport {
     fn device_control(
         &mut self,
         ioctl_code: u32,
@@ -144,7 +143,7 @@ fn interface_guid() -> GUID {
 }
 
 /// The present interfaces of the hvsignal device class, each a NUL-terminated UTF-16 path.
-fn interface_paths() -> Result<Vec<Vec<u16>>, AppError> {
+fn interface_paths() -> Result<Vec<Vec<u16>>, OpenError> {
     let guid = interface_guid();
     for _ in 0..LIST_ATTEMPTS {
         let mut len: u32 = 0;
@@ -159,10 +158,10 @@ fn interface_paths() -> Result<Vec<Vec<u16>>, AppError> {
             )
         };
         if cr != CR_SUCCESS {
-            return Err(AppError::Environment(format!(
-                "cannot list the device interfaces {HVSIGNAL_INTERFACE_GUID}: \
-                 CM_Get_Device_Interface_List_SizeW returned CONFIGRET {cr}"
-            )));
+            return Err(OpenError::ListFailed {
+                function: "CM_Get_Device_Interface_List_SizeW",
+                configret: cr,
+            });
         }
         if len <= 1 {
             return Ok(Vec::new());
@@ -183,17 +182,14 @@ fn interface_paths() -> Result<Vec<Vec<u16>>, AppError> {
             continue;
         }
         if cr != CR_SUCCESS {
-            return Err(AppError::Environment(format!(
-                "cannot list the device interfaces {HVSIGNAL_INTERFACE_GUID}: \
-                 CM_Get_Device_Interface_ListW returned CONFIGRET {cr}"
-            )));
+            return Err(OpenError::ListFailed {
+                function: "CM_Get_Device_Interface_ListW",
+                configret: cr,
+            });
         }
         return Ok(split_multi_sz(&buffer));
     }
-    Err(AppError::Environment(format!(
-        "the list of device interfaces {HVSIGNAL_INTERFACE_GUID} kept changing while it was read; \
-         try again"
-    )))
+    Err(OpenError::ListKeptChanging)
 }
 
 /// Splits a multi-sz (strings each ending in NUL, the list ending in an empty string) into
@@ -216,25 +212,12 @@ fn utf16_to_string(units: &[u16]) -> String {
     String::from_utf16_lossy(units.get(..end).unwrap_or(units))
 }
 
-fn not_found() -> AppError {
-    AppError::Environment(format!(
-        "the hvsignal device was not found (no present interface {HVSIGNAL_INTERFACE_GUID}): the \
-         driver is not installed or its device is not started. Install it with `pnputil \
-         /add-driver hvsignal_driver.inf /install` and create the device with `devgen /add /bus \
-         ROOT /hardwareid \"Root\\HvSignal\"`; or use --backend model"
-    ))
-}
-
-fn open_error(error: u32, path: &str) -> AppError {
+fn open_error(error: u32, path: &[u16]) -> OpenError {
+    let path = utf16_to_string(path);
     match error {
-        ERROR_ACCESS_DENIED => AppError::Environment(format!(
-            "access denied opening the hvsignal device {path}: it is open to SYSTEM and \
-             Administrators only; run hvsignal from an elevated prompt (Run as administrator)"
-        )),
-        ERROR_FILE_NOT_FOUND | ERROR_PATH_NOT_FOUND => not_found(),
-        other => AppError::Environment(format!(
-            "cannot open the hvsignal device {path}: CreateFileW failed with Win32 error {other}"
-        )),
+        ERROR_ACCESS_DENIED => OpenError::AccessDenied { path },
+        ERROR_FILE_NOT_FOUND | ERROR_PATH_NOT_FOUND => OpenError::NotFound,
+        error => OpenError::CreateFile { path, error },
     }
 }
 
@@ -265,12 +248,13 @@ mod tests {
     }
 
     #[test]
-    fn open_errors_are_environment_errors() {
-        assert!(
-            matches!(open_error(ERROR_ACCESS_DENIED, "p"), AppError::Environment(m) if m.contains("elevated"))
-        );
-        assert!(
-            matches!(open_error(ERROR_FILE_NOT_FOUND, "p"), AppError::Environment(m) if m.contains("not installed"))
-        );
+    fn open_errors_say_what_is_wrong() {
+        let path: Vec<u16> = "p\0".encode_utf16().collect();
+        let denied = open_error(ERROR_ACCESS_DENIED, &path);
+        assert!(matches!(&denied, OpenError::AccessDenied { path } if path == "p"));
+        assert!(denied.to_string().contains("elevated"), "{denied}");
+        let missing = open_error(ERROR_FILE_NOT_FOUND, &path);
+        assert!(matches!(missing, OpenError::NotFound));
+        assert!(missing.to_string().contains("not installed"), "{missing}");
     }
 }
