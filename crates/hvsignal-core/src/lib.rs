@@ -316,7 +316,7 @@ impl<P: HypercallPrimitive> Device<P> {
                 r.leaf0.ecx,
             ]),
             reserved: 0,
-            hypervisor_leaves: r.cpuid.leaves.map(Into::into),
+            hypervisor_leaves: r.cpuid.leaves,
             refusal: match r.verdict {
                 Ok(_) => 0,
                 Err(refusal) => refusal.code(),
@@ -327,8 +327,7 @@ impl<P: HypercallPrimitive> Device<P> {
             isolation_leaf: r
                 .isolation
                 .map(IsolationConfig::to_leaf)
-                .unwrap_or_default()
-                .into(),
+                .unwrap_or_default(),
         }
     }
 

@@ -244,14 +244,14 @@ impl QueryResponse {
     #[must_use]
     pub fn isolation(&self) -> Option<hvcall::IsolationConfig> {
         self.was_read(READINESS_ISOLATION_READ)
-            .then(|| hvcall::IsolationConfig::from_leaf(self.isolation_leaf.into()))
+            .then(|| hvcall::IsolationConfig::from_leaf(self.isolation_leaf))
     }
 
     /// The hypervisor leaves with `hvcall`'s typed accessors.
     #[must_use]
     pub fn hypervisor_cpuid(&self) -> HypervisorCpuid {
         HypervisorCpuid {
-            leaves: self.hypervisor_leaves.map(CpuidResult::from),
+            leaves: self.hypervisor_leaves,
         }
     }
 
@@ -521,7 +521,7 @@ fn histogram_is_valid(view: &OperationView<'_>) -> bool {
 mod tests {
     extern crate std;
     use super::*;
-    use crate::wire::{CpuidLeaf, KIND_SIGNAL_REQUEST, VersionTriple};
+    use crate::wire::{KIND_SIGNAL_REQUEST, VersionTriple};
     use std::vec::Vec;
     use zerocopy::IntoBytes;
 
@@ -543,7 +543,7 @@ mod tests {
             tsc_frequency_hz: 0,
             cpu_vendor_string: *b"AuthenticAMD",
             reserved: 0,
-            hypervisor_leaves: [CpuidLeaf {
+            hypervisor_leaves: [CpuidResult {
                 eax: 0x4000_0006,
                 ebx: 1,
                 ecx: 2,
@@ -553,7 +553,7 @@ mod tests {
             readiness_flags: crate::wire::READINESS_GUEST_OS_ID_READ,
             guest_os_id: 0,
             hypercall_msr: 0,
-            isolation_leaf: CpuidLeaf::default(),
+            isolation_leaf: CpuidResult::default(),
         }
     }
 

@@ -7,6 +7,7 @@
 //! Every message starts with a [`MessageHeader`]; its `magic` and `version` fields stay at
 //! offsets 0 and 4 in every future version, so any reader can tell which version it was sent.
 
+use hvcall::CpuidResult;
 use zerocopy::{FromBytes, FromZeros, Immutable, IntoBytes, KnownLayout};
 
 // The layouts are little-endian; every target the driver and program run on is.
@@ -106,44 +107,6 @@ pub struct VersionTriple {
     pub reserved: u16,
 }
 
-/// One CPUID leaf as the registers returned it.
-#[repr(C)]
-#[derive(
-    Clone, Copy, PartialEq, Eq, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout,
-)]
-pub struct CpuidLeaf {
-    /// EAX.
-    pub eax: u32,
-    /// EBX.
-    pub ebx: u32,
-    /// ECX.
-    pub ecx: u32,
-    /// EDX.
-    pub edx: u32,
-}
-
-impl From<hvcall::CpuidResult> for CpuidLeaf {
-    fn from(r: hvcall::CpuidResult) -> Self {
-        Self {
-            eax: r.eax,
-            ebx: r.ebx,
-            ecx: r.ecx,
-            edx: r.edx,
-        }
-    }
-}
-
-impl From<CpuidLeaf> for hvcall::CpuidResult {
-    fn from(l: CpuidLeaf) -> Self {
-        Self {
-            eax: l.eax,
-            ebx: l.ebx,
-            ecx: l.ecx,
-            edx: l.edx,
-        }
-    }
-}
-
 /// [`QueryResponse::flags`]: CPUID leaf 1 ECX bit 31 (a hypervisor is present).
 pub const QUERY_FLAG_HYPERVISOR_PRESENT: u32 = 1 << 0;
 /// [`QueryResponse::flags`]: leaf 0x40000001 says `Hv#1` and leaf 0x40000000 reports at least
@@ -214,7 +177,7 @@ pub struct QueryResponse {
     /// Zero.
     pub reserved: u32,
     /// CPUID leaves 0x40000000–0x40000006 as read, leaf `0x40000000 + i` at index `i`.
-    pub hypervisor_leaves: [CpuidLeaf; hvcall::cpuid::HYPERVISOR_LEAF_COUNT],
+    pub hypervisor_leaves: [CpuidResult; hvcall::cpuid::HYPERVISOR_LEAF_COUNT],
     /// 0 when the driver issues hypercalls, else the [`hvcall::Refusal`] code: why not.
     pub refusal: u32,
     /// `READINESS_*`: which of the fields below were read (the rest are 0).
@@ -224,7 +187,7 @@ pub struct QueryResponse {
     /// `HV_X64_MSR_HYPERCALL`, read (never written) by the driver.
     pub hypercall_msr: u64,
     /// CPUID 0x4000000C (isolation configuration).
-    pub isolation_leaf: CpuidLeaf,
+    pub isolation_leaf: CpuidResult,
 }
 
 /// Size of a [`QueryResponse`].
@@ -464,6 +427,18 @@ pub const fn histogram_entry_parts(entry: u32) -> (usize, u32) {
     ((entry >> 16) as usize, entry & 0xFFFF)
 }
 
+// Every wire struct's size, fixed at compile time (the offsets are checked in the tests
+// below); a layout change that moves a byte fails the build, not just a test.
+const _: () = {
+    assert!(size_of::<MessageHeader>() == 16);
+    assert!(size_of::<VersionTriple>() == 8);
+    assert!(size_of::<CpuidResult>() == 16);
+    assert!(QUERY_RESPONSE_SIZE == 224);
+    assert!(SIGNAL_HEADER_SIZE == 32);
+    assert!(OPERATION_ENTRY_SIZE == 24);
+    assert!(OPERATION_RESULT_SIZE == 80);
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -488,7 +463,7 @@ mod tests {
     #[test]
     fn query_response_layout() {
         assert_eq!(size_of::<VersionTriple>(), 8);
-        assert_eq!(size_of::<CpuidLeaf>(), 16);
+        assert_eq!(size_of::<CpuidResult>(), 16);
         assert_eq!(QUERY_RESPONSE_SIZE, 224);
         assert_eq!(offset_of!(QueryResponse, header), 0);
         assert_eq!(offset_of!(QueryResponse, driver_version), 16);
