@@ -18,10 +18,10 @@ use zerocopy::{FromBytes, IntoBytes};
 
 use crate::status::{Failure, NtStatus};
 use crate::wire::{
-    CONVENTION_FAST, CONVENTION_MEMORY, KIND_SIGNAL_REQUEST, MAGIC, MAX_CALLS_PER_REQUEST,
-    MAX_OPERATIONS, MessageHeader, OPERATION_ENTRY_SIZE, OPTION_SAMPLES, OPTIONS_ALL,
-    OperationEntry, PROTOCOL_VERSION, SIGNAL_FLAG_RAW, SIGNAL_FLAGS_ALL, SIGNAL_HEADER_SIZE,
-    SignalRequestHeader, signal_request_size,
+    CONVENTION_FAST, CONVENTION_MEMORY, HeaderMismatch, KIND_SIGNAL_REQUEST, MAGIC,
+    MAX_CALLS_PER_REQUEST, MAX_OPERATIONS, MessageHeader, OPERATION_ENTRY_SIZE, OPTION_SAMPLES,
+    OPTIONS_ALL, OperationEntry, PROTOCOL_VERSION, SIGNAL_FLAG_RAW, SIGNAL_FLAGS_ALL,
+    SIGNAL_HEADER_SIZE, SignalRequestHeader, signal_request_size,
 };
 
 /// Control-word bits no request may set, not even in raw mode: the call code (15:0, always
@@ -475,6 +475,16 @@ impl ParseError {
     }
 }
 
+impl From<HeaderMismatch> for ParseError {
+    fn from(mismatch: HeaderMismatch) -> Self {
+        match mismatch {
+            HeaderMismatch::BadMagic { found } => Self::BadMagic { found },
+            HeaderMismatch::UnsupportedVersion { found } => Self::UnsupportedVersion { found },
+            HeaderMismatch::WrongKind { found, .. } => Self::WrongKind { found },
+        }
+    }
+}
+
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
@@ -716,15 +726,7 @@ impl SignalRequest {
             return Err(ParseError::TooShort { len: bytes.len() });
         };
         let h = header.header;
-        if h.magic != MAGIC {
-            return Err(ParseError::BadMagic { found: h.magic });
-        }
-        if h.version != PROTOCOL_VERSION {
-            return Err(ParseError::UnsupportedVersion { found: h.version });
-        }
-        if h.kind != KIND_SIGNAL_REQUEST {
-            return Err(ParseError::WrongKind { found: h.kind });
-        }
+        h.check(KIND_SIGNAL_REQUEST)?;
         if usize::try_from(h.size).ok() != Some(bytes.len()) {
             return Err(ParseError::SizeMismatch {
                 declared: h.size,

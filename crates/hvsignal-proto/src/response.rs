@@ -7,8 +7,8 @@ use zerocopy::FromBytes;
 
 use crate::request::CallingConvention;
 use crate::wire::{
-    CPU_VENDOR_AMD, CPU_VENDOR_INTEL, HISTOGRAM_BUCKETS, INSTRUCTION_VMCALL, INSTRUCTION_VMMCALL,
-    KIND_QUERY_RESPONSE, KIND_SIGNAL_RESPONSE, MAGIC, MAX_OPERATIONS, MessageHeader,
+    CPU_VENDOR_AMD, CPU_VENDOR_INTEL, HISTOGRAM_BUCKETS, HeaderMismatch, INSTRUCTION_VMCALL,
+    INSTRUCTION_VMMCALL, KIND_QUERY_RESPONSE, KIND_SIGNAL_RESPONSE, MAX_OPERATIONS, MessageHeader,
     OPERATION_RESULT_SIZE, OPTION_SAMPLES, OperationResult, PROTOCOL_VERSION,
     QUERY_FLAG_HV1_INTERFACE, QUERY_FLAG_HYPERCALLS_AVAILABLE, QUERY_FLAG_HYPERVISOR_PRESENT,
     QUERY_FLAG_MEMORY_CONVENTION, QUERY_FLAG_RAW_ALLOWED, QUERY_RESPONSE_SIZE, QueryResponse,
@@ -103,24 +103,14 @@ impl fmt::Display for ResponseError {
 
 impl core::error::Error for ResponseError {}
 
-fn check_header(header: &MessageHeader, kind: u16) -> Result<(), ResponseError> {
-    if header.magic != MAGIC {
-        return Err(ResponseError::BadMagic {
-            found: header.magic,
-        });
+impl From<HeaderMismatch> for ResponseError {
+    fn from(mismatch: HeaderMismatch) -> Self {
+        match mismatch {
+            HeaderMismatch::BadMagic { found } => Self::BadMagic { found },
+            HeaderMismatch::UnsupportedVersion { found } => Self::UnsupportedVersion { found },
+            HeaderMismatch::WrongKind { found, expected } => Self::WrongKind { found, expected },
+        }
     }
-    if header.version != PROTOCOL_VERSION {
-        return Err(ResponseError::UnsupportedVersion {
-            found: header.version,
-        });
-    }
-    if header.kind != kind {
-        return Err(ResponseError::WrongKind {
-            found: header.kind,
-            expected: kind,
-        });
-    }
-    Ok(())
 }
 
 impl QueryResponse {
@@ -136,7 +126,7 @@ impl QueryResponse {
                 len: bytes.len(),
                 needed: QUERY_RESPONSE_SIZE,
             })?;
-        check_header(&header, KIND_QUERY_RESPONSE)?;
+        header.check(KIND_QUERY_RESPONSE)?;
         let (response, _) = Self::read_from_prefix(bytes).map_err(|_| ResponseError::TooShort {
             len: bytes.len(),
             needed: QUERY_RESPONSE_SIZE,
@@ -387,7 +377,7 @@ impl<'a> SignalResponse<'a> {
                 len: bytes.len(),
                 needed: fixed,
             })?;
-        check_header(&message_header, KIND_SIGNAL_RESPONSE)?;
+        message_header.check(KIND_SIGNAL_RESPONSE)?;
         let (header, rest) =
             SignalResponseHeader::read_from_prefix(bytes).map_err(|_| ResponseError::TooShort {
                 len: bytes.len(),

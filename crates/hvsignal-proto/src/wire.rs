@@ -89,6 +89,52 @@ impl MessageHeader {
             reserved: 0,
         }
     }
+
+    /// The checks every reader makes first, in this order: magic, version, kind. The one place
+    /// they are made; the request parser and the response readers turn the mismatch into
+    /// their own error.
+    ///
+    /// # Errors
+    /// The first of the three fields that is not what a current-version `kind` message has.
+    pub const fn check(&self, kind: u16) -> Result<(), HeaderMismatch> {
+        if self.magic != MAGIC {
+            return Err(HeaderMismatch::BadMagic { found: self.magic });
+        }
+        if self.version != PROTOCOL_VERSION {
+            return Err(HeaderMismatch::UnsupportedVersion {
+                found: self.version,
+            });
+        }
+        if self.kind != kind {
+            return Err(HeaderMismatch::WrongKind {
+                found: self.kind,
+                expected: kind,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Why a [`MessageHeader`] is not the one expected ([`MessageHeader::check`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum HeaderMismatch {
+    /// The first four bytes are not [`MAGIC`].
+    BadMagic {
+        /// What was there.
+        found: u32,
+    },
+    /// Another protocol version than [`PROTOCOL_VERSION`].
+    UnsupportedVersion {
+        /// The version found.
+        found: u16,
+    },
+    /// Another kind of message.
+    WrongKind {
+        /// The kind found.
+        found: u16,
+        /// The kind expected.
+        expected: u16,
+    },
 }
 
 /// A version number `major.minor.patch`.
