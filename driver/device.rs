@@ -7,7 +7,7 @@ use core::ptr::NonNull;
 
 use hvcall::native::{self, NativeHypercall, NativeInputPage};
 use hvcall::{PAGE_SIZE, Readiness};
-use hvsignal_core::{Device, Policy};
+use hvsignal_core::{Policy, RequestHandler};
 use hvsignal_proto::names::HVSIGNAL_INTERFACE_GUID;
 use wdk::{nt_success, paged_code, println};
 use wdk_sys::ntddk::{ExAllocatePool2, ExFreePool, MmGetPhysicalAddress};
@@ -22,7 +22,7 @@ use crate::context::{DEVICE_CONTEXT_TYPE_INFO, WDF_OBJECT_ATTRIBUTES_SIZE, devic
 use crate::queue::create_default_queue;
 
 /// What the request handler works with.
-pub type CoreDevice = Device<NativeHypercall>;
+pub type CoreDevice = RequestHandler<NativeHypercall>;
 
 /// Pool tag of the input page ("HvSg" in pool dumps).
 const INPUT_PAGE_TAG: ULONG = u32::from_ne_bytes(*b"HvSg");
@@ -147,7 +147,7 @@ pub fn create_device(mut device_init: PWDFDEVICE_INIT, policy: Policy) -> NTSTAT
         Ok(hypercalls) => hypercalls,
         Err(status) => return status,
     };
-    context.set_core(Device::new(readiness, hypercalls, policy));
+    context.set_core(RequestHandler::new(readiness, hypercalls, policy));
 
     // SAFETY: `device` is live; the GUID is a 'static constant; no reference string. PASSIVE.
     let status = unsafe {

@@ -2,9 +2,9 @@
 //! console program.
 //!
 //! This crate is glue only. It creates a root-enumerated device with a device interface and one
-//! sequential queue, and hands every device-control request to [`hvsignal_core::Device`], which
-//! parses it, decides, issues the hypercalls through the `hvcall` native primitive and writes the
-//! response. Everything that decides is in the core crates and is tested on every host against
+//! sequential queue, and hands every device-control request to
+//! [`hvsignal_core::RequestHandler`], which parses it, decides, issues the hypercalls through the
+//! `hvcall` native primitive and writes the response. Everything that decides is in the core crates and is tested on every host against
 //! the reference model; what is here is the WDF plumbing around it:
 //!
 //! - `driver.rs`: `DriverEntry`, the raw-call policy read from the service's `Parameters` key,

@@ -8,14 +8,14 @@ use std::sync::{Arc, Mutex};
 use hvcall::{CpuidResult, HypercallPrimitive, InputPage};
 use hvmodel::receiver::Receipt;
 use hvmodel::{Hypervisor, ModelPrimitive, Signal, World};
-use hvsignal_core::{Completion, Device, IoBuffers, Policy};
+use hvsignal_core::{Completion, IoBuffers, Policy, RequestHandler};
 use hvsignal_proto::{NtStatus, STATUS_BUFFER_TOO_SMALL, nt_success};
 
 use super::{Transport, TransportError};
 
 /// The model of one machine: the hypervisor (shared state) and the driver's core over it.
 pub struct ModelTransport {
-    device: Device<RecordingPrimitive>,
+    device: RequestHandler<RecordingPrimitive>,
 }
 
 /// What the receiving side saw of the calls made since the log was last taken: counts of each
@@ -138,7 +138,7 @@ impl ModelTransport {
             inner: hypervisor.primitive(),
             log,
         };
-        let device = Device::new(
+        let device = RequestHandler::new(
             hypervisor.readiness(),
             Some(primitive),
             Policy {

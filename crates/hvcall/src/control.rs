@@ -82,8 +82,12 @@ impl core::error::Error for ControlError {}
 
 /// The hypercall input value (RCX). A plain `u64` with typed accessors; any `u64` is
 /// representable so that raw values read back from a caller can be inspected as they are.
+#[repr(transparent)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct HypercallControl(u64);
+
+// The register (or field) it is, checked at compile time.
+const _: () = assert!(size_of::<HypercallControl>() == 8);
 
 impl HypercallControl {
     /// Bits 15:0.

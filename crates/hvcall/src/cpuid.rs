@@ -3,8 +3,14 @@
 
 use core::fmt;
 
-/// The four registers CPUID returns.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
+/// The four registers CPUID returns, in that order: also the 16-byte wire layout of a leaf in
+/// the driver's query response.
+#[repr(C)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 pub struct CpuidResult {
     /// EAX.
     pub eax: u32,
@@ -15,6 +21,8 @@ pub struct CpuidResult {
     /// EDX.
     pub edx: u32,
 }
+
+const _: () = assert!(size_of::<CpuidResult>() == 16);
 
 /// CPUID leaf 1: ECX bit 31 is set when a hypervisor is present.
 pub const LEAF_FEATURES: u32 = 0x0000_0001;
@@ -195,6 +203,16 @@ impl PrivilegeMask {
         Self(eax as u64 | (ebx as u64) << 32)
     }
 
+    /// Leaf 0x40000003's EAX and EBX holding the mask: the inverse of [`Self::from_registers`].
+    #[must_use]
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "the two halves, on purpose"
+    )]
+    pub const fn to_registers(self) -> (u32, u32) {
+        (self.0 as u32, (self.0 >> 32) as u32)
+    }
+
     /// True when `bit` (0–63) is set; false for any larger number.
     #[must_use]
     pub const fn has(self, bit: u8) -> bool {
@@ -332,6 +350,9 @@ pub fn bytes_to_registers(bytes: [u8; 12]) -> [u32; 3] {
     out
 }
 
+/// Leaf 0x40000002 EDX bits 23:0: the service number (bits 31:24 are the service branch).
+pub const SERVICE_NUMBER_MASK: u32 = 0x00FF_FFFF;
+
 /// Hypervisor version, leaf 0x40000002.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
 pub struct HypervisorVersion {
@@ -345,8 +366,74 @@ pub struct HypervisorVersion {
     pub service_pack: u32,
     /// EDX 31:24.
     pub service_branch: u8,
-    /// EDX 23:0.
+    /// EDX 23:0 (bits above 23 are not part of the field and are never encoded).
     pub service_number: u32,
+}
+
+impl HypervisorVersion {
+    /// Decodes leaf 0x40000002.
+    #[must_use]
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "register halves and bytes, on purpose"
+    )]
+    pub const fn from_leaf(l: CpuidResult) -> Self {
+        Self {
+            build: l.eax,
+            major: (l.ebx >> 16) as u16,
+            minor: l.ebx as u16,
+            service_pack: l.ecx,
+            service_branch: (l.edx >> 24) as u8,
+            service_number: l.edx & SERVICE_NUMBER_MASK,
+        }
+    }
+
+    /// Encodes leaf 0x40000002 (a hypervisor's side, e.g. the reference model): the inverse of
+    /// [`Self::from_leaf`].
+    #[must_use]
+    pub const fn to_leaf(self) -> CpuidResult {
+        CpuidResult {
+            eax: self.build,
+            ebx: (self.major as u32) << 16 | self.minor as u32,
+            ecx: self.service_pack,
+            edx: (self.service_branch as u32) << 24 | (self.service_number & SERVICE_NUMBER_MASK),
+        }
+    }
+}
+
+/// Leaf 0x40000003: the partition privilege mask (EAX, EBX) and the feature words (ECX, EDX).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct FeaturesAndPrivileges {
+    /// EAX and EBX.
+    pub privileges: PrivilegeMask,
+    /// ECX: miscellaneous features.
+    pub misc_features: u32,
+    /// EDX: feature bits ([`EDX_FEATURE_BITS`]).
+    pub features: u32,
+}
+
+impl FeaturesAndPrivileges {
+    /// Decodes leaf 0x40000003.
+    #[must_use]
+    pub const fn from_leaf(l: CpuidResult) -> Self {
+        Self {
+            privileges: PrivilegeMask::from_registers(l.eax, l.ebx),
+            misc_features: l.ecx,
+            features: l.edx,
+        }
+    }
+
+    /// Encodes leaf 0x40000003: the inverse of [`Self::from_leaf`].
+    #[must_use]
+    pub const fn to_leaf(self) -> CpuidResult {
+        let (eax, ebx) = self.privileges.to_registers();
+        CpuidResult {
+            eax,
+            ebx,
+            ecx: self.misc_features,
+            edx: self.features,
+        }
+    }
 }
 
 /// The raw hypervisor leaves 0x40000000–0x40000006 with typed accessors.
@@ -402,39 +489,32 @@ impl HypervisorCpuid {
 
     /// Leaf 0x40000002.
     #[must_use]
-    #[allow(
-        clippy::cast_possible_truncation,
-        reason = "register halves and bytes, on purpose"
-    )]
     pub fn version(&self) -> HypervisorVersion {
-        let l = self.leaf(LEAF_VERSION);
-        HypervisorVersion {
-            build: l.eax,
-            major: (l.ebx >> 16) as u16,
-            minor: l.ebx as u16,
-            service_pack: l.ecx,
-            service_branch: (l.edx >> 24) as u8,
-            service_number: l.edx & 0x00FF_FFFF,
-        }
+        HypervisorVersion::from_leaf(self.leaf(LEAF_VERSION))
+    }
+
+    /// Leaf 0x40000003.
+    #[must_use]
+    pub fn features_and_privileges(&self) -> FeaturesAndPrivileges {
+        FeaturesAndPrivileges::from_leaf(self.leaf(LEAF_FEATURES_AND_PRIVILEGES))
     }
 
     /// Leaf 0x40000003 EAX/EBX.
     #[must_use]
     pub fn privileges(&self) -> PrivilegeMask {
-        let l = self.leaf(LEAF_FEATURES_AND_PRIVILEGES);
-        PrivilegeMask::from_registers(l.eax, l.ebx)
+        self.features_and_privileges().privileges
     }
 
     /// Leaf 0x40000003 ECX (miscellaneous features).
     #[must_use]
     pub fn misc_features(&self) -> u32 {
-        self.leaf(LEAF_FEATURES_AND_PRIVILEGES).ecx
+        self.features_and_privileges().misc_features
     }
 
     /// Leaf 0x40000003 EDX (feature bits, see [`EDX_FEATURE_BITS`]).
     #[must_use]
     pub fn features(&self) -> u32 {
-        self.leaf(LEAF_FEATURES_AND_PRIVILEGES).edx
+        self.features_and_privileges().features
     }
 
     /// True when the TSC frequency MSR may be read: privilege AccessFrequencyRegs (bit 11) and
@@ -812,6 +892,40 @@ mod tests {
             let m = PrivilegeMask::from_registers(mask as u32, (mask >> 32) as u32);
             prop_assert_eq!(m.0, mask);
             for bit in 0..64u8 { prop_assert_eq!(m.has(bit), mask >> bit & 1 == 1); }
+        }
+    }
+
+    #[test]
+    fn the_version_leaf_encodes_what_it_decodes() {
+        let version = HypervisorVersion {
+            build: 20348,
+            major: 10,
+            minor: 0,
+            service_pack: 1,
+            service_branch: 0xAB,
+            service_number: 0x12_3456,
+        };
+        let leaf = version.to_leaf();
+        assert_eq!(
+            leaf,
+            CpuidResult {
+                eax: 20348,
+                ebx: 0x000A_0000,
+                ecx: 1,
+                edx: 0xAB12_3456
+            }
+        );
+        assert_eq!(HypervisorVersion::from_leaf(leaf), version);
+    }
+
+    proptest! {
+        #[test]
+        fn leaves_2_and_3_round_trip(eax: u32, ebx: u32, ecx: u32, edx: u32) {
+            let leaf = CpuidResult { eax, ebx, ecx, edx };
+            prop_assert_eq!(HypervisorVersion::from_leaf(leaf).to_leaf(), leaf);
+            prop_assert_eq!(FeaturesAndPrivileges::from_leaf(leaf).to_leaf(), leaf);
+            let mask = PrivilegeMask::from_registers(eax, ebx);
+            prop_assert_eq!(mask.to_registers(), (eax, ebx));
         }
     }
 }

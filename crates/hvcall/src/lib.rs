@@ -44,13 +44,15 @@ pub mod status;
 
 pub use control::{ControlError, ControlField, HypercallControl, SIGNAL_EVENT};
 pub use cpuid::{
-    CpuVendor, CpuidResult, HypercallInstruction, HypervisorCpuid, HypervisorVersion, PrivilegeBit,
-    PrivilegeMask, named_bits,
+    CpuVendor, CpuidResult, FeaturesAndPrivileges, HypercallInstruction, HypervisorCpuid,
+    HypervisorVersion, PrivilegeBit, PrivilegeMask, named_bits,
 };
 pub use primitive::{HypercallPrimitive, InputPage, PAGE_SIZE};
 pub use readiness::{
     HYPERCALL_RAX, HypercallMsr, IsolationConfig, IsolationType, Readiness, Refusal,
 };
 pub use result::HypercallResult;
-pub use signal::{CONNECTION_ID_MASK, SignalEventInput, SignalInputError};
+pub use signal::{
+    CONNECTION_ID_MASK, PORT_ID_MASK, SignalEventInput, SignalInputError, check_connection_id,
+};
 pub use status::HvStatus;

@@ -7,8 +7,12 @@
 use crate::status::HvStatus;
 
 /// The hypercall result value (RAX).
+#[repr(transparent)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
 pub struct HypercallResult(u64);
+
+// The register (or field) it is, checked at compile time.
+const _: () = assert!(size_of::<HypercallResult>() == 8);
 
 impl HypercallResult {
     /// Reinterprets a raw RAX value.

@@ -14,8 +14,23 @@ use core::fmt;
 /// The 24 bits of `HV_CONNECTION_ID` that carry the id; bits 31:24 are reserved.
 pub const CONNECTION_ID_MASK: u32 = 0x00FF_FFFF;
 
-/// A connection id that does not fit the 24-bit field.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+/// The 24 bits of `HV_PORT_ID` that carry the id; bits 31:24 are reserved (TLFS "Port IDs").
+pub const PORT_ID_MASK: u32 = 0x00FF_FFFF;
+
+/// The 24-bit connection-id rule, the one place it is checked: `connection_id` when no bit
+/// above bit 23 is set.
+///
+/// # Errors
+/// `connection_id` has a bit set in the reserved bits 31:24.
+pub const fn check_connection_id(connection_id: u32) -> Result<u32, SignalInputError> {
+    if connection_id & !CONNECTION_ID_MASK != 0 {
+        return Err(SignalInputError { connection_id });
+    }
+    Ok(connection_id)
+}
+
+/// A connection id that does not fit the 24-bit field ([`check_connection_id`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct SignalInputError {
     /// The refused value.
     pub connection_id: u32,
@@ -36,6 +51,7 @@ impl core::error::Error for SignalInputError {}
 /// The `HvCallSignalEvent` input. The fields hold exactly what travels to the hypervisor, so a
 /// raw-mode caller can set the reserved parts; [`SignalEventInput::new`] builds only
 /// well-formed inputs.
+#[repr(C)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
 pub struct SignalEventInput {
     /// The whole 32-bit ConnectionId field, reserved bits 31:24 included.
@@ -46,6 +62,9 @@ pub struct SignalEventInput {
     pub rsvd_z: u16,
 }
 
+// The wire size, checked against the layout at compile time.
+const _: () = assert!(size_of::<SignalEventInput>() == SignalEventInput::SIZE);
+
 impl SignalEventInput {
     /// Size of the input in bytes.
     pub const SIZE: usize = 8;
@@ -55,8 +74,8 @@ impl SignalEventInput {
     /// # Errors
     /// `connection_id` has a bit set above bit 23.
     pub const fn new(connection_id: u32, flag_number: u16) -> Result<Self, SignalInputError> {
-        if connection_id & !CONNECTION_ID_MASK != 0 {
-            return Err(SignalInputError { connection_id });
+        if let Err(error) = check_connection_id(connection_id) {
+            return Err(error);
         }
         Ok(Self {
             connection_id,

@@ -11,8 +11,12 @@ use core::fmt;
 
 /// An `HV_STATUS` value. Any 16-bit value is representable; [`HvStatus::name`] says whether it
 /// is a known one.
+#[repr(transparent)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
 pub struct HvStatus(u16);
+
+// The register (or field) it is, checked at compile time.
+const _: () = assert!(size_of::<HvStatus>() == 2);
 
 /// One known status: value, TLFS name and meaning.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -15,13 +15,13 @@
 //!
 //! Without a hypervisor the 0x4000000x leaves read as zero. Every other leaf reads as zero.
 
-use hvcall::CpuidResult;
 use hvcall::cpuid::{
     HYPERVISOR_PRESENT_BIT, LEAF_FEATURES, LEAF_FEATURES_AND_PRIVILEGES, LEAF_HARDWARE_FEATURES,
     LEAF_INTERFACE, LEAF_LIMITS, LEAF_RECOMMENDATIONS, LEAF_VENDOR, LEAF_VERSION,
     bytes_to_registers,
 };
 use hvcall::readiness::LEAF_ISOLATION_CONFIG;
+use hvcall::{CpuidResult, FeaturesAndPrivileges};
 
 use crate::World;
 
@@ -73,28 +73,13 @@ pub fn leaf(world: &World, leaf: u32) -> CpuidResult {
             eax: world.interface_signature(),
             ..CpuidResult::default()
         },
-        LEAF_VERSION => {
-            let v = world.hypervisor_version();
-            CpuidResult {
-                eax: v.build,
-                ebx: u32::from(v.major) << 16 | u32::from(v.minor),
-                ecx: v.service_pack,
-                edx: u32::from(v.service_branch) << 24 | (v.service_number & 0x00FF_FFFF),
-            }
+        LEAF_VERSION => world.hypervisor_version().to_leaf(),
+        LEAF_FEATURES_AND_PRIVILEGES => FeaturesAndPrivileges {
+            privileges: world.cpuid_privileges(),
+            misc_features: 0,
+            features: world.features_edx(),
         }
-        LEAF_FEATURES_AND_PRIVILEGES => {
-            let mask = world.cpuid_privileges().0;
-            #[allow(
-                clippy::cast_possible_truncation,
-                reason = "the two halves, on purpose"
-            )]
-            CpuidResult {
-                eax: mask as u32,
-                ebx: (mask >> 32) as u32,
-                ecx: 0,
-                edx: world.features_edx(),
-            }
-        }
+        .to_leaf(),
         LEAF_RECOMMENDATIONS => CpuidResult {
             ebx: u32::MAX,
             ..CpuidResult::default()

@@ -56,8 +56,7 @@ pub mod splitmix64;
 pub mod world;
 
 pub use hypervisor::{
-    CallOutcome, GuestInput, Hypervisor, KVM_RESERVED_CONTROL_MASK, SIEF_SLOT_SIZE, Signal, Stage,
-    XEN_ENOSYS,
+    CallOutcome, Hypervisor, KVM_RESERVED_CONTROL_MASK, SIEF_SLOT_SIZE, Signal, Stage, XEN_ENOSYS,
 };
 pub use primitive::{INPUT_PAGE_BASE_GPA, ModelPrimitive};
 pub use profile::{Profile, UnknownProfile};

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use hvcall::{CpuidResult, HypercallPrimitive, InputPage, PAGE_SIZE};
 
-use crate::hypervisor::{CallOutcome, GuestInput, Hypervisor, Stage};
+use crate::hypervisor::{CallOutcome, Hypervisor, Stage};
 
 /// GPA of the first caller's input page; caller `n` gets `INPUT_PAGE_BASE_GPA + n * 4096`.
 pub const INPUT_PAGE_BASE_GPA: u64 = 0x0010_0000;
@@ -123,8 +123,8 @@ impl HypercallPrimitive for ModelPrimitive {
             rcx,
             rdx,
             r8,
-            Some(GuestInput {
-                bytes: &self.page,
+            Some(&InputPage {
+                bytes: &mut self.page,
                 gpa: self.gpa,
             }),
         );

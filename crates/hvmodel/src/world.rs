@@ -22,8 +22,6 @@ pub const HV_ANY_VP: u32 = 0xFFFF_FFFF;
 pub const SINT_COUNT: u8 = 16;
 /// Event flags per SINT: one 256-byte slot of the SIEF page.
 pub const FLAGS_PER_SINT: u32 = 2048;
-/// Largest connection or port id (both are 24-bit fields).
-pub const MAX_ID: u32 = 0x00FF_FFFF;
 /// Largest VTL number a world may give (`HV_INPUT_VTL` has 4 bits).
 pub const MAX_VTL: u8 = 15;
 /// Most VPs a world may have, over all its partitions. The model keeps a 4 KiB SIEF page per VP
@@ -47,9 +45,6 @@ pub const ENABLED_HYPERCALL_MSR: u64 = 0x1001;
 
 /// "Linux KVM Hv": the vendor signature KVM's `KVM_GET_SUPPORTED_HV_CPUID` reports.
 pub const KVM_HV_SIGNATURE: [u8; 12] = *b"Linux KVM Hv";
-
-/// Leaf 0x40000003 EDX bit 8: the frequency MSRs are available.
-const FREQUENCY_MSRS_AVAILABLE: u32 = 1 << 8;
 
 /// Whether a receiving partition is running.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
@@ -667,7 +662,7 @@ impl World {
                     .privileges
                     .has(PrivilegeMask::ACCESS_FREQUENCY_REGS)
             {
-                FREQUENCY_MSRS_AVAILABLE
+                hvcall::cpuid::FEATURE_FREQUENCY_MSRS_AVAILABLE
             } else {
                 0
             }

@@ -4,8 +4,8 @@
 mod common;
 
 use common::{FAST, SLOW, rdx};
-use hvcall::{HvStatus, HypercallPrimitive, PAGE_SIZE};
-use hvmodel::{GuestInput, Hypervisor, INPUT_PAGE_BASE_GPA, Profile};
+use hvcall::{HvStatus, HypercallPrimitive, InputPage, PAGE_SIZE};
+use hvmodel::{Hypervisor, INPUT_PAGE_BASE_GPA, Profile};
 
 /// Inputs covering every outcome of the shipped worlds.
 const INPUTS: &[(&str, u32, u16, u16)] = &[
@@ -195,13 +195,13 @@ fn input_pages_are_distinct_page_aligned_gpas() {
         HvStatus::INVALID_ALIGNMENT
     );
     // The hypervisor's own entry point reads from whichever page it is given.
-    let bytes = [0u8; PAGE_SIZE];
-    let page = GuestInput {
-        bytes: &bytes,
+    let mut bytes = [0u8; PAGE_SIZE];
+    let page = InputPage {
+        bytes: &mut bytes,
         gpa: 0x8000,
     };
     assert_eq!(
-        common::status(hv.hypercall(SLOW, 0x8000, 0, Some(page))),
+        common::status(hv.hypercall(SLOW, 0x8000, 0, Some(&page))),
         HvStatus::INVALID_CONNECTION_ID
     );
 }

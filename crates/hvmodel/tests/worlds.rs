@@ -200,7 +200,7 @@ const REFUSED: &[(&str, usize, &str, &str)] = &[
         "connection-id-too-wide.toml",
         11,
         "connection.id",
-        "connection id 0x1002001 does not fit 24 bits: allowed 0 to 0xffffff",
+        "connection id 0x1002001 does not fit 24 bits (0 to 0xffffff); bits 31:24 are reserved",
     ),
     (
         "unknown-profile.toml",

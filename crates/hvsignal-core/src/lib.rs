@@ -1,10 +1,10 @@
 //! What the hvsignal driver does with a request, generic over [`hvcall::HypercallPrimitive`].
 //!
-//! The KMDF driver hands every device-control request to [`Device::handle_device_control`] and
+//! The KMDF driver hands every device-control request to [`RequestHandler::handle_device_control`] and
 //! completes it with the returned [`Completion`]; tests and the console program's model backend
 //! run exactly the same code over `hvmodel`'s primitive.
 //!
-//! - The query fills a [`QueryResponse`] from CPUID (read once, in [`Device::new`]), the
+//! - The query fills a [`QueryResponse`] from CPUID (read once, in [`RequestHandler::new`]), the
 //!   primitive (TSC frequency, input page) and the [`Policy`].
 //! - The device is built from a [`Readiness`]: the checks that a hypercall is legal on this
 //!   machine (`hvcall::readiness`). When they refuse, no primitive is kept and every signal
@@ -38,7 +38,7 @@
     )
 )]
 
-mod stats;
+mod timing;
 
 use core::sync::atomic::{Ordering, fence};
 
@@ -58,7 +58,7 @@ use hvsignal_proto::{
 use zerocopy::{FromBytes, IntoBytes};
 
 pub use hvsignal_proto::NtStatus;
-pub use stats::{Accumulator, Words};
+pub use timing::{Accumulator, Words};
 
 /// The driver's version: this crate's version, which is the workspace's (and so the driver
 /// package's) version.
@@ -169,17 +169,17 @@ impl From<Failure> for Completion {
 /// when the readiness verdict allows hypercalls), the policy, and the one signal request it
 /// parses every IOCTL into.
 #[derive(Debug)]
-pub struct Device<P> {
+pub struct RequestHandler<P> {
     readiness: Readiness,
     hypercalls: Option<P>,
     policy: Policy,
     /// Scratch space for the request being handled: parsed in place, so the 1.6 KiB request is
     /// never built or copied on the kernel stack per request (it is built once, with the
-    /// device, in `Device::new`).
+    /// device, in `RequestHandler::new`).
     request: SignalRequest,
 }
 
-impl<P: HypercallPrimitive> Device<P> {
+impl<P: HypercallPrimitive> RequestHandler<P> {
     /// `readiness` is what [`Readiness::assess`] found on this machine (the driver's
     /// `hvcall::native::readiness`, or the model's). `hypercalls` is dropped unless the verdict
     /// allows hypercalls, so a refused machine never issues one: queries still work and signal
@@ -254,14 +254,15 @@ impl<P: HypercallPrimitive> Device<P> {
         if let Err(error) = parsed {
             return Completion::failed(error.nt_status());
         }
-        if let Err(failure) = self.check_signal() {
-            return failure.into();
-        }
+        let primitive = match check_signal(&mut self.hypercalls, self.policy, &self.request) {
+            Ok(primitive) => primitive,
+            Err(failure) => return failure.into(),
+        };
         let output = match buffers.output() {
             Ok(output) => output,
             Err(status) => return Completion::failed(status),
         };
-        match self.run_request(output) {
+        match run_request(&self.request, primitive, output) {
             Ok(len) => Completion::success(len),
             Err(failure) => failure.into(),
         }
@@ -316,7 +317,7 @@ impl<P: HypercallPrimitive> Device<P> {
                 r.leaf0.ecx,
             ]),
             reserved: 0,
-            hypervisor_leaves: r.cpuid.leaves.map(Into::into),
+            hypervisor_leaves: r.cpuid.leaves,
             refusal: match r.verdict {
                 Ok(_) => 0,
                 Err(refusal) => refusal.code(),
@@ -327,80 +328,82 @@ impl<P: HypercallPrimitive> Device<P> {
             isolation_leaf: r
                 .isolation
                 .map(IsolationConfig::to_leaf)
-                .unwrap_or_default()
-                .into(),
+                .unwrap_or_default(),
         }
     }
+}
 
-    /// Whether this device may run the parsed request at all, in the order the driver checks:
-    /// a primitive exists (the readiness verdict allowed hypercalls), raw mode is allowed when
-    /// asked for, the input page exists for the memory convention.
-    fn check_signal(&mut self) -> Result<(), Failure> {
-        let Some(primitive) = self.hypercalls.as_mut() else {
-            return Err(Failure::HypercallsRefused);
-        };
-        if self.request.raw() && !self.policy.allow_raw_hypercalls {
-            return Err(Failure::RawNotAllowed);
-        }
-        if self.request.convention() == CallingConvention::Memory
-            && primitive.input_page().is_none()
-        {
-            return Err(Failure::NoInputPage);
-        }
-        Ok(())
+/// Whether the device may run the parsed request at all, checked once per request in the order
+/// the driver checks: a primitive exists (the readiness verdict allowed hypercalls), raw mode is
+/// allowed when asked for, the input page exists for the memory convention. Returns the
+/// primitive to run it on.
+fn check_signal<'p, P: HypercallPrimitive>(
+    hypercalls: &'p mut Option<P>,
+    policy: Policy,
+    request: &SignalRequest,
+) -> Result<&'p mut P, Failure> {
+    let Some(primitive) = hypercalls.as_mut() else {
+        return Err(Failure::HypercallsRefused);
+    };
+    if request.raw() && !policy.allow_raw_hypercalls {
+        return Err(Failure::RawNotAllowed);
     }
+    if request.convention() == CallingConvention::Memory && primitive.input_page().is_none() {
+        return Err(Failure::NoInputPage);
+    }
+    Ok(primitive)
+}
 
-    /// Runs the parsed, checked request and writes its response to `output`, returning the
-    /// response's length. Nothing is issued unless `output` can hold the largest response the
-    /// request can have ([`SignalRequest::response_capacity`]).
-    fn run_request(&mut self, output: &mut [u8]) -> Result<usize, Failure> {
-        let request = &self.request;
-        let operations = request.operations();
-        let output = output
-            .get_mut(..request.response_capacity())
-            .ok_or(Failure::OutputTooSmall)?;
-        let Some(primitive) = self.hypercalls.as_mut() else {
-            return Err(Failure::HypercallsRefused);
-        };
-        let (head, rest) = output
-            .split_at_mut_checked(SIGNAL_HEADER_SIZE)
-            .ok_or(Failure::OutputTooSmall)?;
-        let (entries, trailing) = rest
-            .split_at_mut_checked(OPERATION_RESULT_SIZE.saturating_mul(operations.len()))
-            .ok_or(Failure::OutputTooSmall)?;
-        let trailing = <Words>::mut_from_bytes(trailing).map_err(|_| Failure::OutputTooSmall)?;
-        let timer_overhead_cycles = stats::timer_overhead(primitive, TIMER_OVERHEAD_PAIRS);
-        let convention = request.convention();
-        // Each operation's words follow the previous operation's words (not its reserve), so
-        // the response stays contiguous; the capacity check above covers every reserve.
-        let mut used = 0usize;
-        for (entry, operation) in entries
-            .chunks_exact_mut(OPERATION_RESULT_SIZE)
-            .zip(operations)
-        {
-            let region = trailing.get_mut(used..).ok_or(Failure::OutputTooSmall)?;
-            let words = run_operation(primitive, convention, operation, entry, region)?;
-            used = used.saturating_add(words);
-        }
-        // Words past the response held scratch work (bucket indices before packing): clear
-        // them, so no byte of the output buffer keeps anything but the response or zeros.
-        for word in trailing.get_mut(used..).into_iter().flatten() {
-            word.set(0);
-        }
-        let size = signal_response_size(operations.len(), used);
-        let header = SignalResponseHeader {
-            header: MessageHeader::new(
-                KIND_SIGNAL_RESPONSE,
-                u32::try_from(size).unwrap_or(u32::MAX),
-            ),
-            convention: convention.to_wire(),
-            flags: if request.raw() { SIGNAL_FLAG_RAW } else { 0 },
-            operation_count: u32::try_from(operations.len()).unwrap_or(u32::MAX),
-            timer_overhead_cycles,
-        };
-        head.copy_from_slice(header.as_bytes());
-        Ok(size)
+/// Runs the parsed request [`check_signal`] allowed, on the primitive it returned, and writes
+/// its response to `output`, returning the response's length. Nothing is issued unless `output` can hold the largest response the
+/// request can have ([`SignalRequest::response_capacity`]).
+fn run_request<P: HypercallPrimitive>(
+    request: &SignalRequest,
+    primitive: &mut P,
+    output: &mut [u8],
+) -> Result<usize, Failure> {
+    let operations = request.operations();
+    let output = output
+        .get_mut(..request.response_capacity())
+        .ok_or(Failure::OutputTooSmall)?;
+    let (head, rest) = output
+        .split_at_mut_checked(SIGNAL_HEADER_SIZE)
+        .ok_or(Failure::OutputTooSmall)?;
+    let (entries, trailing) = rest
+        .split_at_mut_checked(OPERATION_RESULT_SIZE.saturating_mul(operations.len()))
+        .ok_or(Failure::OutputTooSmall)?;
+    let trailing = <Words>::mut_from_bytes(trailing).map_err(|_| Failure::OutputTooSmall)?;
+    let timer_overhead_cycles = timing::timer_overhead(primitive, TIMER_OVERHEAD_PAIRS);
+    let convention = request.convention();
+    // Each operation's words follow the previous operation's words (not its reserve), so
+    // the response stays contiguous; the capacity check above covers every reserve.
+    let mut used = 0usize;
+    for (entry, operation) in entries
+        .chunks_exact_mut(OPERATION_RESULT_SIZE)
+        .zip(operations)
+    {
+        let region = trailing.get_mut(used..).ok_or(Failure::OutputTooSmall)?;
+        let words = run_operation(primitive, convention, operation, entry, region)?;
+        used = used.saturating_add(words);
     }
+    // Words past the response held scratch work (bucket indices before packing): clear
+    // them, so no byte of the output buffer keeps anything but the response or zeros.
+    for word in trailing.get_mut(used..).into_iter().flatten() {
+        word.set(0);
+    }
+    let size = signal_response_size(operations.len(), used);
+    let header = SignalResponseHeader {
+        header: MessageHeader::new(
+            KIND_SIGNAL_RESPONSE,
+            u32::try_from(size).unwrap_or(u32::MAX),
+        ),
+        convention: convention.to_wire(),
+        flags: if request.raw() { SIGNAL_FLAG_RAW } else { 0 },
+        operation_count: u32::try_from(operations.len()).unwrap_or(u32::MAX),
+        timer_overhead_cycles,
+    };
+    head.copy_from_slice(header.as_bytes());
+    Ok(size)
 }
 
 /// Builds one operation's registers, issues it `repeat` times, writes its result to `entry`

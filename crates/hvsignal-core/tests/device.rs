@@ -1,5 +1,5 @@
 //! End-to-end through bytes with a scripted primitive: request bytes as the console program
-//! builds them → `Device::handle_device_control` → response bytes → decoded.
+//! builds them → `RequestHandler::handle_device_control` → response bytes → decoded.
 #![allow(
     clippy::cast_possible_truncation,
     reason = "test indices and offsets are small"
@@ -9,7 +9,7 @@ mod common;
 
 use common::{Buffers, Failing, PAGE_GPA, Scripted, SystemBuffer, bare_metal, ready};
 use hvcall::{CpuVendor, HvStatus, HypercallResult};
-use hvsignal_core::{Completion, DRIVER_VERSION, Device, Policy};
+use hvsignal_core::{Completion, DRIVER_VERSION, Policy, RequestHandler};
 use hvsignal_proto::wire::{
     CPU_VENDOR_AMD, CPU_VENDOR_INTEL, INSTRUCTION_NONE, INSTRUCTION_VMCALL, INSTRUCTION_VMMCALL,
     QUERY_FLAG_HV1_INTERFACE, QUERY_FLAG_HYPERCALLS_AVAILABLE, QUERY_FLAG_HYPERVISOR_PRESENT,
@@ -32,8 +32,8 @@ const NO_RAW: Policy = Policy {
 /// `STATUS_INVALID_USER_BUFFER`, as a WDF retrieve call might fail.
 const STATUS_INVALID_USER_BUFFER: i32 = 0xC000_00E8_u32.cast_signed();
 
-fn device(primitive: Scripted, policy: Policy) -> Device<Scripted> {
-    Device::new(ready(CpuVendor::Intel), Some(primitive), policy)
+fn device(primitive: Scripted, policy: Policy) -> RequestHandler<Scripted> {
+    RequestHandler::new(ready(CpuVendor::Intel), Some(primitive), policy)
 }
 
 fn request(convention: CallingConvention, raw: bool, ops: &[Operation]) -> Vec<u8> {
@@ -47,7 +47,11 @@ fn request(convention: CallingConvention, raw: bool, ops: &[Operation]) -> Vec<u
 }
 
 /// Sends `bytes` as a signal request with an output buffer of `output_len`.
-fn signal(dev: &mut Device<Scripted>, bytes: Vec<u8>, output_len: usize) -> (Completion, Vec<u8>) {
+fn signal(
+    dev: &mut RequestHandler<Scripted>,
+    bytes: Vec<u8>,
+    output_len: usize,
+) -> (Completion, Vec<u8>) {
     let mut buffers = Buffers::new(bytes, output_len);
     let completion = dev.handle_device_control(IOCTL_HVSIGNAL_SIGNAL, &mut buffers);
     let out = buffers.output[..completion.information].to_vec();
@@ -72,7 +76,7 @@ fn results(bytes: &[u8]) -> Vec<OperationResult> {
         .collect()
 }
 
-fn calls(dev: &Device<Scripted>) -> &[(u64, u64, u64)] {
+fn calls(dev: &RequestHandler<Scripted>) -> &[(u64, u64, u64)] {
     &dev.hypercalls().unwrap().calls
 }
 
@@ -131,7 +135,7 @@ fn query_reports_cpu_policy_and_limits() {
 
 #[test]
 fn query_without_hypercalls_or_page_or_raw() {
-    let mut dev = Device::<Scripted>::new(bare_metal(), None, NO_RAW);
+    let mut dev = RequestHandler::<Scripted>::new(bare_metal(), None, NO_RAW);
     let q = dev.query();
     assert_eq!(q.flags, 0);
     assert_eq!(q.instruction, INSTRUCTION_NONE);
@@ -139,7 +143,7 @@ fn query_without_hypercalls_or_page_or_raw() {
 
     let mut primitive = Scripted::succeeding().without_page();
     primitive.tsc_hz = None;
-    let mut dev = Device::new(ready(CpuVendor::Amd), Some(primitive), NO_RAW);
+    let mut dev = RequestHandler::new(ready(CpuVendor::Amd), Some(primitive), NO_RAW);
     let q = dev.query();
     assert_eq!(
         q.flags,
@@ -462,7 +466,7 @@ fn raw_mode_is_refused_without_the_policy_and_nothing_is_issued() {
 
 #[test]
 fn no_hypervisor_refuses_signals_and_issues_nothing() {
-    let mut dev = Device::<Scripted>::new(bare_metal(), None, ALLOW_RAW);
+    let mut dev = RequestHandler::<Scripted>::new(bare_metal(), None, ALLOW_RAW);
     let (c, _) = signal(
         &mut dev,
         request(CallingConvention::Fast, false, &[Operation::new(1, 0, 1)]),

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{Buffers, Scripted, ready};
 use hvcall::{CpuVendor, HypercallControl};
-use hvsignal_core::{Device, Policy};
+use hvsignal_core::{Policy, RequestHandler};
 use hvsignal_proto::wire::{KIND_SIGNAL_REQUEST, MAGIC, PROTOCOL_VERSION};
 use hvsignal_proto::{
     IOCTL_HVSIGNAL_QUERY, IOCTL_HVSIGNAL_SIGNAL, MAX_CALLS_PER_REQUEST, QueryResponse,
@@ -100,7 +100,7 @@ fn fuzz_handle_device_control() {
             if selector & 0x20 != 0 {
                 primitive = primitive.without_page();
             }
-            let mut dev = Device::new(ready(CpuVendor::Amd), Some(primitive), policy);
+            let mut dev = RequestHandler::new(ready(CpuVendor::Amd), Some(primitive), policy);
             // With shape bit 4 the output buffer is large enough for any response.
             let output_len = if shape & 0x10 != 0 {
                 hvsignal_proto::MAX_SIGNAL_RESPONSE_SIZE

@@ -1,12 +1,12 @@
 //! End to end through bytes over the reference model (`hvmodel`): request bytes as the console
-//! program builds them → `Device` → `hvmodel::ModelPrimitive` → response bytes → decoded, with
+//! program builds them → `RequestHandler` → `hvmodel::ModelPrimitive` → response bytes → decoded, with
 //! exact statuses, counts, cycle statistics and the model's observed side effects.
 
 use std::sync::Arc;
 
 use hvcall::HvStatus;
 use hvmodel::{Hypervisor, INPUT_PAGE_BASE_GPA, ModelPrimitive, World};
-use hvsignal_core::{Completion, Device, Policy};
+use hvsignal_core::{Completion, Policy, RequestHandler};
 use hvsignal_proto::wire::{
     CPU_VENDOR_INTEL, INSTRUCTION_VMCALL, QUERY_FLAG_HV1_INTERFACE,
     QUERY_FLAG_HYPERCALLS_AVAILABLE, QUERY_FLAG_HYPERVISOR_PRESENT, QUERY_FLAG_MEMORY_CONVENTION,
@@ -53,7 +53,7 @@ outlier_one_in = 0
 
 struct Setup {
     hv: Arc<Hypervisor>,
-    device: Device<ModelPrimitive>,
+    device: RequestHandler<ModelPrimitive>,
 }
 
 /// A device over `world`, built the way the driver builds it: the primitive only when the
@@ -63,7 +63,7 @@ fn setup(world: World) -> Setup {
         allow_raw_hypercalls: world.allow_raw_hypercalls(),
     };
     let hv = Hypervisor::new(world);
-    let device = Device::new(hv.readiness(), Some(hv.primitive()), policy);
+    let device = RequestHandler::new(hv.readiness(), Some(hv.primitive()), policy);
     Setup { hv, device }
 }
 
@@ -82,7 +82,7 @@ impl hvsignal_core::IoBuffers for Buffers {
 }
 
 fn signal(
-    device: &mut Device<ModelPrimitive>,
+    device: &mut RequestHandler<ModelPrimitive>,
     convention: CallingConvention,
     raw: bool,
     ops: &[Operation],
@@ -113,7 +113,7 @@ fn distributions(bytes: &[u8]) -> Vec<Distribution> {
 
 /// Sends the operations; returns the completion and the response's bytes.
 fn signal_bytes(
-    device: &mut Device<ModelPrimitive>,
+    device: &mut RequestHandler<ModelPrimitive>,
     convention: CallingConvention,
     raw: bool,
     ops: &[Operation],
@@ -181,7 +181,7 @@ fn query_over_the_builtin_world() {
     assert!(hv.privileges().signal_events());
     for (i, leaf) in q.hypervisor_leaves.iter().enumerate() {
         let expected = s.hv.cpuid(0x4000_0000 + u32::try_from(i).unwrap());
-        assert_eq!(hvcall::CpuidResult::from(*leaf), expected);
+        assert_eq!(*leaf, expected);
     }
     assert_eq!(s.hv.total_calls(), 0);
 }

@@ -5,7 +5,7 @@ mod common;
 
 use common::{Buffers, Scripted, ready};
 use hvcall::CpuVendor;
-use hvsignal_core::{Device, Policy};
+use hvsignal_core::{Policy, RequestHandler};
 use hvsignal_proto::{
     CallingConvention, IOCTL_HVSIGNAL_SIGNAL, MAX_SIGNAL_RESPONSE_SIZE, Operation, SignalRequest,
     SignalResponse,
@@ -76,7 +76,7 @@ proptest! {
         let mut bytes = vec![0; request.encoded_len()];
         request.encode(&mut bytes).unwrap();
         let primitive = Scripted::new(results.clone(), cycles.clone());
-        let mut dev = Device::new(ready(CpuVendor::Intel), Some(primitive),
+        let mut dev = RequestHandler::new(ready(CpuVendor::Intel), Some(primitive),
                                   Policy { allow_raw_hypercalls: true });
         let mut buffers = Buffers::new(bytes, MAX_SIGNAL_RESPONSE_SIZE);
         let c = dev.handle_device_control(IOCTL_HVSIGNAL_SIGNAL, &mut buffers);
@@ -128,7 +128,7 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic_the_device(bytes in proptest::collection::vec(any::<u8>(), 0..1600),
                                               output_len in 0usize..22_000, code: u32) {
-        let mut dev = Device::new(ready(CpuVendor::Intel), Some(Scripted::succeeding()),
+        let mut dev = RequestHandler::new(ready(CpuVendor::Intel), Some(Scripted::succeeding()),
                                   Policy { allow_raw_hypercalls: true });
         for ioctl in [code, IOCTL_HVSIGNAL_SIGNAL] {
             let mut buffers = Buffers::new(bytes.clone(), output_len);

@@ -4,7 +4,7 @@
 //!
 //! The x64 kernel stack is 24 KiB and shared with the I/O manager, WDF, filter drivers and
 //! Driver Verifier, so the driver keeps a small share of it. The test builds
-//! `crates/stack-probe` — `hvsignal_request_path`, exactly `Device::handle_device_control`
+//! `crates/stack-probe` — `hvsignal_request_path`, exactly `RequestHandler::handle_device_control`
 //! over the native primitive, as a `no_std` static library — with `-Z emit-stack-sizes`
 //! (`RUSTC_BOOTSTRAP=1` lets the pinned stable compiler take the flag), reads every function's
 //! frame from the `.stack_sizes` sections of its objects and the call graph from the call

@@ -11,15 +11,17 @@
 
 use core::fmt;
 
-use hvcall::{CONNECTION_ID_MASK, HypercallControl, PAGE_SIZE, SignalEventInput};
+use hvcall::{
+    HypercallControl, PAGE_SIZE, SignalEventInput, SignalInputError, check_connection_id,
+};
 use zerocopy::{FromBytes, IntoBytes};
 
 use crate::status::{Failure, NtStatus};
 use crate::wire::{
-    CONVENTION_FAST, CONVENTION_MEMORY, KIND_SIGNAL_REQUEST, MAGIC, MAX_CALLS_PER_REQUEST,
-    MAX_OPERATIONS, MessageHeader, OPERATION_ENTRY_SIZE, OPTION_SAMPLES, OPTIONS_ALL,
-    OperationEntry, PROTOCOL_VERSION, SIGNAL_FLAG_RAW, SIGNAL_FLAGS_ALL, SIGNAL_HEADER_SIZE,
-    SignalRequestHeader, signal_request_size,
+    CONVENTION_FAST, CONVENTION_MEMORY, HeaderMismatch, KIND_SIGNAL_REQUEST, MAGIC,
+    MAX_CALLS_PER_REQUEST, MAX_OPERATIONS, MessageHeader, OPERATION_ENTRY_SIZE, OPTION_SAMPLES,
+    OPTIONS_ALL, OperationEntry, PROTOCOL_VERSION, SIGNAL_FLAG_RAW, SIGNAL_FLAGS_ALL,
+    SIGNAL_HEADER_SIZE, SignalRequestHeader, signal_request_size,
 };
 
 /// Control-word bits no request may set, not even in raw mode: the call code (15:0, always
@@ -135,7 +137,7 @@ impl Operation {
     /// True when the operation uses a raw-only field.
     #[must_use]
     pub const fn uses_raw_fields(&self) -> bool {
-        self.connection_id & !CONNECTION_ID_MASK != 0
+        check_connection_id(self.connection_id).is_err()
             || self.rsvd_z != 0
             || self.extra_control != 0
             || self.input_offset != 0
@@ -166,10 +168,8 @@ impl Operation {
             });
         }
         if !raw {
-            if self.connection_id & !CONNECTION_ID_MASK != 0 {
-                return Err(OperationError::ConnectionIdTooLarge {
-                    connection_id: self.connection_id,
-                });
+            if let Err(error) = check_connection_id(self.connection_id) {
+                return Err(OperationError::ConnectionIdTooLarge(error));
             }
             if self.rsvd_z != 0 {
                 return Err(OperationError::RawFieldWithoutRawMode {
@@ -289,10 +289,10 @@ pub enum OperationError {
         repeat: u32,
     },
     /// Connection id ≥ 2^24 (bits 31:24 set) without raw mode.
-    ConnectionIdTooLarge {
-        /// The refused id.
-        connection_id: u32,
-    },
+    ConnectionIdTooLarge(
+        /// The refused id, with hvcall's one message for the 24-bit rule.
+        SignalInputError,
+    ),
     /// A raw-only field is non-zero without raw mode.
     RawFieldWithoutRawMode {
         /// Which field.
@@ -338,10 +338,7 @@ impl fmt::Display for OperationError {
                 f,
                 "repeat count {repeat} is over the limit of {MAX_CALLS_PER_REQUEST} calls per request; split the job"
             ),
-            Self::ConnectionIdTooLarge { connection_id } => write!(
-                f,
-                "connection id {connection_id:#x} does not fit 24 bits (0 to {CONNECTION_ID_MASK:#x}); bits 31:24 need raw mode"
-            ),
+            Self::ConnectionIdTooLarge(error) => error.fmt(f),
             Self::RawFieldWithoutRawMode { field, value } => write!(
                 f,
                 "{} is {value:#x}, but non-zero values need raw mode",
@@ -475,6 +472,16 @@ impl ParseError {
     #[must_use]
     pub const fn nt_status(&self) -> NtStatus {
         self.failure().nt_status()
+    }
+}
+
+impl From<HeaderMismatch> for ParseError {
+    fn from(mismatch: HeaderMismatch) -> Self {
+        match mismatch {
+            HeaderMismatch::BadMagic { found } => Self::BadMagic { found },
+            HeaderMismatch::UnsupportedVersion { found } => Self::UnsupportedVersion { found },
+            HeaderMismatch::WrongKind { found, .. } => Self::WrongKind { found },
+        }
     }
 }
 
@@ -719,15 +726,7 @@ impl SignalRequest {
             return Err(ParseError::TooShort { len: bytes.len() });
         };
         let h = header.header;
-        if h.magic != MAGIC {
-            return Err(ParseError::BadMagic { found: h.magic });
-        }
-        if h.version != PROTOCOL_VERSION {
-            return Err(ParseError::UnsupportedVersion { found: h.version });
-        }
-        if h.kind != KIND_SIGNAL_REQUEST {
-            return Err(ParseError::WrongKind { found: h.kind });
-        }
+        h.check(KIND_SIGNAL_REQUEST)?;
         if usize::try_from(h.size).ok() != Some(bytes.len()) {
             return Err(ParseError::SizeMismatch {
                 declared: h.size,
@@ -790,6 +789,7 @@ mod tests {
     use crate::status::{
         STATUS_INVALID_BUFFER_SIZE, STATUS_INVALID_PARAMETER, STATUS_REVISION_MISMATCH,
     };
+    use hvcall::CONNECTION_ID_MASK;
     use proptest::prelude::*;
     use std::string::ToString;
     use std::vec;
@@ -954,9 +954,9 @@ mod tests {
         );
         assert_eq!(
             op_err(patch(good.clone(), 32, &0x0100_0000u32.to_le_bytes())),
-            OperationError::ConnectionIdTooLarge {
+            OperationError::ConnectionIdTooLarge(SignalInputError {
                 connection_id: 0x0100_0000
-            }
+            })
         );
         assert_eq!(
             op_err(patch(good.clone(), 38, &9u16.to_le_bytes())),
@@ -1083,12 +1083,12 @@ mod tests {
         assert_eq!(
             ParseError::Operation {
                 index: 2,
-                error: OperationError::ConnectionIdTooLarge {
+                error: OperationError::ConnectionIdTooLarge(SignalInputError {
                     connection_id: 0x0100_0000
-                }
+                })
             }
             .to_string(),
-            "operation 2: connection id 0x1000000 does not fit 24 bits (0 to 0xffffff); bits 31:24 need raw mode"
+            "operation 2: connection id 0x1000000 does not fit 24 bits (0 to 0xffffff); bits 31:24 are reserved"
         );
         assert_eq!(
             ParseError::EntriesBeyondBuffer { count: 2, len: 56 }.to_string(),

@@ -7,8 +7,8 @@ use zerocopy::FromBytes;
 
 use crate::request::CallingConvention;
 use crate::wire::{
-    CPU_VENDOR_AMD, CPU_VENDOR_INTEL, HISTOGRAM_BUCKETS, INSTRUCTION_VMCALL, INSTRUCTION_VMMCALL,
-    KIND_QUERY_RESPONSE, KIND_SIGNAL_RESPONSE, MAGIC, MAX_OPERATIONS, MessageHeader,
+    CPU_VENDOR_AMD, CPU_VENDOR_INTEL, HISTOGRAM_BUCKETS, HeaderMismatch, INSTRUCTION_VMCALL,
+    INSTRUCTION_VMMCALL, KIND_QUERY_RESPONSE, KIND_SIGNAL_RESPONSE, MAX_OPERATIONS, MessageHeader,
     OPERATION_RESULT_SIZE, OPTION_SAMPLES, OperationResult, PROTOCOL_VERSION,
     QUERY_FLAG_HV1_INTERFACE, QUERY_FLAG_HYPERCALLS_AVAILABLE, QUERY_FLAG_HYPERVISOR_PRESENT,
     QUERY_FLAG_MEMORY_CONVENTION, QUERY_FLAG_RAW_ALLOWED, QUERY_RESPONSE_SIZE, QueryResponse,
@@ -103,24 +103,14 @@ impl fmt::Display for ResponseError {
 
 impl core::error::Error for ResponseError {}
 
-fn check_header(header: &MessageHeader, kind: u16) -> Result<(), ResponseError> {
-    if header.magic != MAGIC {
-        return Err(ResponseError::BadMagic {
-            found: header.magic,
-        });
+impl From<HeaderMismatch> for ResponseError {
+    fn from(mismatch: HeaderMismatch) -> Self {
+        match mismatch {
+            HeaderMismatch::BadMagic { found } => Self::BadMagic { found },
+            HeaderMismatch::UnsupportedVersion { found } => Self::UnsupportedVersion { found },
+            HeaderMismatch::WrongKind { found, expected } => Self::WrongKind { found, expected },
+        }
     }
-    if header.version != PROTOCOL_VERSION {
-        return Err(ResponseError::UnsupportedVersion {
-            found: header.version,
-        });
-    }
-    if header.kind != kind {
-        return Err(ResponseError::WrongKind {
-            found: header.kind,
-            expected: kind,
-        });
-    }
-    Ok(())
 }
 
 impl QueryResponse {
@@ -136,7 +126,7 @@ impl QueryResponse {
                 len: bytes.len(),
                 needed: QUERY_RESPONSE_SIZE,
             })?;
-        check_header(&header, KIND_QUERY_RESPONSE)?;
+        header.check(KIND_QUERY_RESPONSE)?;
         let (response, _) = Self::read_from_prefix(bytes).map_err(|_| ResponseError::TooShort {
             len: bytes.len(),
             needed: QUERY_RESPONSE_SIZE,
@@ -244,14 +234,14 @@ impl QueryResponse {
     #[must_use]
     pub fn isolation(&self) -> Option<hvcall::IsolationConfig> {
         self.was_read(READINESS_ISOLATION_READ)
-            .then(|| hvcall::IsolationConfig::from_leaf(self.isolation_leaf.into()))
+            .then(|| hvcall::IsolationConfig::from_leaf(self.isolation_leaf))
     }
 
     /// The hypervisor leaves with `hvcall`'s typed accessors.
     #[must_use]
     pub fn hypervisor_cpuid(&self) -> HypervisorCpuid {
         HypervisorCpuid {
-            leaves: self.hypervisor_leaves.map(CpuidResult::from),
+            leaves: self.hypervisor_leaves,
         }
     }
 
@@ -387,7 +377,7 @@ impl<'a> SignalResponse<'a> {
                 len: bytes.len(),
                 needed: fixed,
             })?;
-        check_header(&message_header, KIND_SIGNAL_RESPONSE)?;
+        message_header.check(KIND_SIGNAL_RESPONSE)?;
         let (header, rest) =
             SignalResponseHeader::read_from_prefix(bytes).map_err(|_| ResponseError::TooShort {
                 len: bytes.len(),
@@ -521,7 +511,7 @@ fn histogram_is_valid(view: &OperationView<'_>) -> bool {
 mod tests {
     extern crate std;
     use super::*;
-    use crate::wire::{CpuidLeaf, KIND_SIGNAL_REQUEST, VersionTriple};
+    use crate::wire::{KIND_SIGNAL_REQUEST, VersionTriple};
     use std::vec::Vec;
     use zerocopy::IntoBytes;
 
@@ -543,7 +533,7 @@ mod tests {
             tsc_frequency_hz: 0,
             cpu_vendor_string: *b"AuthenticAMD",
             reserved: 0,
-            hypervisor_leaves: [CpuidLeaf {
+            hypervisor_leaves: [CpuidResult {
                 eax: 0x4000_0006,
                 ebx: 1,
                 ecx: 2,
@@ -553,7 +543,7 @@ mod tests {
             readiness_flags: crate::wire::READINESS_GUEST_OS_ID_READ,
             guest_os_id: 0,
             hypercall_msr: 0,
-            isolation_leaf: CpuidLeaf::default(),
+            isolation_leaf: CpuidResult::default(),
         }
     }
 

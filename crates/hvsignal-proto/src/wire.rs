@@ -7,6 +7,7 @@
 //! Every message starts with a [`MessageHeader`]; its `magic` and `version` fields stay at
 //! offsets 0 and 4 in every future version, so any reader can tell which version it was sent.
 
+use hvcall::CpuidResult;
 use zerocopy::{FromBytes, FromZeros, Immutable, IntoBytes, KnownLayout};
 
 // The layouts are little-endian; every target the driver and program run on is.
@@ -88,6 +89,52 @@ impl MessageHeader {
             reserved: 0,
         }
     }
+
+    /// The checks every reader makes first, in this order: magic, version, kind. The one place
+    /// they are made; the request parser and the response readers turn the mismatch into
+    /// their own error.
+    ///
+    /// # Errors
+    /// The first of the three fields that is not what a current-version `kind` message has.
+    pub const fn check(&self, kind: u16) -> Result<(), HeaderMismatch> {
+        if self.magic != MAGIC {
+            return Err(HeaderMismatch::BadMagic { found: self.magic });
+        }
+        if self.version != PROTOCOL_VERSION {
+            return Err(HeaderMismatch::UnsupportedVersion {
+                found: self.version,
+            });
+        }
+        if self.kind != kind {
+            return Err(HeaderMismatch::WrongKind {
+                found: self.kind,
+                expected: kind,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Why a [`MessageHeader`] is not the one expected ([`MessageHeader::check`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum HeaderMismatch {
+    /// The first four bytes are not [`MAGIC`].
+    BadMagic {
+        /// What was there.
+        found: u32,
+    },
+    /// Another protocol version than [`PROTOCOL_VERSION`].
+    UnsupportedVersion {
+        /// The version found.
+        found: u16,
+    },
+    /// Another kind of message.
+    WrongKind {
+        /// The kind found.
+        found: u16,
+        /// The kind expected.
+        expected: u16,
+    },
 }
 
 /// A version number `major.minor.patch`.
@@ -104,44 +151,6 @@ pub struct VersionTriple {
     pub patch: u16,
     /// Zero.
     pub reserved: u16,
-}
-
-/// One CPUID leaf as the registers returned it.
-#[repr(C)]
-#[derive(
-    Clone, Copy, PartialEq, Eq, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout,
-)]
-pub struct CpuidLeaf {
-    /// EAX.
-    pub eax: u32,
-    /// EBX.
-    pub ebx: u32,
-    /// ECX.
-    pub ecx: u32,
-    /// EDX.
-    pub edx: u32,
-}
-
-impl From<hvcall::CpuidResult> for CpuidLeaf {
-    fn from(r: hvcall::CpuidResult) -> Self {
-        Self {
-            eax: r.eax,
-            ebx: r.ebx,
-            ecx: r.ecx,
-            edx: r.edx,
-        }
-    }
-}
-
-impl From<CpuidLeaf> for hvcall::CpuidResult {
-    fn from(l: CpuidLeaf) -> Self {
-        Self {
-            eax: l.eax,
-            ebx: l.ebx,
-            ecx: l.ecx,
-            edx: l.edx,
-        }
-    }
 }
 
 /// [`QueryResponse::flags`]: CPUID leaf 1 ECX bit 31 (a hypervisor is present).
@@ -214,7 +223,7 @@ pub struct QueryResponse {
     /// Zero.
     pub reserved: u32,
     /// CPUID leaves 0x40000000–0x40000006 as read, leaf `0x40000000 + i` at index `i`.
-    pub hypervisor_leaves: [CpuidLeaf; hvcall::cpuid::HYPERVISOR_LEAF_COUNT],
+    pub hypervisor_leaves: [CpuidResult; hvcall::cpuid::HYPERVISOR_LEAF_COUNT],
     /// 0 when the driver issues hypercalls, else the [`hvcall::Refusal`] code: why not.
     pub refusal: u32,
     /// `READINESS_*`: which of the fields below were read (the rest are 0).
@@ -224,7 +233,7 @@ pub struct QueryResponse {
     /// `HV_X64_MSR_HYPERCALL`, read (never written) by the driver.
     pub hypercall_msr: u64,
     /// CPUID 0x4000000C (isolation configuration).
-    pub isolation_leaf: CpuidLeaf,
+    pub isolation_leaf: CpuidResult,
 }
 
 /// Size of a [`QueryResponse`].
@@ -464,6 +473,18 @@ pub const fn histogram_entry_parts(entry: u32) -> (usize, u32) {
     ((entry >> 16) as usize, entry & 0xFFFF)
 }
 
+// Every wire struct's size, fixed at compile time (the offsets are checked in the tests
+// below); a layout change that moves a byte fails the build, not just a test.
+const _: () = {
+    assert!(size_of::<MessageHeader>() == 16);
+    assert!(size_of::<VersionTriple>() == 8);
+    assert!(size_of::<CpuidResult>() == 16);
+    assert!(QUERY_RESPONSE_SIZE == 224);
+    assert!(SIGNAL_HEADER_SIZE == 32);
+    assert!(OPERATION_ENTRY_SIZE == 24);
+    assert!(OPERATION_RESULT_SIZE == 80);
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -488,7 +509,7 @@ mod tests {
     #[test]
     fn query_response_layout() {
         assert_eq!(size_of::<VersionTriple>(), 8);
-        assert_eq!(size_of::<CpuidLeaf>(), 16);
+        assert_eq!(size_of::<CpuidResult>(), 16);
         assert_eq!(QUERY_RESPONSE_SIZE, 224);
         assert_eq!(offset_of!(QueryResponse, header), 0);
         assert_eq!(offset_of!(QueryResponse, driver_version), 16);

@@ -1,7 +1,7 @@
 //! The driver's request path as one exported function, for measuring its stack use.
 //!
 //! `hvsignal_request_path` is exactly what the driver's `EvtIoDeviceControl` runs per request:
-//! [`hvsignal_core::Device::handle_device_control`] over the native primitive, with request
+//! [`hvsignal_core::RequestHandler::handle_device_control`] over the native primitive, with request
 //! buffers that are raw pointers as WDF hands them out. `crates/hvsignal-core/tests/stack.rs`
 //! builds this `no_std` static library with `-Z emit-stack-sizes` in the dev and release
 //! profiles and checks every frame on the path against the kernel stack budget. Nothing else
@@ -10,7 +10,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use hvcall::native::NativeHypercall;
-use hvsignal_core::{Completion, Device, IoBuffers, NtStatus};
+use hvsignal_core::{Completion, IoBuffers, NtStatus, RequestHandler};
 
 /// The request's buffers as raw pointers (what `WdfRequestRetrieve*Buffer` returns).
 #[repr(C)]
@@ -43,7 +43,7 @@ impl IoBuffers for RawBuffers {
     reason = "measured, never called across a language boundary"
 )]
 pub unsafe fn hvsignal_request_path(
-    device: &mut Device<NativeHypercall>,
+    device: &mut RequestHandler<NativeHypercall>,
     ioctl_code: u32,
     buffers: &mut RawBuffers,
 ) -> Completion {

@@ -5,14 +5,15 @@ use std::fmt;
 use std::ops::Range;
 
 use hvcall::cpuid::PRIVILEGE_BITS;
-use hvcall::{CpuVendor, HypervisorVersion, IsolationConfig, IsolationType, PrivilegeMask};
+use hvcall::{
+    CpuVendor, HypervisorVersion, IsolationConfig, IsolationType, PORT_ID_MASK, PrivilegeMask,
+};
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    Caller, Connection, FLAGS_PER_SINT, GEN2_PRIVILEGE_MASK, HV_ANY_VP, HypervisorInfo, MAX_ID,
-    MAX_VPS, MAX_VTL, Partition, PartitionState, Port, PortType, SINT_COUNT, TargetVp, Timing, Vp,
-    World,
+    Caller, Connection, FLAGS_PER_SINT, GEN2_PRIVILEGE_MASK, HV_ANY_VP, HypervisorInfo, MAX_VPS,
+    MAX_VTL, Partition, PartitionState, Port, PortType, SINT_COUNT, TargetVp, Timing, Vp, World,
 };
 use crate::Profile;
 
@@ -623,11 +624,11 @@ fn build_ports(
         let p = entry.get_ref();
         let id = p.id.as_ref().map_or(1, |v| *v.get_ref());
         let span = field_span(p.id.as_ref(), entry);
-        if id > MAX_ID {
+        if id & !PORT_ID_MASK != 0 {
             return Err(ctx.error(
                 span,
                 "port.id",
-                format!("port id {id:#x} does not fit 24 bits: allowed 0 to {MAX_ID:#x}"),
+                format!("port id {id:#x} does not fit 24 bits: allowed 0 to {PORT_ID_MASK:#x}"),
             ));
         }
         if let Some(&first) = seen.get(&id) {
@@ -781,14 +782,8 @@ fn build_connections(
         let c = entry.get_ref();
         let id = c.id.as_ref().map_or(1, |v| *v.get_ref());
         let span = field_span(c.id.as_ref(), entry);
-        if id > MAX_ID {
-            return Err(ctx.error(
-                span,
-                "connection.id",
-                format!(
-                    "connection id {id:#x} does not fit 24 bits: allowed 0 to {MAX_ID:#x} (bits 31:24 are reserved)"
-                ),
-            ));
+        if let Err(error) = hvcall::check_connection_id(id) {
+            return Err(ctx.error(span, "connection.id", error.to_string()));
         }
         if let Some(&first) = seen.get(&id) {
             let first = ctx.line_of(first);

@@ -1,5 +1,5 @@
 //! Runs one signal request of N calls (the first argument, default 1000), asking for every
-//! call's sample, through `Device::handle_device_control` over the driver's own native
+//! call's sample, through `RequestHandler::handle_device_control` over the driver's own native
 //! primitive with its hypercall instruction replaced by a same-length no-op
 //! (`NativeHypercall::with_nop_instruction`): the same asm operands and clobbers, the same
 //! `lfence; rdtsc` timestamps, the same code around them. So it counts the instructions the
@@ -13,7 +13,7 @@
 mod bench {
     use hvcall::native::NativeHypercall;
     use hvcall::{CpuVendor, CpuidResult};
-    use hvsignal_core::{Device, IoBuffers, NtStatus, Policy};
+    use hvsignal_core::{IoBuffers, NtStatus, Policy, RequestHandler};
     use hvsignal_proto::{CallingConvention, IOCTL_HVSIGNAL_SIGNAL, Operation, SignalRequest};
 
     struct Buffers {
@@ -83,7 +83,7 @@ mod bench {
         // Guest OS ID set, hypercall MSR enabled.
         let readiness = hvcall::Readiness::assess(cpuid, |_| 1);
         let primitive = NativeHypercall::with_nop_instruction(None);
-        let mut device = Device::new(readiness, Some(primitive), Policy::default());
+        let mut device = RequestHandler::new(readiness, Some(primitive), Policy::default());
         // The largest response at every N, so allocating and clearing the buffer costs the same
         // in both runs and cancels out of the per-call difference.
         let mut buffers = Buffers {

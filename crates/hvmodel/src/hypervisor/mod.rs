@@ -1,4 +1,9 @@
 //! The shared hypervisor state and the decision function: registers in, RAX out.
+//!
+//! [`Hypervisor::hypercall`] decodes a call once ([`decode`]: control word, input from RDX or
+//! the input page) and hands the decoded call to its world's profile, one module each
+//! ([`tlfs`], [`kvm`], [`qemu`], [`openvmm`], [`xen`]), which decides the status and effect; this
+//! module applies the effect to the SIEF pages and counters.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,46 +12,29 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rustc_hash::FxHashMap;
 
 use hvcall::{
-    CpuidResult, HYPERCALL_RAX, HvStatus, HypercallControl, HypercallMsr, HypercallResult,
-    PAGE_SIZE, PrivilegeMask, SIGNAL_EVENT, SignalEventInput,
+    CpuidResult, HYPERCALL_RAX, HvStatus, HypercallMsr, HypercallResult, InputPage, PAGE_SIZE,
+    PrivilegeMask,
 };
 
 use crate::world::{Blocked, FLAGS_PER_SINT, Port, SINT_COUNT, World};
 use crate::{ModelPrimitive, Profile};
 
+use decode::DecodedCall;
+
+mod decode;
+mod kvm;
+mod openvmm;
+mod qemu;
+mod tlfs;
+mod xen;
+
+pub use kvm::KVM_RESERVED_CONTROL_MASK;
+pub use xen::XEN_ENOSYS;
+
 /// Size of a SINT's slot in the SIEF page (`HV_SYNIC_EVENT_FLAGS`).
 pub const SIEF_SLOT_SIZE: usize = 256;
-/// Bits 31:27, 47:44 and 63:60 of the control word: what KVM rejects (it counts the Is-Nested
-/// bit 31 as reserved; docs/HYPERCALL.md, Control word and KVM).
-pub const KVM_RESERVED_CONTROL_MASK: u64 =
-    HypercallControl::RESERVED_MASK | HypercallControl::NESTED_BIT;
-/// Bits 47:32 of the input: the flag number, which KVM and QEMU require to be zero.
-const FLAG_BITS: u64 = 0xFFFF_0000_0000;
-/// The connection-id bits KVM and QEMU accept; everything else must be zero.
-const CONN_ID_MASK: u64 = 0x00FF_FFFF;
-/// The highest page offset at which an 8-byte input still fits in its page.
-const LAST_INPUT_OFFSET: u64 = (PAGE_SIZE - SignalEventInput::SIZE) as u64;
 const WORDS_PER_SLOT: usize = SIEF_SLOT_SIZE / 8;
-/// RAX bit 31: Xen (and KVM's Xen emulation) take the call as a Hyper-V call only with it set.
-const VIRIDIAN_RAX_BIT: u64 = 0x8000_0000;
-/// RAX after a Xen hypercall the model does not implement: `-ENOSYS` (-38).
-pub const XEN_ENOSYS: u64 = (-38i64).cast_unsigned();
-/// [`XEN_ENOSYS`]'s low 16 bits, the status a Hyper-V caller reads from it.
-#[allow(
-    clippy::cast_possible_truncation,
-    reason = "the low 16 bits on purpose"
-)]
-const XEN_ENOSYS_STATUS: u16 = XEN_ENOSYS as u16;
 const STATUS_SLOTS: usize = 32;
-
-/// The caller's memory-convention input page as the hypervisor sees it.
-#[derive(Clone, Copy, Debug)]
-pub struct GuestInput<'a> {
-    /// The page's bytes.
-    pub bytes: &'a [u8; PAGE_SIZE],
-    /// The guest-physical address of `bytes[0]`.
-    pub gpa: u64,
-}
 
 /// How far a call got, which the timing model prices differently.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -326,7 +314,7 @@ impl Hypervisor {
     /// Executes one hypercall issued as hvsignal issues every call (RAX =
     /// [`HYPERCALL_RAX`]) and returns RAX. `page` is the caller's input page, used only by
     /// memory-convention calls; a GPA outside it is not backed by model memory.
-    pub fn hypercall(&self, rcx: u64, rdx: u64, r8: u64, page: Option<GuestInput<'_>>) -> u64 {
+    pub fn hypercall(&self, rcx: u64, rdx: u64, r8: u64, page: Option<&InputPage<'_>>) -> u64 {
         self.hypercall_detailed(rcx, rdx, r8, page).rax()
     }
 
@@ -337,7 +325,7 @@ impl Hypervisor {
         rcx: u64,
         rdx: u64,
         r8: u64,
-        page: Option<GuestInput<'_>>,
+        page: Option<&InputPage<'_>>,
     ) -> CallOutcome {
         self.hypercall_with_rax(HYPERCALL_RAX, rcx, rdx, r8, page)
     }
@@ -350,17 +338,16 @@ impl Hypervisor {
         rcx: u64,
         rdx: u64,
         r8: u64,
-        page: Option<GuestInput<'_>>,
+        page: Option<&InputPage<'_>>,
     ) -> CallOutcome {
-        let decision = self.decide(rax, rcx, rdx, r8, page.as_ref());
+        let decision = self.decide(rax, rcx, rdx, r8, page);
         self.apply(decision)
     }
 
     /// The status a call would return, without any side effect (nothing set, nothing counted).
     #[must_use]
-    pub fn probe(&self, rcx: u64, rdx: u64, r8: u64, page: Option<GuestInput<'_>>) -> HvStatus {
-        self.decide(HYPERCALL_RAX, rcx, rdx, r8, page.as_ref())
-            .status
+    pub fn probe(&self, rcx: u64, rdx: u64, r8: u64, page: Option<&InputPage<'_>>) -> HvStatus {
+        self.decide(HYPERCALL_RAX, rcx, rdx, r8, page).status
     }
 
     /// RDMSR of one of the hypercall MSRs, as the world describes them. `None` where real
@@ -445,24 +432,26 @@ impl Hypervisor {
         outcome
     }
 
+    /// Decodes the call once and hands it to the world's profile. R8 (the output GPA) is
+    /// unused: SignalEvent has no output.
     fn decide(
         &self,
         rax: u64,
         rcx: u64,
         rdx: u64,
         _r8: u64,
-        page: Option<&GuestInput<'_>>,
+        page: Option<&InputPage<'_>>,
     ) -> Decision {
         if self.instruction_faults() {
             return fault();
         }
-        let control = HypercallControl::from_raw(rcx);
+        let call = DecodedCall::new(rax, rcx, rdx, page);
         match self.world.profile() {
-            Profile::Tlfs => self.decide_tlfs(control, rdx, page),
-            Profile::Kvm => self.decide_kvm(control, rdx, page),
-            Profile::Qemu => self.decide_qemu(control, rdx, page),
-            Profile::Openvmm => self.decide_openvmm(control, rdx, page),
-            Profile::Xen => decide_xen(rax),
+            Profile::Tlfs => tlfs::decide(self, &call),
+            Profile::Kvm => kvm::decide(self, &call),
+            Profile::Qemu => qemu::decide(self, &call),
+            Profile::Openvmm => openvmm::decide(self, &call),
+            Profile::Xen => xen::decide(&call),
         }
     }
 
@@ -478,205 +467,6 @@ impl Hypervisor {
             || hypervisor.guest_os_id == 0
             || hypervisor.hypercall_msr & hvcall::readiness::HYPERCALL_MSR_ENABLE == 0
             || isolated
-    }
-
-    /// The `tlfs` check order, steps (1)–(11) (docs/MODEL.md, Profiles and their check order).
-    fn decide_tlfs(
-        &self,
-        control: HypercallControl,
-        rdx: u64,
-        page: Option<&GuestInput<'_>>,
-    ) -> Decision {
-        use HvStatus as S;
-        if control.call_code() != SIGNAL_EVENT {
-            return reject(S::INVALID_HYPERCALL_CODE, Stage::Decode);
-        }
-        if has_rep_or_header(control) || control.reserved_bits() != 0 {
-            return reject(S::INVALID_HYPERCALL_INPUT, Stage::Decode);
-        }
-        let raw = if control.fast() {
-            rdx
-        } else if misaligned(rdx) || crosses_page(rdx) {
-            return reject(S::INVALID_ALIGNMENT, Stage::Decode);
-        } else {
-            match read_input(rdx, page) {
-                Some(raw) => raw,
-                None => return reject(S::INVALID_ALIGNMENT, Stage::Decode),
-            }
-        };
-        if !self.world.privileges().signal_events() {
-            return reject(S::ACCESS_DENIED, Stage::Decode);
-        }
-        let input = SignalEventInput::from_rdx(raw);
-        if !input.is_well_formed() {
-            return reject(S::INVALID_HYPERCALL_INPUT, Stage::Decode);
-        }
-        let Some(route) = self.route(input.connection_id) else {
-            return reject(S::INVALID_CONNECTION_ID, Stage::Lookup);
-        };
-        if !route.live {
-            return reject(S::INVALID_PORT_ID, Stage::Lookup);
-        }
-        if input.flag_number >= route.flag_count {
-            return reject(S::INVALID_PARAMETER, Stage::Lookup);
-        }
-        match route.target {
-            Ok(slot) => accept(Effect::Deliver {
-                slot,
-                sint: route.sint,
-                flag: u32::from(route.base_flag) + u32::from(input.flag_number),
-            }),
-            Err(Blocked::SynicDisabled | Blocked::SiefDisabled | Blocked::SintMasked) => {
-                reject(S::INVALID_SYNIC_STATE, Stage::Lookup)
-            }
-            // VpMissing, NoVpAvailable (PortNotLive and FlagOutOfRange are checked before).
-            Err(_) => reject(S::INVALID_VP_INDEX, Stage::Lookup),
-        }
-    }
-
-    /// Linux `kvm_hv_hypercall` + `kvm_hvcall_signal_event`, falling through to QEMU
-    /// (docs/HYPERCALL.md, KVM).
-    fn decide_kvm(
-        &self,
-        control: HypercallControl,
-        rdx: u64,
-        page: Option<&GuestInput<'_>>,
-    ) -> Decision {
-        use HvStatus as S;
-        let is_signal = control.call_code() == SIGNAL_EVENT;
-        if self.world.hypervisor().kvm_enforce_cpuid
-            && is_signal
-            && !self.world.privileges().signal_events()
-        {
-            return reject(S::ACCESS_DENIED, Stage::Decode);
-        }
-        if control.raw() & KVM_RESERVED_CONTROL_MASK != 0 {
-            return reject(S::INVALID_HYPERCALL_INPUT, Stage::Decode);
-        }
-        if !is_signal {
-            return reject(S::INVALID_HYPERCALL_CODE, Stage::Decode);
-        }
-        if has_rep_or_header(control) {
-            return reject(S::INVALID_HYPERCALL_INPUT, Stage::Decode);
-        }
-        let raw = if control.fast() {
-            rdx
-        } else if misaligned(rdx) || crosses_page(rdx) {
-            return reject(S::INVALID_ALIGNMENT, Stage::Decode);
-        } else {
-            match read_input(rdx, page) {
-                Some(raw) => raw,
-                // kvm_vcpu_read_guest failure is also INVALID_ALIGNMENT.
-                None => return reject(S::INVALID_ALIGNMENT, Stage::Decode),
-            }
-        };
-        // In-kernel handler: flag ≠ 0 and an unregistered id both mean INVALID_PORT_ID, which
-        // falls through to the user-space exit.
-        if raw & FLAG_BITS == 0 {
-            if raw & !CONN_ID_MASK != 0 {
-                return reject(S::INVALID_HYPERCALL_INPUT, Stage::Decode);
-            }
-            #[allow(clippy::cast_possible_truncation, reason = "masked to 24 bits above")]
-            if let Some(route) = self.registered_event_port(raw as u32) {
-                return accept(best_effort(route, 0));
-            }
-        }
-        if !self.world.caller().synic {
-            return reject(S::INVALID_HYPERCALL_INPUT, Stage::Lookup);
-        }
-        // The exit to user space carries params[0] = the 8 input bytes KVM read in place of
-        // the GPA (`kvm_hvcall_signal_event` overwrites `hc->ingpa`), with the fast bit still
-        // clear, so QEMU takes the connection id as a GPA and loads from it
-        // (`kvm_slow_input_as_gpa`, docs/MODEL.md).
-        let exit_param = if control.fast() || !self.world.hypervisor().kvm_slow_input_as_gpa {
-            Some(raw)
-        } else {
-            qemu_load_input(raw, page)
-        };
-        let mut d = match exit_param {
-            Some(value) => self.qemu_signal_event(value),
-            None => reject(S::INVALID_ALIGNMENT, Stage::Decode),
-        };
-        d.user_exit = true;
-        if d.stage == Stage::Decode {
-            d.stage = Stage::Lookup;
-        }
-        d
-    }
-
-    /// QEMU's `kvm_hv_handle_exit` (reads only the call code and the fast bit) and
-    /// `hyperv_hcall_signal_event` (docs/HYPERCALL.md, QEMU).
-    fn decide_qemu(
-        &self,
-        control: HypercallControl,
-        rdx: u64,
-        page: Option<&GuestInput<'_>>,
-    ) -> Decision {
-        use HvStatus as S;
-        if control.call_code() != SIGNAL_EVENT {
-            return reject(S::INVALID_HYPERCALL_CODE, Stage::Decode);
-        }
-        let raw = if control.fast() {
-            rdx
-        } else {
-            match qemu_load_input(rdx, page) {
-                Some(raw) => raw,
-                None => return reject(S::INVALID_ALIGNMENT, Stage::Decode),
-            }
-        };
-        self.qemu_signal_event(raw)
-    }
-
-    fn qemu_signal_event(&self, raw: u64) -> Decision {
-        use HvStatus as S;
-        if raw & FLAG_BITS != 0 {
-            return reject(S::INVALID_PORT_ID, Stage::Decode);
-        }
-        if raw & !CONN_ID_MASK != 0 {
-            return reject(S::INVALID_HYPERCALL_INPUT, Stage::Decode);
-        }
-        #[allow(clippy::cast_possible_truncation, reason = "masked to 24 bits above")]
-        match self.registered_event_port(raw as u32) {
-            Some(route) => accept(best_effort(route, 0)),
-            None => reject(S::INVALID_CONNECTION_ID, Stage::Lookup),
-        }
-    }
-
-    /// OpenVMM's `InnerDispatcher::dispatch_inner` and `SynicPortMap::handle_signal_event`
-    /// (docs/HYPERCALL.md, OpenVMM).
-    fn decide_openvmm(
-        &self,
-        control: HypercallControl,
-        rdx: u64,
-        page: Option<&GuestInput<'_>>,
-    ) -> Decision {
-        use HvStatus as S;
-        if control.call_code() != SIGNAL_EVENT {
-            return reject(S::INVALID_HYPERCALL_CODE, Stage::Decode);
-        }
-        if has_rep_or_header(control) {
-            return reject(S::INVALID_HYPERCALL_INPUT, Stage::Decode);
-        }
-        let raw = if control.fast() {
-            rdx
-        } else if crosses_page(rdx) {
-            return reject(S::INVALID_HYPERCALL_INPUT, Stage::Decode);
-        } else if misaligned(rdx) {
-            return reject(S::INVALID_ALIGNMENT, Stage::Decode);
-        } else {
-            match read_input(rdx, page) {
-                Some(raw) => raw,
-                None => return reject(S::INVALID_HYPERCALL_INPUT, Stage::Decode),
-            }
-        };
-        let input = SignalEventInput::from_rdx(raw);
-        let Some(route) = self.registered_event_port(input.connection_id) else {
-            return reject(S::INVALID_CONNECTION_ID, Stage::Lookup);
-        };
-        if self.world.caller().vtl < route.min_vtl {
-            return reject(S::OPERATION_DENIED, Stage::Lookup);
-        }
-        accept(best_effort(route, u32::from(input.flag_number)))
     }
 
     /// The route of `connection_id`: `None` when the caller has no such connection or its port
@@ -847,60 +637,4 @@ fn best_effort(route: &Resolved, flag_number: u32) -> Effect {
         },
         _ => Effect::Drop,
     }
-}
-
-/// Xen's `hvm_hypercall` and `viridian_hypercall` (`xen-project/xen
-/// xen/arch/x86/hvm/hypercall.c`, `xen/arch/x86/hvm/viridian/viridian.c`): with RAX bit 31
-/// clear the call is the Xen hypercall numbered by RAX, which the model answers with
-/// `-ENOSYS` (a real Xen runs whatever hypercall that number names, with RDI, RSI, RDX, R10 and
-/// R8 as arguments); with it set, viridian dispatches on the call code, and
-/// `HvCallSignalEvent` is not among the codes it implements, so every SignalEvent answers
-/// INVALID_HYPERCALL_CODE whatever its input. No control-word bit is checked first.
-fn decide_xen(rax: u64) -> Decision {
-    if rax & VIRIDIAN_RAX_BIT == 0 {
-        return Decision {
-            xen_hypercall: true,
-            ..reject(HvStatus::from_code(XEN_ENOSYS_STATUS), Stage::Decode)
-        };
-    }
-    reject(HvStatus::INVALID_HYPERCALL_CODE, Stage::Decode)
-}
-
-/// QEMU's memory-convention load (`qemu/qemu hw/hyperv/hyperv.c` `hyperv_hcall_signal_event`):
-/// a GPA that is not 8-byte aligned is INVALID_ALIGNMENT (`None`); otherwise an 8-byte physical
-/// load, which cannot fail: memory outside the caller's page reads as 0, as unassigned memory
-/// does (`qemu/qemu system/memory.c`, unassigned accesses read 0).
-fn qemu_load_input(gpa: u64, page: Option<&GuestInput<'_>>) -> Option<u64> {
-    if misaligned(gpa) {
-        return None;
-    }
-    Some(read_input(gpa, page).unwrap_or(0))
-}
-
-fn has_rep_or_header(control: HypercallControl) -> bool {
-    control.rep_count() != 0 || control.rep_start() != 0 || control.variable_header_size() != 0
-}
-
-fn misaligned(gpa: u64) -> bool {
-    gpa & 7 != 0
-}
-
-fn crosses_page(gpa: u64) -> bool {
-    gpa & (PAGE_SIZE as u64 - 1) > LAST_INPUT_OFFSET
-}
-
-/// The 8 input bytes at `gpa`, when they lie inside the caller's input page.
-fn read_input(gpa: u64, page: Option<&GuestInput<'_>>) -> Option<u64> {
-    let page = page?;
-    let offset = gpa.checked_sub(page.gpa)?;
-    if offset > LAST_INPUT_OFFSET {
-        return None;
-    }
-    let offset = usize::try_from(offset).ok()?;
-    let bytes: [u8; 8] = page
-        .bytes
-        .get(offset..offset + SignalEventInput::SIZE)?
-        .try_into()
-        .ok()?;
-    Some(u64::from_le_bytes(bytes))
 }

@@ -1,4 +1,5 @@
-//! The per-call loop and its statistics: the only code that runs once per hypercall.
+//! Timing: the timed per-call loop, its cycle statistics and histogram, and the timer
+//! overhead measurement; the only code that runs once per hypercall.
 
 use hvcall::{HypercallPrimitive, HypercallResult};
 use hvsignal_proto::wire::{OPERATION_RESULT_SIZE, histogram_entry};
