@@ -4,11 +4,11 @@
 use core::ffi::c_void;
 
 use hvsignal_core::{Completion, IoBuffers, NtStatus};
+use hvsignal_proto::Failure;
 use wdk::{nt_success, paged_code, println};
 use wdk_sys::{
     _WDF_EXECUTION_LEVEL, _WDF_IO_QUEUE_DISPATCH_TYPE, _WDF_SYNCHRONIZATION_SCOPE, _WDF_TRI_STATE,
-    NTSTATUS, STATUS_INVALID_DEVICE_STATE, STATUS_INVALID_USER_BUFFER, ULONG, ULONG_PTR,
-    WDF_IO_QUEUE_CONFIG, WDF_NO_HANDLE, WDF_OBJECT_ATTRIBUTES, WDFDEVICE, WDFQUEUE, WDFREQUEST,
+    NTSTATUS, ULONG, ULONG_PTR, WDF_IO_QUEUE_CONFIG, WDF_NO_HANDLE, WDF_OBJECT_ATTRIBUTES, WDFDEVICE, WDFQUEUE, WDFREQUEST,
     call_unsafe_wdf_function_binding,
 };
 
@@ -108,10 +108,10 @@ fn handle(
     // SAFETY: the sequential queue presents one request at a time and this callback is the only
     // user of the context while the device exists, so this is the only reference to it.
     let Some(context) = (unsafe { context.as_mut() }) else {
-        return Completion::failed(STATUS_INVALID_DEVICE_STATE);
+        return Failure::DeviceNotReady.into();
     };
     let Some(core) = context.core() else {
-        return Completion::failed(STATUS_INVALID_DEVICE_STATE);
+        return Failure::DeviceNotReady.into();
     };
     let mut buffers = RequestBuffers {
         request,
@@ -169,7 +169,7 @@ impl RequestBuffers {
             return Err(status);
         }
         if buffer.is_null() || retrieved < length {
-            return Err(STATUS_INVALID_USER_BUFFER);
+            return Err(Failure::BufferUnavailable.nt_status());
         }
         Ok((buffer, length))
     }

@@ -6,7 +6,8 @@
 //! - [`wire`]: the versioned `#[repr(C)]` layouts of every message and the protocol's limits;
 //! - [`request`]: the signal request as a typed value, its validation, encoding and parsing;
 //! - [`response`]: reading the responses;
-//! - [`status`]: the NTSTATUS of every failure, its Win32 error and the message to show.
+//! - [`ntstatus`]: every NTSTATUS the driver fails with, its Win32 error, when it happens and the
+//!   message to show;
 //!
 //! `docs/PROTOCOL.md` describes every IOCTL byte by byte.
 //!
@@ -29,9 +30,9 @@
 
 pub mod ioctl;
 pub mod names;
+pub mod ntstatus;
 pub mod request;
 pub mod response;
-pub mod status;
 pub mod wire;
 
 pub use ioctl::{IOCTL_HVSIGNAL_QUERY, IOCTL_HVSIGNAL_SIGNAL, Ioctl, ctl_code};
@@ -46,11 +47,12 @@ pub use request::{
 pub use response::{
     OperationView, ResponseError, SignalResponse, cpu_vendor_code, instruction_code,
 };
-pub use status::{
+pub use ntstatus::{
     Failure, NtStatus, STATUS_ACCESS_DENIED, STATUS_BUFFER_TOO_SMALL,
-    STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_BUFFER_SIZE, STATUS_INVALID_DEVICE_REQUEST,
-    STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED, STATUS_REVISION_MISMATCH, STATUS_SUCCESS,
-    describe, describe_win32, nt_success,
+    STATUS_DATATYPE_MISALIGNMENT_ERROR, STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_ADDRESS,
+    STATUS_INVALID_BUFFER_SIZE, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_DEVICE_STATE,
+    STATUS_INVALID_PARAMETER, STATUS_INVALID_USER_BUFFER, STATUS_NOT_SUPPORTED,
+    STATUS_REVISION_MISMATCH, STATUS_SUCCESS, Stage, describe, describe_win32, nt_success,
 };
 pub use wire::{
     HISTOGRAM_BUCKETS, MAX_CALLS_PER_REQUEST, MAX_OPERATIONS, MAX_SIGNAL_REQUEST_SIZE,

@@ -14,7 +14,7 @@ use core::fmt;
 use hvcall::{CONNECTION_ID_MASK, HypercallControl, PAGE_SIZE, SignalEventInput};
 use zerocopy::{FromBytes, IntoBytes};
 
-use crate::status::{Failure, NtStatus};
+use crate::ntstatus::{Failure, NtStatus};
 use crate::wire::{
     CONVENTION_FAST, CONVENTION_MEMORY, KIND_SIGNAL_REQUEST, MAGIC, MAX_CALLS_PER_REQUEST,
     MAX_OPERATIONS, MessageHeader, OPERATION_ENTRY_SIZE, OPTION_SAMPLES, OPTIONS_ALL,
@@ -787,7 +787,7 @@ impl SignalRequest {
 mod tests {
     extern crate std;
     use super::*;
-    use crate::status::{
+    use crate::ntstatus::{
         STATUS_INVALID_BUFFER_SIZE, STATUS_INVALID_PARAMETER, STATUS_REVISION_MISMATCH,
     };
     use proptest::prelude::*;
