@@ -535,7 +535,10 @@ mod tests {
     fn table_rows(text: &str, first_header: &str) -> Vec<Vec<String>> {
         let mut lines = text.lines().map(|l| l.trim_start_matches("//!").trim());
         let header = lines
-            .position(|l| l.replace('`', "").starts_with(&std::format!("| {first_header} |")))
+            .position(|l| {
+                l.replace('`', "")
+                    .starts_with(&std::format!("| {first_header} |"))
+            })
             .map(|_| ());
         assert!(header.is_some(), "no table starting with `{first_header}`");
         lines
