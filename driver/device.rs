@@ -10,6 +10,7 @@ use hvcall::{PAGE_SIZE, Readiness};
 use hvsignal_core::{Device, Policy};
 use hvsignal_proto::Failure;
 use hvsignal_proto::names::HVSIGNAL_INTERFACE_GUID;
+use hvsignal_proto::trace::DriverLoad;
 use wdk::{nt_success, paged_code, println};
 use wdk_sys::ntddk::{ExAllocatePool2, ExFreePool, MmGetPhysicalAddress};
 use wdk_sys::{
@@ -20,6 +21,7 @@ use wdk_sys::{
 
 use crate::context::{DEVICE_CONTEXT_TYPE_INFO, WDF_OBJECT_ATTRIBUTES_SIZE, device_context};
 use crate::queue::create_default_queue;
+use crate::trace;
 
 /// What the request handler works with.
 pub type CoreDevice = Device<NativeHypercall>;
@@ -147,6 +149,12 @@ pub fn create_device(mut device_init: PWDFDEVICE_INIT, policy: Policy) -> NTSTAT
         Ok(hypercalls) => hypercalls,
         Err(status) => return status,
     };
+    trace::write_load(&DriverLoad::new(
+        env!("CARGO_PKG_VERSION"),
+        &readiness,
+        policy.allow_raw_hypercalls,
+        !context.input_page.is_null(),
+    ));
     context.set_core(Device::new(readiness, hypercalls, policy));
 
     // SAFETY: `device` is live; the GUID is a 'static constant; no reference string. PASSIVE.
