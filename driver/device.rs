@@ -8,18 +8,20 @@ use core::ptr::NonNull;
 use hvcall::native::{self, NativeHypercall, NativeInputPage};
 use hvcall::{PAGE_SIZE, Readiness};
 use hvsignal_core::{Policy, RequestHandler};
+use hvsignal_proto::Failure;
 use hvsignal_proto::names::HVSIGNAL_INTERFACE_GUID;
+use hvsignal_proto::trace::DriverLoad;
 use wdk::{nt_success, paged_code, println};
 use wdk_sys::ntddk::{ExAllocatePool2, ExFreePool, MmGetPhysicalAddress};
 use wdk_sys::{
     _WDF_EXECUTION_LEVEL, _WDF_SYNCHRONIZATION_SCOPE, GUID, NTSTATUS, POOL_FLAG_NON_PAGED,
-    PWDFDEVICE_INIT, SIZE_T, STATUS_DATATYPE_MISALIGNMENT_ERROR, STATUS_INSUFFICIENT_RESOURCES,
-    STATUS_INVALID_ADDRESS, STATUS_INVALID_DEVICE_STATE, ULONG, WDF_NO_HANDLE,
-    WDF_OBJECT_ATTRIBUTES, WDFDEVICE, WDFOBJECT, call_unsafe_wdf_function_binding,
+    PWDFDEVICE_INIT, SIZE_T, ULONG, WDF_NO_HANDLE, WDF_OBJECT_ATTRIBUTES, WDFDEVICE, WDFOBJECT,
+    call_unsafe_wdf_function_binding,
 };
 
 use crate::context::{DEVICE_CONTEXT_TYPE_INFO, WDF_OBJECT_ATTRIBUTES_SIZE, device_context};
 use crate::queue::create_default_queue;
+use crate::trace;
 
 /// What the request handler works with.
 pub type CoreDevice = RequestHandler<NativeHypercall>;
@@ -138,7 +140,7 @@ pub fn create_device(mut device_init: PWDFDEVICE_INIT, policy: Policy) -> NTSTAT
     // nothing else uses it until the queue exists, so this is the only reference.
     let Some(context) = (unsafe { context.as_mut() }) else {
         println!("hvsignal: the device has no context");
-        return STATUS_INVALID_DEVICE_STATE;
+        return Failure::DeviceNotReady.nt_status();
     };
 
     // SAFETY: the driver runs at CPL 0 (device add runs at PASSIVE_LEVEL in kernel mode).
@@ -147,6 +149,12 @@ pub fn create_device(mut device_init: PWDFDEVICE_INIT, policy: Policy) -> NTSTAT
         Ok(hypercalls) => hypercalls,
         Err(status) => return status,
     };
+    trace::write_load(&DriverLoad::new(
+        env!("CARGO_PKG_VERSION"),
+        &readiness,
+        policy.allow_raw_hypercalls,
+        !context.input_page.is_null(),
+    ));
     context.set_core(RequestHandler::new(readiness, hypercalls, policy));
 
     // SAFETY: `device` is live; the GUID is a 'static constant; no reference string. PASSIVE.
@@ -207,13 +215,13 @@ fn allocate_input_page(context: &mut DeviceContext) -> Result<NativeInputPage, N
         unsafe { ExAllocatePool2(POOL_FLAG_NON_PAGED, PAGE_SIZE as SIZE_T, INPUT_PAGE_TAG) };
     let Some(page) = NonNull::new(page) else {
         println!("hvsignal: cannot allocate the hypercall input page");
-        return Err(STATUS_INSUFFICIENT_RESOURCES);
+        return Err(Failure::NoInputPage.nt_status());
     };
     context.input_page = page.as_ptr();
 
     if page.as_ptr().addr() & (PAGE_SIZE - 1) != 0 {
         println!("hvsignal: the hypercall input page is not page aligned");
-        return Err(STATUS_DATATYPE_MISALIGNMENT_ERROR);
+        return Err(Failure::InputPageMisaligned.nt_status());
     }
     // SAFETY: `page` is a valid, resident (non-paged) kernel virtual address.
     let physical = unsafe { MmGetPhysicalAddress(page.as_ptr()) };
@@ -224,7 +232,7 @@ fn allocate_input_page(context: &mut DeviceContext) -> Result<NativeInputPage, N
         Ok(gpa) if gpa != 0 && gpa & (PAGE_SIZE as u64 - 1) == 0 => gpa,
         _ => {
             println!("hvsignal: no usable physical address for the input page ({quad_part:#x})");
-            return Err(STATUS_INVALID_ADDRESS);
+            return Err(Failure::InputPageAddress.nt_status());
         }
     };
     // SAFETY: `page` is PAGE_SIZE bytes of non-paged, page-aligned memory owned by this device

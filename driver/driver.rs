@@ -13,6 +13,7 @@ use wdk_sys::{
 
 use crate::context::WDF_DRIVER_CONFIG_SIZE;
 use crate::device::create_device;
+use crate::trace;
 use crate::wide::{ascii_to_utf16, utf16_byte_length};
 
 /// `KEY_QUERY_VALUE` (winnt.h / wdm.h): all the policy read needs.
@@ -31,7 +32,9 @@ const RAW_POLICY_VALUE_NAME_BYTES: u16 = utf16_byte_length(RAW_POLICY_VALUE_NAME
 /// completes, or a reboot; docs/WINDOWS.md, Raw mode.)
 static ALLOW_RAW_HYPERCALLS: AtomicBool = AtomicBool::new(false);
 
-/// `DriverEntry`: creates the WDF driver object and reads the raw-call policy.
+/// `DriverEntry`: registers the trace provider, creates the WDF driver object and reads the
+/// raw-call policy. The provider is unregistered again on every failure path here, and
+/// otherwise in `EvtDriverUnload`.
 ///
 /// # Safety
 /// Called by the KMDF loader stub (`FxDriverEntry`) with the system's driver object and the
@@ -45,9 +48,15 @@ pub unsafe extern "system" fn driver_entry(
     driver: PDRIVER_OBJECT,
     registry_path: PCUNICODE_STRING,
 ) -> NTSTATUS {
+    // SAFETY: DriverEntry runs once per image load, on one thread, before anything else of the
+    // driver; the provider is unregistered below if DriverEntry fails (no EvtDriverUnload then)
+    // and in EvtDriverUnload otherwise, both before the image unloads.
+    unsafe { trace::register() };
+
     let mut config = WDF_DRIVER_CONFIG {
         Size: WDF_DRIVER_CONFIG_SIZE,
         EvtDriverDeviceAdd: Some(evt_driver_device_add),
+        EvtDriverUnload: Some(evt_driver_unload),
         ..WDF_DRIVER_CONFIG::default()
     };
     let mut wdf_driver: WDFDRIVER = WDF_NO_HANDLE.cast();
@@ -65,6 +74,7 @@ pub unsafe extern "system" fn driver_entry(
     };
     if !nt_success(status) {
         println!("hvsignal: WdfDriverCreate failed {status:#010X}");
+        trace::unregister();
         return status;
     }
 
@@ -138,4 +148,11 @@ extern "C" fn evt_driver_device_add(_driver: WDFDRIVER, device_init: PWDFDEVICE_
         allow_raw_hypercalls: ALLOW_RAW_HYPERCALLS.load(Ordering::Relaxed),
     };
     create_device(device_init, policy)
+}
+
+/// `EvtDriverUnload` (`EVT_WDF_DRIVER_UNLOAD`, wdfdriver.h): the driver image is about to
+/// unload; its devices are gone. Unregisters the trace provider, whose enable callback is code
+/// in this image. PASSIVE_LEVEL.
+extern "C" fn evt_driver_unload(_driver: WDFDRIVER) {
+    trace::unregister();
 }

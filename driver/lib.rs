@@ -13,6 +13,7 @@
 //!   memory-convention input page) and the device interface;
 //! - `queue.rs`: the default queue, `EvtIoDeviceControl` and the request-buffer adapter;
 //! - `context.rs`: the WDF context type information and the structure sizes WDF checks;
+//! - `trace.rs`: the TraceLogging (ETW) provider `HvSignal.Driver` and its events;
 //! - `wide.rs`: UTF-16 constants for the registry value name.
 //!
 //! Off Windows the crate is empty (every item below is `#[cfg(windows)]`), so the workspace
@@ -45,6 +46,8 @@ mod device;
 mod driver;
 #[cfg(windows)]
 mod queue;
+#[cfg(windows)]
+mod trace;
 #[cfg(windows)]
 mod wide;
 

@@ -4,15 +4,17 @@
 use core::ffi::c_void;
 
 use hvsignal_core::{Completion, IoBuffers, NtStatus};
+use hvsignal_proto::Failure;
+use hvsignal_proto::trace::{RefusalEvent, RequestEvent};
 use wdk::{nt_success, paged_code, println};
 use wdk_sys::{
     _WDF_EXECUTION_LEVEL, _WDF_IO_QUEUE_DISPATCH_TYPE, _WDF_SYNCHRONIZATION_SCOPE, _WDF_TRI_STATE,
-    NTSTATUS, STATUS_INVALID_DEVICE_STATE, STATUS_INVALID_USER_BUFFER, ULONG, ULONG_PTR,
-    WDF_IO_QUEUE_CONFIG, WDF_NO_HANDLE, WDF_OBJECT_ATTRIBUTES, WDFDEVICE, WDFQUEUE, WDFREQUEST,
-    call_unsafe_wdf_function_binding,
+    NTSTATUS, ULONG, ULONG_PTR, WDF_IO_QUEUE_CONFIG, WDF_NO_HANDLE, WDF_OBJECT_ATTRIBUTES,
+    WDFDEVICE, WDFQUEUE, WDFREQUEST, call_unsafe_wdf_function_binding,
 };
 
 use crate::context::{WDF_IO_QUEUE_CONFIG_SIZE, WDF_OBJECT_ATTRIBUTES_SIZE, device_context};
+use crate::trace;
 
 /// Creates the device's default queue: sequential (one request at a time, which is what makes
 /// the device context and its single input page safe to use without locks), not power managed
@@ -79,6 +81,19 @@ extern "C" fn evt_io_device_control(
     // The core never reports more bytes than the output buffer holds; the bound is kept here too
     // because the I/O manager copies exactly `information` bytes back to the caller.
     let information = completion.information.min(output_buffer_length);
+    // Tracing off costs this one branch.
+    if trace::request_events_enabled() {
+        trace_request(
+            request,
+            io_control_code,
+            input_buffer_length,
+            output_buffer_length,
+            Completion {
+                status: completion.status,
+                information,
+            },
+        );
+    }
     // SAFETY: `request` is the live request WDF presented to this callback; it has not been
     // completed (handle() does not complete requests) and is completed exactly once, here.
     unsafe {
@@ -108,10 +123,10 @@ fn handle(
     // SAFETY: the sequential queue presents one request at a time and this callback is the only
     // user of the context while the device exists, so this is the only reference to it.
     let Some(context) = (unsafe { context.as_mut() }) else {
-        return Completion::failed(STATUS_INVALID_DEVICE_STATE);
+        return Failure::DeviceNotReady.into();
     };
     let Some(core) = context.core() else {
-        return Completion::failed(STATUS_INVALID_DEVICE_STATE);
+        return Failure::DeviceNotReady.into();
     };
     let mut buffers = RequestBuffers {
         request,
@@ -119,6 +134,48 @@ fn handle(
         output_length: output_buffer_length,
     };
     core.handle_device_control(io_control_code, &mut buffers)
+}
+
+/// Writes the `Request` event of a request about to be completed with `completion`, and its
+/// `Refusal` event when it failed. Kept out of line (and cold) so that its event values, about
+/// 300 bytes, are on the stack only while a trace session listens.
+#[cold]
+#[inline(never)]
+fn trace_request(
+    request: WDFREQUEST,
+    io_control_code: ULONG,
+    input_length: usize,
+    output_length: usize,
+    completion: Completion,
+) {
+    let mut buffers = RequestBuffers {
+        request,
+        input_length,
+        output_length,
+    };
+    // The response is read only after a success with output; the core has finished with the
+    // buffer (its borrow ended when `handle` returned) and the request is not completed yet.
+    let output: &[u8] = if nt_success(completion.status) && completion.information > 0 {
+        buffers.output().map_or(&[], |output| &*output)
+    } else {
+        &[]
+    };
+    trace::write_request(&RequestEvent::new(
+        io_control_code,
+        input_length,
+        output_length,
+        completion.status,
+        completion.information,
+        output,
+    ));
+    if let Some(refusal) = RefusalEvent::new(
+        io_control_code,
+        input_length,
+        output_length,
+        completion.status,
+    ) {
+        trace::write_refusal(&refusal);
+    }
 }
 
 /// The request's buffers for the core, fetched from WDF only when the core asks for them.
@@ -169,7 +226,7 @@ impl RequestBuffers {
             return Err(status);
         }
         if buffer.is_null() || retrieved < length {
-            return Err(STATUS_INVALID_USER_BUFFER);
+            return Err(Failure::BufferUnavailable.nt_status());
         }
         Ok((buffer, length))
     }

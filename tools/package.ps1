@@ -266,8 +266,12 @@ $signtool = Find-WdkTool -Name 'signtool.exe' -Directories $toolDirectories
 Write-Step "Building $DriverPackageName and $ConsolePackageName ($CargoProfile)"
 Push-Location -LiteralPath $RepoRoot
 try {
-    Invoke-Tool -FilePath 'cargo' -ArgumentList @('build', '--locked', '--profile', $CargoProfile,
-        '-p', $DriverPackageName, '-p', $ConsolePackageName)
+    # Two invocations: one build of both would unify the driver's tracelogging `kernel_mode`
+    # feature into the console program, which then links kernel ETW (docs/WINDOWS.md, Tracing).
+    foreach ($package in $DriverPackageName, $ConsolePackageName) {
+        Invoke-Tool -FilePath 'cargo' -ArgumentList @('build', '--locked', '--profile', $CargoProfile,
+            '-p', $package)
+    }
 }
 finally {
     Pop-Location

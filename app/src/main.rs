@@ -16,6 +16,7 @@ mod latency;
 mod numbers;
 mod progress;
 mod report;
+mod trace;
 mod transport;
 
 use std::ffi::OsString;
@@ -27,7 +28,7 @@ use serde::Serialize;
 
 use crate::cli::{Cli, Command};
 use crate::context::Context;
-use crate::exit::{AppError, CommandResult};
+use crate::exit::{AppError, CommandResult, Exit};
 
 /// The JSON document printed instead of a report when a command fails with `--json`:
 /// `command` is null when the command line names none clap could read.
@@ -89,21 +90,34 @@ fn command_names() -> Vec<String> {
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
-    let cli = match Cli::try_parse_from(&args) {
+    let code = command_line(&args);
+    // The run's ETW event (docs/WINDOWS.md, Tracing); a no-op off Windows.
+    trace::write_command(
+        args_command(&args).as_deref(),
+        &args,
+        args_backend(&args).name(),
+        code,
+    );
+    ExitCode::from(code)
+}
+
+/// Runs the command line `args` and returns the exit status.
+fn command_line(args: &[OsString]) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
-        Err(error) => return parse_failure(&error, &args),
+        Err(error) => return parse_failure(&error, args).code(),
     };
     let command = cli.command.name();
     let ctx = match Context::from_cli(&cli) {
         Ok(ctx) => ctx,
         Err(error) => {
-            let backend = args_backend(&args);
-            return fail(&error, Some(command), cli.json, backend);
+            let backend = args_backend(args);
+            return fail(&error, Some(command), cli.json, backend).code();
         }
     };
     match run(&ctx, &cli.command) {
-        Ok(exit) => exit.into(),
-        Err(error) => fail(&error, Some(command), ctx.json, ctx.backend),
+        Ok(exit) => exit.code(),
+        Err(error) => fail(&error, Some(command), ctx.json, ctx.backend).code(),
     }
 }
 
@@ -166,20 +180,20 @@ fn args_command(args: &[OsString]) -> Option<String> {
 
 /// A command line clap refused (or `--help` / `--version`, which print and succeed): clap's
 /// message on stderr, and with `--json` one JSON error document on stdout.
-fn parse_failure(error: &clap::Error, args: &[OsString]) -> ExitCode {
+fn parse_failure(error: &clap::Error, args: &[OsString]) -> Exit {
     use clap::error::ErrorKind;
     let _ = error.print();
     if matches!(
         error.kind(),
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
     ) {
-        return ExitCode::SUCCESS;
+        return Exit::Success;
     }
     let usage = AppError::Usage(parse_error_message(error));
     if json_requested(args) {
         print_error_json(&usage, args_command(args).as_deref(), args_backend(args));
     }
-    usage.exit().into()
+    usage.exit()
 }
 
 /// clap's message without the `error: ` prefix, the usage and the `--help` hint: its first
@@ -203,23 +217,18 @@ fn parse_error_message(error: &clap::Error) -> String {
 
 /// Reports `error` on stderr (and with `--json` as a JSON document on stdout) and returns its
 /// exit status. A closed stdout (e.g. `| head`) ends the program quietly.
-fn fail(
-    error: &AppError,
-    command: Option<&str>,
-    json: bool,
-    backend: cli::BackendKind,
-) -> ExitCode {
+fn fail(error: &AppError, command: Option<&str>, json: bool, backend: cli::BackendKind) -> Exit {
     let exit = error.exit();
     if let AppError::Output(e) = error
         && e.kind() == io::ErrorKind::BrokenPipe
     {
-        return exit.into();
+        return exit;
     }
     let _ = writeln!(io::stderr(), "hvsignal: error: {error}");
     if json && !matches!(error, AppError::Output(_)) {
         print_error_json(error, command, backend);
     }
-    exit.into()
+    exit
 }
 
 /// The JSON error document of `error` on stdout.

@@ -6,7 +6,9 @@
 //! - [`wire`]: the versioned `#[repr(C)]` layouts of every message and the protocol's limits;
 //! - [`request`]: the signal request as a typed value, its validation, encoding and parsing;
 //! - [`response`]: reading the responses;
-//! - [`status`]: the NTSTATUS of every failure, its Win32 error and the message to show.
+//! - [`ntstatus`]: every NTSTATUS the driver fails with, its Win32 error, when it happens and the
+//!   message to show;
+//! - [`trace`]: the driver's and the console program's TraceLogging (ETW) events, field by field.
 //!
 //! `docs/PROTOCOL.md` describes every IOCTL byte by byte.
 //!
@@ -29,9 +31,10 @@
 
 pub mod ioctl;
 pub mod names;
+pub mod ntstatus;
 pub mod request;
 pub mod response;
-pub mod status;
+pub mod trace;
 pub mod wire;
 
 pub use ioctl::{IOCTL_HVSIGNAL_QUERY, IOCTL_HVSIGNAL_SIGNAL, Ioctl, ctl_code};
@@ -39,18 +42,19 @@ pub use names::{
     DEVICE_SDDL, DRIVER_BINARY, Guid, HARDWARE_ID, HVSIGNAL_INTERFACE_GUID,
     HVSIGNAL_INTERFACE_GUID_STR, POLICY_KEY_PATH, RAW_POLICY_VALUE_NAME, SERVICE_NAME,
 };
+pub use ntstatus::{
+    Failure, NtStatus, STATUS_ACCESS_DENIED, STATUS_BUFFER_TOO_SMALL,
+    STATUS_DATATYPE_MISALIGNMENT_ERROR, STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_ADDRESS,
+    STATUS_INVALID_BUFFER_SIZE, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_DEVICE_STATE,
+    STATUS_INVALID_PARAMETER, STATUS_INVALID_USER_BUFFER, STATUS_NOT_SUPPORTED,
+    STATUS_REVISION_MISMATCH, STATUS_SUCCESS, Stage, describe, describe_win32, nt_success,
+};
 pub use request::{
     CallingConvention, EncodeError, FIXED_CONTROL_BITS, Operation, OperationError, ParseError,
     RawField, SignalRequest,
 };
 pub use response::{
     OperationView, ResponseError, SignalResponse, cpu_vendor_code, instruction_code,
-};
-pub use status::{
-    Failure, NtStatus, STATUS_ACCESS_DENIED, STATUS_BUFFER_TOO_SMALL,
-    STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_BUFFER_SIZE, STATUS_INVALID_DEVICE_REQUEST,
-    STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED, STATUS_REVISION_MISMATCH, STATUS_SUCCESS,
-    describe, describe_win32, nt_success,
 };
 pub use wire::{
     HISTOGRAM_BUCKETS, MAX_CALLS_PER_REQUEST, MAX_OPERATIONS, MAX_SIGNAL_REQUEST_SIZE,

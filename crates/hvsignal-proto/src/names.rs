@@ -1,5 +1,6 @@
 //! The names every part of hvsignal agrees on: driver binary, service, hardware ID, raw-call
-//! policy value, device security descriptor and the device interface GUID. Each is defined once
+//! policy value, device security descriptor, the device interface GUID and the two TraceLogging
+//! (ETW) providers. Each is defined once
 //! here; the driver, the INF test, the console program and the VM harness use these constants.
 
 use core::fmt;
@@ -106,6 +107,31 @@ pub const HVSIGNAL_INTERFACE_GUID: Guid = Guid {
 /// [`HVSIGNAL_INTERFACE_GUID`] in registry format (a test checks the two agree).
 pub const HVSIGNAL_INTERFACE_GUID_STR: &str = "{7705f10c-2086-488b-b836-3c5bb2b55a15}";
 
+/// The driver's TraceLogging (ETW) provider (docs/WINDOWS.md, Tracing).
+pub const DRIVER_TRACE_PROVIDER_NAME: &str = "HvSignal.Driver";
+
+/// [`DRIVER_TRACE_PROVIDER_NAME`]'s provider GUID, `{44e0bdd4-8e8a-551b-327f-4b7410d28584}`: the
+/// standard ETW name hash of the name (what TraceLogging's `define_provider!` and
+/// `tracelogging::Guid::from_name` compute; a test recomputes it).
+pub const DRIVER_TRACE_PROVIDER_GUID: Guid = Guid {
+    data1: 0x44e0_bdd4,
+    data2: 0x8e8a,
+    data3: 0x551b,
+    data4: [0x32, 0x7f, 0x4b, 0x74, 0x10, 0xd2, 0x85, 0x84],
+};
+
+/// The console program's TraceLogging (ETW) provider.
+pub const CONSOLE_TRACE_PROVIDER_NAME: &str = "HvSignal.Console";
+
+/// [`CONSOLE_TRACE_PROVIDER_NAME`]'s provider GUID, `{70240bed-0bf1-5a74-8968-dadc31358d0a}`
+/// (the ETW name hash, as for the driver's).
+pub const CONSOLE_TRACE_PROVIDER_GUID: Guid = Guid {
+    data1: 0x7024_0bed,
+    data2: 0x0bf1,
+    data3: 0x5a74,
+    data4: [0x89, 0x68, 0xda, 0xdc, 0x31, 0x35, 0x8d, 0x0a],
+};
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -146,5 +172,35 @@ mod tests {
             r"SYSTEM\CurrentControlSet\Services\HvSignal\Parameters"
         );
         assert_eq!(DEVICE_SDDL, "D:P(A;;GA;;;SY)(A;;GA;;;BA)");
+    }
+
+    #[test]
+    fn trace_provider_guids_are_the_etw_name_hashes_of_their_names() {
+        for (name, guid) in [
+            (DRIVER_TRACE_PROVIDER_NAME, DRIVER_TRACE_PROVIDER_GUID),
+            (CONSOLE_TRACE_PROVIDER_NAME, CONSOLE_TRACE_PROVIDER_GUID),
+        ] {
+            let (data1, data2, data3, data4) = tracelogging::Guid::from_name(name).to_fields();
+            assert_eq!(
+                Guid {
+                    data1,
+                    data2,
+                    data3,
+                    data4
+                },
+                guid,
+                "{name}"
+            );
+        }
+        assert_eq!(DRIVER_TRACE_PROVIDER_NAME, "HvSignal.Driver");
+        assert_eq!(CONSOLE_TRACE_PROVIDER_NAME, "HvSignal.Console");
+        assert_eq!(
+            DRIVER_TRACE_PROVIDER_GUID.to_string(),
+            "{44e0bdd4-8e8a-551b-327f-4b7410d28584}"
+        );
+        assert_eq!(
+            CONSOLE_TRACE_PROVIDER_GUID.to_string(),
+            "{70240bed-0bf1-5a74-8968-dadc31358d0a}"
+        );
     }
 }

@@ -16,7 +16,7 @@ use hvcall::{
 };
 use zerocopy::{FromBytes, IntoBytes};
 
-use crate::status::{Failure, NtStatus};
+use crate::ntstatus::{Failure, NtStatus};
 use crate::wire::{
     CONVENTION_FAST, CONVENTION_MEMORY, HeaderMismatch, KIND_SIGNAL_REQUEST, MAGIC,
     MAX_CALLS_PER_REQUEST, MAX_OPERATIONS, MessageHeader, OPERATION_ENTRY_SIZE, OPTION_SAMPLES,
@@ -786,7 +786,7 @@ impl SignalRequest {
 mod tests {
     extern crate std;
     use super::*;
-    use crate::status::{
+    use crate::ntstatus::{
         STATUS_INVALID_BUFFER_SIZE, STATUS_INVALID_PARAMETER, STATUS_REVISION_MISMATCH,
     };
     use hvcall::CONNECTION_ID_MASK;
