@@ -3,7 +3,9 @@
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use hvsignal_core::Policy;
-use hvsignal_proto::names::RAW_POLICY_VALUE_NAME;
+use hvsignal_proto::names::{
+    RAW_POLICY_VALUE_NAME, RAW_POLICY_VALUE_NAME_UTF16, RAW_POLICY_VALUE_NAME_UTF16_BYTES,
+};
 use wdk::{nt_success, paged_code, println};
 use wdk_sys::{
     NTSTATUS, PCUNICODE_STRING, PDRIVER_OBJECT, PWDFDEVICE_INIT, ULONG, UNICODE_STRING,
@@ -14,18 +16,13 @@ use wdk_sys::{
 use crate::context::WDF_DRIVER_CONFIG_SIZE;
 use crate::device::create_device;
 use crate::trace;
-use crate::wide::{ascii_to_utf16, utf16_byte_length};
 
 /// `KEY_QUERY_VALUE` (winnt.h / wdm.h): all the policy read needs.
 const KEY_QUERY_VALUE: ULONG = 0x0001;
 
-/// The policy value's name in UTF-16, for `WdfRegistryQueryULong`.
-static RAW_POLICY_VALUE_NAME_UTF16: [u16; RAW_POLICY_VALUE_NAME.len()] =
-    ascii_to_utf16(RAW_POLICY_VALUE_NAME);
-
-/// Its length in bytes for `UNICODE_STRING` (a `const`, so the length check runs in the
-/// compiler, never in the kernel).
-const RAW_POLICY_VALUE_NAME_BYTES: u16 = utf16_byte_length(RAW_POLICY_VALUE_NAME.len());
+/// The policy value's name in UTF-16, for `WdfRegistryQueryULong`: a `static`, so the
+/// `UNICODE_STRING` points at one fixed address.
+static POLICY_VALUE_NAME_UTF16: [u16; RAW_POLICY_VALUE_NAME.len()] = RAW_POLICY_VALUE_NAME_UTF16;
 
 /// `AllowRawHypercalls`, read once in `DriverEntry`; device add hands it to the core device.
 /// (A changed value takes effect when the driver is next loaded: after a device restart that
@@ -109,10 +106,10 @@ fn read_allow_raw_hypercalls(driver: WDFDRIVER) -> bool {
     }
 
     let name = UNICODE_STRING {
-        Length: RAW_POLICY_VALUE_NAME_BYTES,
-        MaximumLength: RAW_POLICY_VALUE_NAME_BYTES,
+        Length: RAW_POLICY_VALUE_NAME_UTF16_BYTES,
+        MaximumLength: RAW_POLICY_VALUE_NAME_UTF16_BYTES,
         // WdfRegistryQueryULong takes a PCUNICODE_STRING and only reads the name.
-        Buffer: RAW_POLICY_VALUE_NAME_UTF16.as_ptr().cast_mut(),
+        Buffer: POLICY_VALUE_NAME_UTF16.as_ptr().cast_mut(),
     };
     let mut value: ULONG = 0;
     // SAFETY: `key` was opened above; `name` describes a 'static UTF-16 buffer of its `Length` bytes;

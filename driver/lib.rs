@@ -14,7 +14,6 @@
 //! - `queue.rs`: the default queue, `EvtIoDeviceControl` and the request-buffer adapter;
 //! - `context.rs`: the WDF context type information and the structure sizes WDF checks;
 //! - `trace.rs`: the TraceLogging (ETW) provider `HvSignal.Driver` and its events;
-//! - `wide.rs`: UTF-16 constants for the registry value name.
 //!
 //! Off Windows the crate is empty (every item below is `#[cfg(windows)]`), so the workspace
 //! builds, lints and tests on any host; the Windows code is compiled by `cargo make package` and
@@ -48,8 +47,6 @@ mod driver;
 mod queue;
 #[cfg(windows)]
 mod trace;
-#[cfg(windows)]
-mod wide;
 
 // The kernel panic handler: a panic is a bugcheck. Nothing in the driver or the crates it calls
 // panics on any input (the deny list above and the core crates' lints), so this is unreachable

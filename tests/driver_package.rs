@@ -384,23 +384,6 @@ fn driver_sources_gate_everything_on_windows() {
     assert!(items > 0, "driver/lib.rs declares the driver's modules");
 }
 
-#[path = "../driver/wide.rs"]
-mod wide;
-
-#[test]
-fn utf16_constants_are_the_ascii_text() {
-    use hvsignal_proto::names::RAW_POLICY_VALUE_NAME;
-    const NAME: [u16; RAW_POLICY_VALUE_NAME.len()] = wide::ascii_to_utf16(RAW_POLICY_VALUE_NAME);
-    let expected: Vec<u16> = RAW_POLICY_VALUE_NAME.encode_utf16().collect();
-    assert_eq!(NAME.as_slice(), expected.as_slice());
-    assert_eq!(
-        usize::from(wide::utf16_byte_length(NAME.len())),
-        2 * RAW_POLICY_VALUE_NAME.len()
-    );
-    assert_eq!(wide::ascii_to_utf16::<0>(""), [0u16; 0]);
-    assert_eq!(wide::utf16_byte_length(32_767), 65_534);
-}
-
 #[test]
 fn the_drivers_dependencies_stay_no_std_when_built_with_the_console_program() {
     // tools/package.ps1 builds the driver and the console program in one cargo invocation, so

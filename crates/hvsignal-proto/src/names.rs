@@ -17,6 +17,49 @@ pub const DRIVER_BINARY: &str = "hvsignal_driver.sys";
 /// The DWORD under the service's `Parameters` key that allows raw mode when it is 1.
 pub const RAW_POLICY_VALUE_NAME: &str = "AllowRawHypercalls";
 
+/// [`RAW_POLICY_VALUE_NAME`] as UTF-16 code units (no terminating NUL), the form the kernel's
+/// registry calls take in a `UNICODE_STRING`.
+pub const RAW_POLICY_VALUE_NAME_UTF16: [u16; RAW_POLICY_VALUE_NAME.len()] =
+    ascii_to_utf16(RAW_POLICY_VALUE_NAME);
+
+/// The byte length of [`RAW_POLICY_VALUE_NAME_UTF16`], as `UNICODE_STRING.Length` wants it.
+pub const RAW_POLICY_VALUE_NAME_UTF16_BYTES: u16 =
+    utf16_byte_length(RAW_POLICY_VALUE_NAME_UTF16.len());
+
+/// The ASCII string `text` as `N` UTF-16 code units. Private and used only in `const` items, so
+/// a wrong `N` or a non-ASCII byte stops the build: the assertions run in the compiler, never
+/// in the kernel.
+const fn ascii_to_utf16<const N: usize>(text: &str) -> [u16; N] {
+    let bytes = text.as_bytes();
+    assert!(bytes.len() == N, "N must be the length of the string");
+    let mut out = [0u16; N];
+    let mut rest = bytes;
+    let mut slots: &mut [u16] = &mut out;
+    while let ([byte, tail @ ..], [slot, free @ ..]) = (rest, slots) {
+        assert!(byte.is_ascii(), "only ASCII strings are converted");
+        *slot = *byte as u16;
+        rest = tail;
+        slots = free;
+    }
+    out
+}
+
+/// The byte length of `units` UTF-16 code units; a string longer than a `UNICODE_STRING` can
+/// describe stops the build (used only in `const` items).
+const fn utf16_byte_length(units: usize) -> u16 {
+    let bytes = units.saturating_mul(2);
+    assert!(
+        bytes <= u16::MAX as usize,
+        "a UNICODE_STRING holds at most 65535 bytes"
+    );
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "checked by the assertion just above"
+    )]
+    let length = bytes as u16;
+    length
+}
+
 /// The registry key (below `HKEY_LOCAL_MACHINE`) holding [`RAW_POLICY_VALUE_NAME`].
 pub const POLICY_KEY_PATH: &str = "SYSTEM\\CurrentControlSet\\Services\\HvSignal\\Parameters";
 
@@ -167,6 +210,14 @@ mod tests {
         assert_eq!(HARDWARE_ID, r"Root\HvSignal");
         assert_eq!(DRIVER_BINARY, "hvsignal_driver.sys");
         assert_eq!(RAW_POLICY_VALUE_NAME, "AllowRawHypercalls");
+        assert!(
+            "AllowRawHypercalls"
+                .encode_utf16()
+                .eq(RAW_POLICY_VALUE_NAME_UTF16.iter().copied())
+        );
+        assert_eq!(RAW_POLICY_VALUE_NAME_UTF16_BYTES, 36);
+        assert_eq!(ascii_to_utf16::<0>(""), [0u16; 0]);
+        assert_eq!(utf16_byte_length(32_767), 65_534);
         assert_eq!(
             POLICY_KEY_PATH,
             r"SYSTEM\CurrentControlSet\Services\HvSignal\Parameters"
