@@ -3,36 +3,23 @@
 
 mod support;
 
-use assert_cmd::Command;
 use serde_json::{Value, json};
+use support::{assert_names, document, run};
 
-fn hvsignal() -> Command {
-    let mut cmd = Command::cargo_bin("hvsignal").expect("binary built");
-    cmd.env("NO_COLOR", "1");
-    cmd
-}
-
-/// Runs `args` (no `--backend` added), checks the exit code, returns stdout and stderr.
-fn run(args: &[&str], code: i32) -> (Vec<u8>, String) {
-    let output = hvsignal().args(args).output().expect("runs");
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
-    (output.stdout, stderr)
-}
-
-/// The one JSON error document a failing `args` prints on stdout.
+/// The one JSON error document a failing `args` prints on stdout (exit 2).
 fn error_document(args: &[&str]) -> Value {
-    let (stdout, _) = run(args, 2);
-    support::parse_strict_json(&stdout).expect("one JSON document on stdout")
+    document(args, 2)
 }
 
 #[test]
 fn clap_usage_errors_print_one_json_error_document_with_json_anywhere() {
-    for (args, command, message_start) in [
+    // Each message names what was wrong (the value, the option, the command); clap's sentences
+    // around them are clap's.
+    for (args, command, named) in [
         (
             &["--backend", "model", "--json", "signal", "-c", "zz"][..],
             json!("signal"),
-            "invalid value 'zz' for '--connection <ID>'",
+            &["'zz'", "--connection"][..],
         ),
         (
             &[
@@ -46,7 +33,7 @@ fn clap_usage_errors_print_one_json_error_document_with_json_anywhere() {
                 "--json",
             ],
             json!("signal"),
-            "invalid value '65536' for '--flag <FLAG>'",
+            &["'65536'", "--flag"],
         ),
         (
             &[
@@ -60,23 +47,19 @@ fn clap_usage_errors_print_one_json_error_document_with_json_anywhere() {
                 "1",
             ],
             json!("bench"),
-            "invalid value '0' for '--calls <N>'",
+            &["'0'", "--calls"],
         ),
         (
             &["--backend", "model", "--json", "scan", "--from", "1"],
             json!("scan"),
-            "the following required arguments were not provided:",
+            &["--to"],
         ),
         (
             &["--backend", "model", "--json", "sgnal"],
             Value::Null,
-            "unrecognized subcommand 'sgnal'",
+            &["'sgnal'"],
         ),
-        (
-            &["--backend", "model", "--json"],
-            Value::Null,
-            "'hvsignal' requires a subcommand",
-        ),
+        (&["--backend", "model", "--json"], Value::Null, &[]),
     ] {
         let v = error_document(args);
         assert_eq!(v["command"], command, "{args:?}");
@@ -85,8 +68,9 @@ fn clap_usage_errors_print_one_json_error_document_with_json_anywhere() {
         assert_eq!(v["error"]["kind"], json!("usage"), "{args:?}");
         assert_eq!(v["exit_code"], json!(2), "{args:?}");
         let message = v["error"]["message"].as_str().expect("message");
-        assert!(message.starts_with(message_start), "{args:?}: {message}");
+        assert!(!message.is_empty(), "{args:?}");
         assert!(!message.contains('\n'), "{args:?}: one line: {message}");
+        assert_names(message, named);
     }
 }
 
@@ -109,9 +93,9 @@ fn an_error_found_after_parsing_is_one_json_document_too() {
 
 #[test]
 fn without_json_a_usage_error_prints_nothing_on_stdout() {
-    let (stdout, stderr) = run(&["--backend", "model", "signal", "-c", "zz"], 2);
-    assert!(stdout.is_empty());
-    assert!(stderr.starts_with("error: invalid value 'zz'"), "{stderr}");
+    let printed = run(&["--backend", "model", "signal", "-c", "zz"], 2);
+    assert!(printed.stdout.is_empty());
+    assert_names(&printed.stderr, &["'zz'"]);
 }
 
 #[test]
@@ -126,17 +110,24 @@ fn help_and_version_stay_plain_text_and_succeed_even_with_json() {
         &["--version"],
         &["--json", "-V"],
     ] {
-        let (stdout, _) = run(args, 0);
+        let stdout = run(args, 0).stdout;
         assert!(!stdout.is_empty(), "{args:?}");
         assert!(
             serde_json::from_slice::<Value>(&stdout).is_err(),
             "{args:?} printed JSON"
         );
     }
-    let (stdout, _) = run(&["help", "scan"], 0);
-    assert!(String::from_utf8_lossy(&stdout).contains("Usage: hvsignal scan "));
-    let (stdout, _) = run(&["help", "--help"], 0);
-    assert!(String::from_utf8_lossy(&stdout).contains("Usage: hvsignal help "));
+    // `help COMMAND` is that command's help; `help --help` the help command's own.
+    assert_eq!(
+        run(&["help", "scan"], 0).stdout,
+        run(&["scan", "--help"], 0).stdout
+    );
+    assert_eq!(run(&["help"], 0).stdout, run(&["--help"], 0).stdout);
+    assert_ne!(
+        run(&["help", "--help"], 0).stdout,
+        run(&["--help"], 0).stdout
+    );
+    assert_eq!(offered("help"), ["--help", "--json"]);
 }
 
 #[test]
@@ -148,7 +139,7 @@ fn help_of_an_unknown_command_is_a_usage_error() {
 
 /// The long options a command's help offers.
 fn offered(command: &str) -> Vec<String> {
-    let (stdout, _) = run(&[command, "--help"], 0);
+    let stdout = run(&[command, "--help"], 0).stdout;
     String::from_utf8_lossy(&stdout)
         .split_whitespace()
         .filter(|w| w.starts_with("--"))
@@ -163,11 +154,10 @@ fn offered(command: &str) -> Vec<String> {
 fn status_offers_no_backend_options_and_refuses_them_after_the_command() {
     let options = offered("status");
     assert_eq!(options, ["--help", "--json"]);
-    let (_, stderr) = run(&["status", "--backend", "model", "0x11"], 2);
-    assert!(
-        stderr.contains("unexpected argument '--backend'"),
-        "{stderr}"
-    );
+    let v = error_document(&["--json", "status", "--backend", "model", "0x11"]);
+    assert_eq!(v["command"], json!("status"));
+    assert_eq!(v["error"]["kind"], json!("usage"));
+    assert_names(v["error"]["message"].as_str().unwrap(), &["'--backend'"]);
     // Before the command they are accepted, as for every command.
     run(&["--backend", "model", "status", "0x11"], 0);
 }
@@ -191,8 +181,7 @@ fn backend_and_world_work_after_the_command_and_must_agree_with_those_before() {
         env!("CARGO_MANIFEST_DIR"),
         "/../crates/hvmodel/worlds/openvmm.toml"
     );
-    let (stdout, _) = run(&["--json", "info", "--world", world], 0);
-    let v: Value = serde_json::from_slice(&stdout).unwrap();
+    let v = document(&["--json", "info", "--world", world], 0);
     assert_eq!(v["backend"], json!("model"));
     assert_eq!(v["world"]["profile"], json!("openvmm"));
     let v = error_document(&[
@@ -211,7 +200,7 @@ fn backend_and_world_work_after_the_command_and_must_agree_with_those_before() {
 fn calls_is_the_option_of_signal_and_bench_and_repeat_its_alias() {
     for (option, calls) in [("--calls", 3), ("--repeat", 4), ("-n", 5)] {
         let n = calls.to_string();
-        let (stdout, _) = run(
+        let v = document(
             &[
                 "--backend",
                 "model",
@@ -224,10 +213,9 @@ fn calls_is_the_option_of_signal_and_bench_and_repeat_its_alias() {
             ],
             0,
         );
-        let v: Value = serde_json::from_slice(&stdout).unwrap();
         assert_eq!(v["repeat"], json!(calls), "{option}");
         assert_eq!(v["operations"][0]["calls"], json!(calls), "{option}");
-        let (stdout, _) = run(
+        let v = document(
             &[
                 "--backend",
                 "model",
@@ -240,7 +228,6 @@ fn calls_is_the_option_of_signal_and_bench_and_repeat_its_alias() {
             ],
             0,
         );
-        let v: Value = serde_json::from_slice(&stdout).unwrap();
         assert_eq!(v["calls"], json!(calls), "bench {option}");
     }
 }
