@@ -10,7 +10,7 @@ use hvmodel::{Profile, World};
 
 use crate::cli::{BackendKind, Cli};
 use crate::client::Client;
-use crate::exit::AppError;
+use crate::exit::{AppError, InputFileError, UsageError};
 use crate::report::{self, Document, Style, Text};
 use crate::transport::model::{ModelTransport, ReceiverLog};
 
@@ -38,14 +38,15 @@ impl Context {
         let target = cli
             .target
             .merged(cli.command.target())
-            .map_err(AppError::Usage)?;
+            .map_err(UsageError::ConflictingOptions)?;
         let backend = match (target.backend, &target.world) {
             (Some(BackendKind::Device), Some(world)) => {
-                return Err(AppError::Usage(format!(
+                return Err(UsageError::ConflictingOptions(format!(
                     "--world {}: world files describe the model; they cannot be used with \
                      --backend device (use --backend model)",
                     world.display()
-                )));
+                ))
+                .into());
             }
             (Some(kind), _) => kind,
             (None, Some(_)) => BackendKind::Model,
@@ -139,8 +140,7 @@ impl Context {
     pub fn load_world(&self, profile: Option<Profile>) -> Result<LoadedWorld, AppError> {
         let (world, source) = match &self.world {
             Some(path) => (
-                World::from_file(path)
-                    .map_err(|e| AppError::InputFile(format!("world file {e}")))?,
+                World::from_file(path).map_err(InputFileError::World)?,
                 path.display().to_string(),
             ),
             None => (World::builtin(), "built-in".to_owned()),
@@ -181,11 +181,12 @@ impl Context {
     /// world file (exit 2).
     pub fn open_recording(&self, option: &str) -> Result<(Session, ReceiverLog), AppError> {
         if self.backend != BackendKind::Model {
-            return Err(AppError::Usage(format!(
+            return Err(UsageError::ConflictingOptions(format!(
                 "{option} needs the model backend: on the device the receiving side is the host \
                  (or another partition), which hvsignal cannot see; use --backend model (with \
                  --world FILE to choose the receiver)"
-            )));
+            ))
+            .into());
         }
         let loaded = self.load_world(None)?;
         let (transport, log) = ModelTransport::recording(loaded.world.clone());

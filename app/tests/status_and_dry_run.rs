@@ -271,8 +271,8 @@ fn dry_run_raw_fields() {
 fn bad_signal_input_exits_2_naming_the_argument() {
     assert_eq!(
         stderr_of(&["signal", "-c", "0x1000000", "--dry-run"], 2),
-        "hvsignal: error: --connection 0x1000000: a connection id is 24 bits (0 to 0xffffff); bits \
-         31:24 are reserved. Add --raw to send it anyway (raw mode)\n"
+        "hvsignal: error: --connection: connection id 0x1000000 does not fit 24 bits (0 to \
+         0xffffff); bits 31:24 are reserved. Add --raw to send it anyway (raw mode)\n"
     );
     assert!(
         stderr_of(&["signal", "-c", "1", "-f", "65536", "--dry-run"], 2).starts_with(

@@ -31,11 +31,11 @@ use hvsignal_proto::{
 use serde::Serialize;
 
 use crate::call;
-use crate::cli::{BackendKind, FuzzArgs, RawArgs};
+use crate::cli::{BackendKind, FuzzArgs};
 use crate::client::{Client, DriverError};
 use crate::conformance;
 use crate::context::{Context, Session};
-use crate::exit::{AppError, CommandResult, Exit};
+use crate::exit::{AppError, CommandResult, EnvironmentError, Exit, InputFileError, UsageError};
 use crate::issued::{CallJson, IssuedCall};
 use crate::progress;
 use crate::report::{self, Align, StatusJson, Style, Table, Text};
@@ -153,25 +153,20 @@ impl Entry {
     /// The call, checked as `signal` checks its command line.
     fn planned(&self, raw: bool) -> Result<Operation, AppError> {
         if !raw && (self.rsvd != 0 || self.control_bits != 0 || self.input_offset != 0) {
-            return Err(AppError::Usage(
+            return Err(UsageError::BadValue(
                 "RsvdZ, control bits and the input offset are raw-mode fields: they are 0 \
                  unless the log's header says raw=1"
                     .to_owned(),
-            ));
+            )
+            .into());
         }
-        let args = RawArgs {
-            raw,
-            rsvd: (self.rsvd != 0).then_some(self.rsvd),
-            control_bits: (self.control_bits != 0).then_some(self.control_bits),
-            input_offset: (self.input_offset != 0).then_some(self.input_offset),
-            ..RawArgs::default()
+        let operation = Operation {
+            rsvd_z: self.rsvd,
+            extra_control: self.control_bits,
+            input_offset: self.input_offset,
+            ..Operation::new(self.connection_id, self.flag, 1)
         };
-        Ok(call::plan(
-            self.connection_id,
-            self.flag,
-            self.convention(),
-            &args,
-        )?)
+        Ok(call::check(operation, self.convention(), raw)?)
     }
 
     /// The entry's log line, without the newline.
@@ -505,13 +500,9 @@ impl Log {
             .write(true)
             .create_new(true)
             .open(path)
-            .map_err(|e| {
-                let hint = if e.kind() == io::ErrorKind::AlreadyExists {
-                    ": a log is never overwritten; remove it or give another file"
-                } else {
-                    ""
-                };
-                AppError::Usage(format!("--log {}: {e}{hint}", path.display()))
+            .map_err(|source| UsageError::LogNotCreated {
+                path: path.to_owned(),
+                source,
             })?;
         Ok(Self { file })
     }
@@ -519,7 +510,12 @@ impl Log {
     /// Writes the header, before any entry.
     fn start(&mut self, path: &Path, header: &LogHeader) -> Result<(), AppError> {
         self.write(&format!("{}\n", header.line()))
-            .map_err(|e| AppError::Environment(format!("--log {}: {e}", path.display())))
+            .map_err(|source| {
+                AppError::from(EnvironmentError::LogNotWritten {
+                    what: format!("--log {}", path.display()),
+                    source,
+                })
+            })
     }
 
     fn write(&mut self, text: &str) -> io::Result<()> {
@@ -533,8 +529,12 @@ impl Log {
             text.push_str(&entry.log_line());
             text.push('\n');
         }
-        self.write(&text)
-            .map_err(|e| AppError::Environment(format!("cannot write the fuzz log: {e}")))
+        self.write(&text).map_err(|source| {
+            AppError::from(EnvironmentError::LogNotWritten {
+                what: "cannot write the fuzz log".to_owned(),
+                source,
+            })
+        })
     }
 }
 
@@ -555,10 +555,12 @@ struct LogLines {
 
 impl LogLines {
     fn error(&self, message: &str) -> AppError {
-        AppError::InputFile(format!(
-            "fuzz log {}: line {}: {message}",
-            self.name, self.line
-        ))
+        InputFileError::FuzzLog {
+            name: self.name.clone(),
+            line: Some(self.line),
+            message: message.to_owned(),
+        }
+        .into()
     }
 
     /// The next complete line without its line ending; `None` at the end, with the bytes of a
@@ -568,7 +570,11 @@ impl LogLines {
         (&mut self.reader)
             .take(MAX_LOG_LINE as u64 + 1)
             .read_until(b'\n', &mut bytes)
-            .map_err(|e| AppError::InputFile(format!("fuzz log {}: {e}", self.name)))?;
+            .map_err(|e| InputFileError::FuzzLog {
+                name: self.name.clone(),
+                line: None,
+                message: e.to_string(),
+            })?;
         if bytes.last() != Some(&b'\n') {
             if bytes.len() > MAX_LOG_LINE {
                 self.line += 1;
@@ -607,8 +613,11 @@ impl LogReader {
     /// header line (exit 2, naming the file and line).
     pub fn open(path: &Path) -> Result<Self, AppError> {
         let name = path.display().to_string();
-        let file = hvmodel::input::open_input_file(path)
-            .map_err(|e| AppError::InputFile(format!("fuzz log {name}: {e}")))?;
+        let file = hvmodel::input::open_input_file(path).map_err(|e| InputFileError::FuzzLog {
+            name: name.clone(),
+            line: None,
+            message: e.to_string(),
+        })?;
         let mut lines = LogLines {
             name,
             reader: BufReader::new(file),
@@ -616,11 +625,15 @@ impl LogReader {
             cut_off: 0,
         };
         let Some(line) = lines.next_line()? else {
-            return Err(AppError::InputFile(format!(
-                "fuzz log {}: it has no complete header line (`{LOG_MAGIC} {LOG_VERSION} \
-                 seed=…`): not a fuzz log, or cut off before its first entry",
-                lines.name
-            )));
+            return Err(InputFileError::FuzzLog {
+                name: lines.name,
+                line: None,
+                message: format!(
+                    "it has no complete header line (`{LOG_MAGIC} {LOG_VERSION} seed=…`): not a \
+                     fuzz log, or cut off before its first entry"
+                ),
+            }
+            .into());
         };
         let header = LogHeader::parse(&line).map_err(|e| lines.error(&e))?;
         Ok(Self {
@@ -877,21 +890,19 @@ pub fn run(ctx: &Context, args: &FuzzArgs) -> CommandResult {
     if let Some(path) = &args.replay {
         return replay(ctx, args, path);
     }
-    if !args.raw
-        && let Some(id) = args
-            .connections
-            .iter()
-            .find(|id| **id & !hvcall::CONNECTION_ID_MASK != 0)
-    {
-        return Err(AppError::Usage(format!(
-            "--connection {id:#x}: a connection id is 24 bits (0 to 0xffffff); bits 31:24 are \
-             reserved. Add --raw to fuzz with it (raw mode)"
-        )));
+    if !args.raw {
+        for &id in &args.connections {
+            hvcall::check_connection_id(id).map_err(|source| UsageError::ConnectionIdTooLarge {
+                option: "--connection",
+                source,
+                remedy: ". Add --raw to fuzz with it (raw mode)",
+            })?;
+        }
     }
     let mut session = ctx.open(None)?;
     let query = session.client.query()?;
     if args.raw && !query.raw_allowed() {
-        return Err(raw_refused(ctx.backend));
+        return Err(EnvironmentError::RawRefused(ctx.backend).into());
     }
     // The log is created before the quick scan signals anything: an existing file refuses the
     // run while nothing has been issued yet.
@@ -1017,7 +1028,7 @@ fn replay(ctx: &Context, args: &FuzzArgs, path: &Path) -> CommandResult {
     let most = args.iterations.unwrap_or(u64::MAX);
     let check = check_log(path, from, most)?;
     if check.chosen == 0 {
-        return Err(AppError::Usage(match check.last {
+        return Err(UsageError::BadValue(match check.last {
             Some(last) => format!(
                 "--from {from}: fuzz log {} has no entry at or after it (its last entry is \
                  {last})",
@@ -1027,14 +1038,15 @@ fn replay(ctx: &Context, args: &FuzzArgs, path: &Path) -> CommandResult {
                 "fuzz log {}: it has no complete entry to replay",
                 path.display()
             ),
-        }));
+        })
+        .into());
     }
     let mut log = LogReader::open(path)?;
     let mut session = ctx.open(None)?;
     let query = session.client.query()?;
     let generator = log.header.generator.clone();
     if generator.raw && !query.raw_allowed() {
-        return Err(raw_refused(ctx.backend));
+        return Err(EnvironmentError::RawRefused(ctx.backend).into());
     }
     let profile = args.profile.unwrap_or(log.header.profile);
     let mut oracle = oracle(&session, &generator, profile)?;
@@ -1090,19 +1102,6 @@ fn replay(ctx: &Context, args: &FuzzArgs, path: &Path) -> CommandResult {
         cut_off_bytes: check.cut_off,
     });
     finish(ctx, &session, &document)
-}
-
-fn raw_refused(backend: BackendKind) -> AppError {
-    AppError::Environment(match backend {
-        BackendKind::Device => "--raw: raw hypercalls are disabled; set AllowRawHypercalls=1 \
-                                under HKLM\\SYSTEM\\CurrentControlSet\\Services\\HvSignal\\\
-                                Parameters and restart the device; nothing was issued"
-            .to_owned(),
-        BackendKind::Model => "--raw: raw hypercalls are disabled in this world; set \
-                               `allow_raw_hypercalls = true` under [driver] in the world file; \
-                               nothing was issued"
-            .to_owned(),
-    })
 }
 
 /// The oracle: the model of `profile`, over the backend's world (model) or over the live

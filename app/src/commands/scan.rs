@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{self, IsTerminal, Write};
 
-use hvcall::{CONNECTION_ID_MASK, HvStatus};
+use hvcall::HvStatus;
 use hvsignal_proto::{
     CallingConvention, MAX_CALLS_PER_REQUEST, MAX_OPERATIONS, Operation, SignalRequest,
 };
@@ -20,7 +20,7 @@ use serde::{Serialize, Serializer};
 use crate::cli::ScanArgs;
 use crate::client::{Client, DriverError};
 use crate::context::Context;
-use crate::exit::{AppError, CommandResult, Exit};
+use crate::exit::{AppError, CommandResult, Exit, UsageError};
 use crate::progress;
 use crate::report::{self, Align, StatusJson, Style, Table};
 
@@ -421,23 +421,23 @@ impl Serialize for SummaryJson<'_, '_> {
     }
 }
 
-fn check(args: &ScanArgs) -> Result<u64, AppError> {
-    for (name, value) in [("--from", args.from), ("--to", args.to)] {
-        if value > CONNECTION_ID_MASK {
-            return Err(AppError::Usage(format!(
-                "{name} {value:#x}: a connection id is 24 bits (0 to 0xffffff)"
-            )));
-        }
+fn check(args: &ScanArgs) -> Result<u64, UsageError> {
+    for (option, value) in [("--from", args.from), ("--to", args.to)] {
+        hvcall::check_connection_id(value).map_err(|source| UsageError::ConnectionIdTooLarge {
+            option,
+            source,
+            remedy: "",
+        })?;
     }
     if args.from > args.to {
-        return Err(AppError::Usage(format!(
+        return Err(UsageError::BadValue(format!(
             "--from {:#x} is above --to {:#x}: give the range low to high",
             args.from, args.to
         )));
     }
     let count = u64::from(args.to - args.from) + 1;
     if count > CONFIRM_ABOVE && !args.yes {
-        return Err(AppError::Usage(format!(
+        return Err(UsageError::NotConfirmed(format!(
             "the range {:#x}..={:#x} has {count} ids, more than {CONFIRM_ABOVE}: a scan signals \
              every live connection it finds; add --yes to confirm",
             args.from, args.to
@@ -625,6 +625,8 @@ fn write_ranges(out: &mut dyn Write, ranges: impl Iterator<Item = [u32; 2]>) -> 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+
+    use hvcall::CONNECTION_ID_MASK;
 
     use super::*;
     use crate::cli::BackendKind;
@@ -942,14 +944,16 @@ mod tests {
         };
         assert_eq!(check(&args(1, 4096, false)).unwrap(), 4096);
         assert!(
-            matches!(check(&args(0, 4096, false)), Err(AppError::Usage(m)) if m.contains("--yes"))
+            matches!(check(&args(0, 4096, false)), Err(UsageError::NotConfirmed(m)) if m.contains("--yes"))
         );
         assert_eq!(check(&args(0, 4096, true)).unwrap(), 4097);
         assert!(
-            matches!(check(&args(5, 4, false)), Err(AppError::Usage(m)) if m.starts_with("--from 0x5"))
+            matches!(check(&args(5, 4, false)), Err(UsageError::BadValue(m)) if m.starts_with("--from 0x5"))
         );
-        assert!(
-            matches!(check(&args(0, 0x0100_0000, true)), Err(AppError::Usage(m)) if m.starts_with("--to 0x1000000"))
+        assert_eq!(
+            check(&args(0, 0x0100_0000, true)).unwrap_err().to_string(),
+            "--to: connection id 0x1000000 does not fit 24 bits (0 to 0xffffff); bits 31:24 are \
+             reserved"
         );
     }
 }
