@@ -23,7 +23,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use hvcall::HvStatus;
+use hvcall::{CONNECTION_ID_MASK, HvStatus, HypercallControl, PAGE_SIZE, SignalEventInput};
 use hvmodel::{Profile, splitmix64};
 use hvsignal_proto::{
     CallingConvention, MAX_OPERATIONS, Operation, OperationResult, SignalRequest,
@@ -57,9 +57,32 @@ const SHOWN_FINDINGS: usize = 20;
 const DRAWS_PER_ENTRY: u64 = 64;
 /// Entries per block of one convention (a full request).
 const BLOCK: u64 = MAX_OPERATIONS as u64;
-/// Control-word bits the TLFS reserves (30:27, 47:44, 63:60).
-const RESERVED_BITS: [u32; 12] = [27, 28, 29, 30, 44, 45, 46, 47, 60, 61, 62, 63];
-const PAGE: u16 = 4096;
+/// The positions of the control-word bits the TLFS reserves (hvcall's
+/// [`HypercallControl::RESERVED_MASK`]: 30:27, 47:44, 63:60), low to high.
+const RESERVED_BITS: [u32; 12] = reserved_bit_positions();
+/// The input page, in the `u64` the generator draws.
+const PAGE: u64 = PAGE_SIZE as u64;
+/// The SignalEvent input's size, in the `u64` the generator draws.
+const INPUT_SIZE: u64 = SignalEventInput::SIZE as u64;
+
+const fn reserved_bit_positions() -> [u32; 12] {
+    let mut positions = [0; 12];
+    let mut found = 0;
+    let mut bit = 0;
+    while bit < 64 {
+        if HypercallControl::RESERVED_MASK & (1 << bit) != 0 {
+            // A mask of more than 12 bits fails the build here (index out of bounds).
+            positions[found] = bit;
+            found += 1;
+        }
+        bit += 1;
+    }
+    assert!(
+        found == positions.len(),
+        "the TLFS reserves 12 control-word bits"
+    );
+    positions
+}
 
 /// Set by the Ctrl-C handler: the run stops before its next request.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -203,7 +226,7 @@ impl Entry {
             flag: narrow16(number(flag, "a flag number", u64::from(u16::MAX))?),
             rsvd: narrow16(number(rsvd, "RsvdZ", u64::from(u16::MAX))?),
             control_bits: number(control, "control bits", u64::MAX)?,
-            input_offset: narrow16(number(offset, "an input offset", 4095)?),
+            input_offset: narrow16(number(offset, "an input offset", PAGE - 1)?),
         })
     }
 
@@ -294,18 +317,19 @@ impl Generator {
                 id.wrapping_add(1)
             } else {
                 id.wrapping_sub(1)
-            } & hvcall::CONNECTION_ID_MASK;
+            } & CONNECTION_ID_MASK;
             (id, self.flag_count_of(id))
         } else if kind < 65 {
-            let id = d.pick(&[0, 1, 0x00FF_FFFE, 0x00FF_FFFF]);
+            let id = d.pick(&[0, 1, CONNECTION_ID_MASK - 1, CONNECTION_ID_MASK]);
             (id, self.flag_count_of(id))
         } else {
-            let id = narrow32(d.below(1 << 24));
+            let id = narrow32(d.below(u64::from(CONNECTION_ID_MASK) + 1));
             (id, self.flag_count_of(id))
         };
         if self.raw && d.chance(20) {
+            // The reserved bits 31:24 above the id.
             let high = narrow32(d.pick_or_range(&[0x01, 0x80, 0xFF], 1, 0xFF));
-            id |= high << 24;
+            id |= high << CONNECTION_ID_MASK.count_ones();
         }
         let count = u64::from(flag_count);
         let flag = match d.below(100) {
@@ -340,21 +364,38 @@ impl Generator {
         }
         let mut header = 0u64;
         if d.chance(40) {
+            // Each field is placed by hvcall's control-word layout; every drawn value fits it.
+            let empty = HypercallControl::from_raw(0);
+            let placed =
+                |field: Result<HypercallControl, _>| field.map_or(0, HypercallControl::raw);
+            let rep_max = u64::from(HypercallControl::REP_MAX);
             entry.control_bits = match d.below(5) {
                 0 => 1 << d.pick(&RESERVED_BITS),
-                1 => d.pick_or_range(&[1, 0xFFF], 1, 0xFFF) << 32,
-                2 => d.pick_or_range(&[1, 0xFFF], 1, 0xFFF) << 48,
+                1 => placed(empty.with_rep_count(narrow16(d.pick_or_range(
+                    &[1, rep_max],
+                    1,
+                    rep_max,
+                )))),
+                2 => placed(empty.with_rep_start(narrow16(d.pick_or_range(
+                    &[1, rep_max],
+                    1,
+                    rep_max,
+                )))),
                 3 => {
                     // The memory convention's input and header must end inside the page.
-                    let max = if entry.memory { 511 } else { 0x3FF };
+                    let max = if entry.memory {
+                        (PAGE - INPUT_SIZE) / 8
+                    } else {
+                        u64::from(HypercallControl::VARIABLE_HEADER_MAX)
+                    };
                     header = d.pick_or_range(&[1, 2, max], 1, max);
-                    header << 17
+                    placed(empty.with_variable_header_size(narrow16(header)))
                 }
-                _ => 1 << 31,
+                _ => HypercallControl::NESTED_BIT,
             };
         }
         if entry.memory {
-            let last = u64::from(PAGE) - 8 - header * 8;
+            let last = PAGE - INPUT_SIZE - header * 8;
             entry.input_offset = narrow16(match d.below(7) {
                 0 => 0,
                 1 => 8.min(last),
@@ -1013,7 +1054,7 @@ fn live_set(
         .map(|&id| {
             let count = session.world.as_ref().map_or(flag_count, |w| {
                 w.world
-                    .connection(id & hvcall::CONNECTION_ID_MASK)
+                    .connection(id & CONNECTION_ID_MASK)
                     .and_then(|c| w.world.port(c.port))
                     .map_or(DEFAULT_FLAG_COUNT, |p| p.flag_count)
             });
@@ -1113,7 +1154,7 @@ fn oracle(session: &Session, generator: &Generator, profile: Profile) -> Result<
         let ids: Vec<u32> = generator
             .live
             .iter()
-            .map(|(id, _)| *id & hvcall::CONNECTION_ID_MASK)
+            .map(|(id, _)| *id & CONNECTION_ID_MASK)
             .collect();
         conformance::device_world(&ids, generator.flag_count, generator.raw)?
     };
