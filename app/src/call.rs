@@ -2,7 +2,7 @@
 //! checked and turned into the protocol's operation, so that errors name the argument before
 //! anything is sent. Describing a call for a report is `issued.rs`'s job.
 
-use hvcall::{ControlError, HypercallControl};
+use hvcall::{ControlError, HypercallControl, SignalInputError};
 use hvsignal_proto::{CallingConvention, FIXED_CONTROL_BITS, Operation, OperationError};
 
 use crate::cli::RawArgs;
@@ -13,12 +13,9 @@ pub const EXTRA_CONTROL_BITS: u64 = !FIXED_CONTROL_BITS;
 /// Why a call cannot be planned: each names the argument at fault (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    /// A connection id above 24 bits without raw mode.
-    #[error(
-        "--connection {0:#x}: a connection id is 24 bits (0 to 0xffffff); bits 31:24 are \
-         reserved. Add --raw to send it anyway (raw mode)"
-    )]
-    ConnectionIdTooLarge(u32),
+    /// A connection id above 24 bits without raw mode (hvcall's rule, named after the option).
+    #[error("--connection: {0}. Add --raw to send it anyway (raw mode)")]
+    ConnectionIdTooLarge(SignalInputError),
     /// A control-word field (`--rep-count`, `--rep-start`, `--var-header`) out of range.
     #[error("{argument}: {source}")]
     ControlField {
@@ -60,10 +57,6 @@ pub fn plan(
     convention: CallingConvention,
     raw: &RawArgs,
 ) -> Result<Operation, PlanError> {
-    let raw_mode = raw.is_raw();
-    if !raw_mode && connection_id & !hvcall::CONNECTION_ID_MASK != 0 {
-        return Err(PlanError::ConnectionIdTooLarge(connection_id));
-    }
     // The fields are placed with hvcall's control-word layout; the protocol carries only the
     // bits above the call code and the fast bit, which the driver adds back.
     let field = |argument| move |source| PlanError::ControlField { argument, source };
@@ -93,10 +86,27 @@ pub fn plan(
         input_offset: raw.input_offset.unwrap_or(0),
         ..Operation::new(connection_id, flag, 1)
     };
-    operation
-        .validate(convention, raw_mode)
-        .map_err(PlanError::Refused)?;
-    Ok(operation)
+    check(operation, convention, raw.is_raw())
+}
+
+/// `operation` (one call, its fields already typed: a fuzz log entry's, or [`plan`]'s), checked
+/// as the driver will check it in `convention` and raw mode or not: the protocol's validator
+/// decides, and a refusal of what an option sets names the option.
+///
+/// # Errors
+/// A connection id above 24 bits without raw mode, or anything else the protocol refuses.
+pub fn check(
+    operation: Operation,
+    convention: CallingConvention,
+    raw_mode: bool,
+) -> Result<Operation, PlanError> {
+    match operation.validate(convention, raw_mode) {
+        Ok(()) => Ok(operation),
+        Err(OperationError::ConnectionIdTooLarge(error)) => {
+            Err(PlanError::ConnectionIdTooLarge(error))
+        }
+        Err(error) => Err(PlanError::Refused(error)),
+    }
 }
 
 #[cfg(test)]
@@ -135,7 +145,9 @@ mod tests {
     fn refusals_name_the_argument() {
         let err = plan(0x0100_0000, 0, FAST, &RawArgs::default()).unwrap_err();
         assert!(
-            err.to_string().starts_with("--connection 0x1000000: "),
+            err.to_string()
+                == "--connection: connection id 0x1000000 does not fit 24 bits (0 to 0xffffff); \
+                    bits 31:24 are reserved. Add --raw to send it anyway (raw mode)",
             "{err}"
         );
         let raw = RawArgs {

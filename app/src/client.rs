@@ -96,16 +96,35 @@ impl DriverError {
 
 fn raw_refused(backend: BackendKind, error: TransportError) -> String {
     let code = error.code_text();
+    let remedy = enable_raw_remedy(backend);
     match backend {
-        BackendKind::Device => format!(
-            "raw hypercalls are disabled; set AllowRawHypercalls=1 under \
-             HKLM\\SYSTEM\\CurrentControlSet\\Services\\HvSignal\\Parameters and restart the \
-             device ({code})"
-        ),
+        BackendKind::Device => format!("{}; {remedy} ({code})", raw_disabled(backend)),
         BackendKind::Model => format!(
-            "raw hypercalls are disabled in this world; set `allow_raw_hypercalls = true` \
-             under [driver] in the world file ({code}, as the driver would answer)"
+            "{}; {remedy} ({code}, as the driver would answer)",
+            raw_disabled(backend)
         ),
+    }
+}
+
+/// "raw hypercalls are disabled", on the driver or in the model's world.
+#[must_use]
+pub const fn raw_disabled(backend: BackendKind) -> &'static str {
+    match backend {
+        BackendKind::Device => "raw hypercalls are disabled",
+        BackendKind::Model => "raw hypercalls are disabled in this world",
+    }
+}
+
+/// How to allow raw hypercalls: the driver's registry value, or the world file's key.
+#[must_use]
+pub const fn enable_raw_remedy(backend: BackendKind) -> &'static str {
+    match backend {
+        BackendKind::Device => {
+            "set AllowRawHypercalls=1 under \
+             HKLM\\SYSTEM\\CurrentControlSet\\Services\\HvSignal\\Parameters and restart the \
+             device"
+        }
+        BackendKind::Model => "set `allow_raw_hypercalls = true` under [driver] in the world file",
     }
 }
 

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::call;
 use crate::cli::{BackendKind, RawArgs};
 use crate::client::{Client, DriverError};
-use crate::exit::AppError;
+use crate::exit::{AppError, InputFileError, UsageError};
 use crate::transport::model::ModelTransport;
 
 /// The built-in case files, embedded so `hvsignal conform` works from any directory.
@@ -250,9 +250,9 @@ fn parse_status(
     file: &str,
     case: &str,
     profile: Profile,
-) -> Result<HvStatus, AppError> {
+) -> Result<HvStatus, InputFileError> {
     HvStatus::from_name(text).ok_or_else(|| {
-        AppError::InputFile(format!(
+        InputFileError::CaseFile(format!(
             "{file}: case `{case}`: key `expect.{profile}`: `{text}` is not a known HV_STATUS name \
              (e.g. SUCCESS, INVALID_CONNECTION_ID, HV_STATUS_INVALID_PORT_ID), nor \"n/a\""
         ))
@@ -264,7 +264,7 @@ fn expectation(
     file: &str,
     case: &str,
     profile: Profile,
-) -> Result<Expectation, AppError> {
+) -> Result<Expectation, InputFileError> {
     let (status, firm, note) = match spec {
         ExpectSpec::Short(s) => (s.as_str(), true, None),
         ExpectSpec::Full(t) => (t.status.as_str(), t.firm, t.note.clone()),
@@ -289,7 +289,7 @@ fn world_ref(
     case: &str,
     key: &str,
     base: Option<&Path>,
-) -> Result<(String, String), AppError> {
+) -> Result<(String, String), InputFileError> {
     if let Some((path, text)) = EMBEDDED_WORLDS.iter().find(|(path, _)| *path == name) {
         return Ok(((*path).to_owned(), (*text).to_owned()));
     }
@@ -297,7 +297,7 @@ fn world_ref(
     hvmodel::input::read_input_file(&path)
         .map(|text| (path.display().to_string(), text))
         .map_err(|e| {
-            AppError::InputFile(format!(
+            InputFileError::CaseFile(format!(
                 "{file}: case `{case}`: key `{key}`: world `{name}` is neither built in ({}) nor a \
                  readable world file ({}: {e})",
                 EMBEDDED_WORLDS
@@ -315,15 +315,19 @@ fn world_ref(
 /// # Errors
 /// Not TOML, an unknown key, a bad status name, a duplicate case name, or an unknown world:
 /// the message names the file, the case and the key (exit 2).
-pub fn parse_cases(text: &str, file: &str, base: Option<&Path>) -> Result<Vec<Case>, AppError> {
+pub fn parse_cases(
+    text: &str,
+    file: &str,
+    base: Option<&Path>,
+) -> Result<Vec<Case>, InputFileError> {
     let parsed: CaseFile = toml::from_str(text)
-        .map_err(|e| AppError::InputFile(format!("{file}: {}", e.to_string().trim_end())))?;
+        .map_err(|e| InputFileError::CaseFile(format!("{file}: {}", e.to_string().trim_end())))?;
     let mut names = BTreeSet::new();
     let mut out = Vec::new();
     for spec in parsed.cases {
         let case = spec.name.clone();
         if !names.insert(case.clone()) {
-            return Err(AppError::InputFile(format!(
+            return Err(InputFileError::CaseFile(format!(
                 "{file}: case `{case}`: key `name`: the name is used twice; names must be unique"
             )));
         }
@@ -331,7 +335,7 @@ pub fn parse_cases(text: &str, file: &str, base: Option<&Path>) -> Result<Vec<Ca
             None | Some("fast") => false,
             Some("memory") => true,
             Some(other) => {
-                return Err(AppError::InputFile(format!(
+                return Err(InputFileError::CaseFile(format!(
                     "{file}: case `{case}`: key `convention`: `{other}` is not a convention; \
                      allowed: \"fast\", \"memory\""
                 )));
@@ -339,7 +343,7 @@ pub fn parse_cases(text: &str, file: &str, base: Option<&Path>) -> Result<Vec<Ca
         };
         let world = match (&spec.world, &spec.model_world) {
             (Some(_), Some(_)) => {
-                return Err(AppError::InputFile(format!(
+                return Err(InputFileError::CaseFile(format!(
                     "{file}: case `{case}`: keys `world` and `model_world` exclude each other"
                 )));
             }
@@ -367,7 +371,7 @@ pub fn parse_cases(text: &str, file: &str, base: Option<&Path>) -> Result<Vec<Ca
             }
         }
         if expect.is_empty() {
-            return Err(AppError::InputFile(format!(
+            return Err(InputFileError::CaseFile(format!(
                 "{file}: case `{case}`: key `expect`: give at least one of tlfs, kvm, qemu, openvmm, xen"
             )));
         }
@@ -403,7 +407,7 @@ pub fn parse_cases(text: &str, file: &str, base: Option<&Path>) -> Result<Vec<Ca
 ///
 /// # Errors
 /// Never for the shipped files (a test parses them); a message naming the file otherwise.
-pub fn builtin_cases() -> Result<Vec<Case>, AppError> {
+pub fn builtin_cases() -> Result<Vec<Case>, InputFileError> {
     let mut cases = Vec::new();
     for (file, text) in BUILTIN_CASES {
         cases.extend(parse_cases(text, file, None)?);
@@ -415,24 +419,24 @@ pub fn builtin_cases() -> Result<Vec<Case>, AppError> {
 ///
 /// # Errors
 /// A file cannot be read or is invalid (exit 2).
-pub fn cases_from_files(files: &[PathBuf]) -> Result<Vec<Case>, AppError> {
+pub fn cases_from_files(files: &[PathBuf]) -> Result<Vec<Case>, InputFileError> {
     let mut cases: Vec<Case> = Vec::new();
     // Case name → index in `cases`: a lookup per case, not a scan of every case before it.
     let mut names: HashMap<String, usize> = HashMap::new();
     for path in files {
         let file = path.display().to_string();
         let text = hvmodel::input::read_input_file(path)
-            .map_err(|e| AppError::InputFile(format!("case file {file}: {e}")))?;
+            .map_err(|e| InputFileError::CaseFile(format!("case file {file}: {e}")))?;
         let parsed = parse_cases(&text, &file, path.parent())?;
         if parsed.is_empty() {
-            return Err(AppError::InputFile(format!(
+            return Err(InputFileError::CaseFile(format!(
                 "case file {file}: it has no cases: add at least one [[case]] table (format: \
                  docs/CLI.md, \"Conformance case files\"), or leave the file out"
             )));
         }
         for case in parsed {
             if let Some(other) = names.get(&case.name).and_then(|&i| cases.get(i)) {
-                return Err(AppError::InputFile(format!(
+                return Err(InputFileError::CaseFile(format!(
                     "{file}: case `{}`: key `name`: already used in {}",
                     case.name, other.file
                 )));
@@ -489,7 +493,7 @@ impl Runner<'_> {
                     CaseWorld::Default => (*default_world).clone(),
                     CaseWorld::Required(path, text) | CaseWorld::ModelOnly(path, text) => {
                         World::from_toml_str(text, path)
-                            .map_err(|e| AppError::InputFile(format!("world file {e}")))?
+                            .map_err(|e| AppError::from(InputFileError::World(e)))?
                     }
                 };
                 let live = world.connections().first().map(|c| c.id);
@@ -542,7 +546,7 @@ pub fn device_world(live: &[u32], flag_count: u16, allow_raw: bool) -> Result<Wo
         );
     }
     World::from_toml_str(&text, "the oracle's device world")
-        .map_err(|e| AppError::Usage(format!("the live connections cannot be modelled: {e}")))
+        .map_err(|e| UsageError::Unmodellable(e).into())
 }
 
 fn issue(client: &mut Client, case: &Case, live: Option<u32>) -> Result<Observation, AppError> {
@@ -641,7 +645,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            matches!(&err, AppError::InputFile(m) if m.starts_with("f.toml: case `a`: key `expect.tlfs`: `NOPE`"))
+            matches!(&err, InputFileError::CaseFile(m) if m.starts_with("f.toml: case `a`: key `expect.tlfs`: `NOPE`"))
         );
         let err = parse_cases(
             "[[case]]\nname = \"a\"\nrow = \"r\"\nbogus = 1\nexpect = { tlfs = \"SUCCESS\" }\n",
@@ -650,16 +654,16 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            matches!(&err, AppError::InputFile(m) if m.starts_with("f.toml: ") && m.contains("bogus"))
+            matches!(&err, InputFileError::CaseFile(m) if m.starts_with("f.toml: ") && m.contains("bogus"))
         );
         let err = parse_cases("[[case]]\nname = \"a\"\nrow = \"r\"\nworld = \"nowhere.toml\"\nexpect = { tlfs = \"SUCCESS\" }\n", "f.toml", None)
             .unwrap_err();
         assert!(
-            matches!(&err, AppError::InputFile(m) if m.starts_with("f.toml: case `a`: key `world`: world `nowhere.toml`"))
+            matches!(&err, InputFileError::CaseFile(m) if m.starts_with("f.toml: case `a`: key `world`: world `nowhere.toml`"))
         );
         let twice = "[[case]]\nname = \"a\"\nrow = \"r\"\nexpect = { tlfs = \"SUCCESS\" }\n";
         let err = parse_cases(&format!("{twice}{twice}"), "f.toml", None).unwrap_err();
-        assert!(matches!(&err, AppError::InputFile(m) if m.contains("used twice")));
+        assert!(matches!(&err, InputFileError::CaseFile(m) if m.contains("used twice")));
     }
 
     /// The device runs every case that does not need a model world, against whatever live

@@ -1,7 +1,7 @@
 //! What every command gets: the chosen backend, the world file, output mode and colour; how it
 //! opens its backend; and how its report comes out (a JSON document or a human report).
 
-use std::io;
+use std::io::{self, Write};
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -10,7 +10,7 @@ use hvmodel::{Profile, World};
 
 use crate::cli::{BackendKind, Cli};
 use crate::client::Client;
-use crate::exit::AppError;
+use crate::exit::{AppError, InputFileError, UsageError};
 use crate::report::{self, Document, Style, Text};
 use crate::transport::model::{ModelTransport, ReceiverLog};
 
@@ -38,14 +38,15 @@ impl Context {
         let target = cli
             .target
             .merged(cli.command.target())
-            .map_err(AppError::Usage)?;
+            .map_err(UsageError::ConflictingOptions)?;
         let backend = match (target.backend, &target.world) {
             (Some(BackendKind::Device), Some(world)) => {
-                return Err(AppError::Usage(format!(
+                return Err(UsageError::ConflictingOptions(format!(
                     "--world {}: world files describe the model; they cannot be used with \
                      --backend device (use --backend model)",
                     world.display()
-                )));
+                ))
+                .into());
             }
             (Some(kind), _) => kind,
             (None, Some(_)) => BackendKind::Model,
@@ -78,7 +79,8 @@ impl Context {
 
     /// Prints a command's report: with `--json` its JSON document (`body` in the common
     /// envelope), else the human report `render` writes, under `banner` (the model's
-    /// "simulated" line) when there is one. Every command's report comes out here.
+    /// "simulated" line) when there is one. Every command's report comes out here or, for a
+    /// report that streams, through [`Self::report_streaming`].
     ///
     /// # Errors
     /// Writing to stdout failed.
@@ -89,16 +91,47 @@ impl Context {
         body: &T,
         render: impl FnOnce(&mut Text, Style),
     ) -> io::Result<()> {
+        self.report_streaming(&mut io::stdout().lock(), command, banner, body, || {
+            Ok::<_, io::Error>(|out: &mut dyn Write, style| {
+                let mut text = Text::new();
+                render(&mut text, style);
+                text.write_to(out)
+            })
+        })
+    }
+
+    /// Writes a report to `out`, the one place that decides between the two forms: with
+    /// `--json` the JSON document of `body` (whose serialisation may do the command's work as
+    /// it goes, e.g. `scan`'s results), else `banner` and the human report. A human report is
+    /// written from finished work: `prepare` does it (nothing is written when it fails) and
+    /// returns the writer of the report.
+    ///
+    /// # Errors
+    /// `prepare` failed, or writing did (what the JSON document had written before stays
+    /// written).
+    pub fn report_streaming<T, E, W>(
+        &self,
+        out: &mut dyn Write,
+        command: &str,
+        banner: Option<String>,
+        body: &T,
+        prepare: impl FnOnce() -> Result<W, E>,
+    ) -> Result<(), E>
+    where
+        T: Serialize,
+        E: From<io::Error>,
+        W: FnOnce(&mut dyn Write, Style) -> io::Result<()>,
+    {
         if self.json {
-            return report::print_json(&self.document(command, body));
+            return Ok(report::write_json(out, &self.document(command, body))?);
         }
-        let mut text = Text::new();
+        let write = prepare()?;
+        let mut out = io::BufWriter::new(out);
         if let Some(banner) = banner {
-            text.line(banner);
-            text.blank();
+            writeln!(out, "{banner}\n")?;
         }
-        render(&mut text, self.style);
-        text.print()
+        write(&mut out, self.style)?;
+        Ok(out.flush()?)
     }
 }
 
@@ -139,8 +172,7 @@ impl Context {
     pub fn load_world(&self, profile: Option<Profile>) -> Result<LoadedWorld, AppError> {
         let (world, source) = match &self.world {
             Some(path) => (
-                World::from_file(path)
-                    .map_err(|e| AppError::InputFile(format!("world file {e}")))?,
+                World::from_file(path).map_err(InputFileError::World)?,
                 path.display().to_string(),
             ),
             None => (World::builtin(), "built-in".to_owned()),
@@ -181,11 +213,12 @@ impl Context {
     /// world file (exit 2).
     pub fn open_recording(&self, option: &str) -> Result<(Session, ReceiverLog), AppError> {
         if self.backend != BackendKind::Model {
-            return Err(AppError::Usage(format!(
+            return Err(UsageError::ConflictingOptions(format!(
                 "{option} needs the model backend: on the device the receiving side is the host \
                  (or another partition), which hvsignal cannot see; use --backend model (with \
                  --world FILE to choose the receiver)"
-            )));
+            ))
+            .into());
         }
         let loaded = self.load_world(None)?;
         let (transport, log) = ModelTransport::recording(loaded.world.clone());

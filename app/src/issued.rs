@@ -283,33 +283,38 @@ impl InstructionJson {
 /// The vendor's name in reports: `intel`, `amd`, or the vendor string.
 #[must_use]
 pub fn vendor_name(vendor: CpuVendor) -> String {
-    match vendor {
-        CpuVendor::Intel => "intel".to_owned(),
-        CpuVendor::Amd => "amd".to_owned(),
-        CpuVendor::Other(bytes) => String::from_utf8_lossy(&bytes)
+    if let CpuVendor::Other(bytes) = vendor {
+        return String::from_utf8_lossy(&bytes)
             .trim_end_matches('\0')
-            .to_owned(),
+            .to_owned();
+    }
+    hypercall_vendor_name(vendor).unwrap_or_default().to_owned()
+}
+
+/// `intel` or `amd`: the name of a vendor whose hypercall instruction hvsignal knows, `None`
+/// for another vendor.
+const fn hypercall_vendor_name(vendor: CpuVendor) -> Option<&'static str> {
+    match vendor {
+        CpuVendor::Intel => Some("intel"),
+        CpuVendor::Amd => Some("amd"),
+        CpuVendor::Other(_) => None,
     }
 }
 
 /// The instruction of `vendor` in JSON, `None` for a vendor that is neither Intel nor AMD.
 #[must_use]
 pub fn instruction_json(vendor: CpuVendor) -> Option<InstructionJson> {
-    let name = match vendor {
-        CpuVendor::Intel => "intel",
-        CpuVendor::Amd => "amd",
-        CpuVendor::Other(_) => return None,
-    };
+    let name = hypercall_vendor_name(vendor)?;
     vendor.instruction().map(|i| InstructionJson::new(name, i))
 }
 
 /// Both vendors and their instructions.
 #[must_use]
-pub fn all_instructions() -> [InstructionJson; 2] {
-    [
-        InstructionJson::new("intel", HypercallInstruction::Vmcall),
-        InstructionJson::new("amd", HypercallInstruction::Vmmcall),
-    ]
+pub fn all_instructions() -> Vec<InstructionJson> {
+    [CpuVendor::Intel, CpuVendor::Amd]
+        .into_iter()
+        .filter_map(instruction_json)
+        .collect()
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ use serde::Serialize;
 
 use crate::cli::{Cli, Command};
 use crate::context::Context;
-use crate::exit::{AppError, CommandResult, Exit};
+use crate::exit::{AppError, CommandResult, Exit, UsageError};
 
 /// The JSON document printed instead of a report when a command fails with `--json`:
 /// `command` is null when the command line names none clap could read.
@@ -69,10 +69,11 @@ fn help(command: Option<&str>) -> CommandResult {
         Some(name) => match root.find_subcommand_mut(name) {
             Some(sub) => sub.render_long_help(),
             None => {
-                return Err(AppError::Usage(format!(
+                return Err(UsageError::BadValue(format!(
                     "help {name}: there is no command `{name}`; the commands are {}",
                     command_names().join(", ")
-                )));
+                ))
+                .into());
             }
         },
     };
@@ -189,7 +190,7 @@ fn parse_failure(error: &clap::Error, args: &[OsString]) -> Exit {
     ) {
         return Exit::Success;
     }
-    let usage = AppError::Usage(parse_error_message(error));
+    let usage = AppError::from(UsageError::CommandLine(parse_error_message(error)));
     if json_requested(args) {
         print_error_json(&usage, args_command(args).as_deref(), args_backend(args));
     }

@@ -168,7 +168,8 @@ pub fn variable_header(text: &str) -> Result<u16, String> {
 /// # Errors
 /// Not a number, or above 4095.
 pub fn input_offset(text: &str) -> Result<u16, String> {
-    let value = parse_in_range(text, 0, 4095, "an offset in the 4096-byte input page")
+    let last = hvcall::PAGE_SIZE as u64 - 1;
+    let value = parse_in_range(text, 0, last, "an offset in the 4096-byte input page")
         .map_err(|e| e.to_string())?;
     narrow(value, "an input offset")
 }

@@ -281,12 +281,12 @@ impl Text {
         self.0.push_str(text.as_ref());
     }
 
-    /// Writes the report to stdout.
+    /// Writes the report to `out`.
     ///
     /// # Errors
-    /// Writing to stdout failed.
-    pub fn print(&self) -> io::Result<()> {
-        print_text(&self.0)
+    /// Writing failed.
+    pub fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
+        out.write_all(self.0.as_bytes())
     }
 }
 
@@ -341,16 +341,6 @@ pub fn write_json<T: Serialize>(out: &mut dyn Write, document: &T) -> io::Result
     serde_json::to_writer_pretty(&mut out, document).map_err(io::Error::from)?;
     writeln!(out)?;
     out.flush()
-}
-
-/// Writes text to stdout.
-///
-/// # Errors
-/// Writing to stdout failed.
-pub fn print_text(text: &str) -> io::Result<()> {
-    let mut stdout = io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()
 }
 
 /// `0x` and at least `digits` hex digits.

@@ -253,7 +253,7 @@ fn bad_signal_input_exits_2_naming_the_argument() {
     for (args, named) in [
         (
             &["signal", "-c", "0x1000000", "--dry-run"][..],
-            &["--connection 0x1000000", "--raw"][..],
+            &["--connection", "0x1000000", "--raw"][..],
         ),
         (
             &["signal", "-c", "1", "-f", "65536", "--dry-run"],

@@ -23,7 +23,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use hvcall::HvStatus;
+use hvcall::{CONNECTION_ID_MASK, HvStatus, HypercallControl, PAGE_SIZE, SignalEventInput};
 use hvmodel::{Profile, splitmix64};
 use hvsignal_proto::{
     CallingConvention, MAX_OPERATIONS, Operation, OperationResult, SignalRequest,
@@ -31,11 +31,11 @@ use hvsignal_proto::{
 use serde::Serialize;
 
 use crate::call;
-use crate::cli::{BackendKind, FuzzArgs, RawArgs};
+use crate::cli::{BackendKind, FuzzArgs};
 use crate::client::{Client, DriverError};
 use crate::conformance;
 use crate::context::{Context, Session};
-use crate::exit::{AppError, CommandResult, Exit};
+use crate::exit::{AppError, CommandResult, EnvironmentError, Exit, InputFileError, UsageError};
 use crate::issued::{CallJson, IssuedCall};
 use crate::progress;
 use crate::report::{self, Align, StatusJson, Style, Table, Text};
@@ -57,9 +57,32 @@ const SHOWN_FINDINGS: usize = 20;
 const DRAWS_PER_ENTRY: u64 = 64;
 /// Entries per block of one convention (a full request).
 const BLOCK: u64 = MAX_OPERATIONS as u64;
-/// Control-word bits the TLFS reserves (30:27, 47:44, 63:60).
-const RESERVED_BITS: [u32; 12] = [27, 28, 29, 30, 44, 45, 46, 47, 60, 61, 62, 63];
-const PAGE: u16 = 4096;
+/// The positions of the control-word bits the TLFS reserves (hvcall's
+/// [`HypercallControl::RESERVED_MASK`]: 30:27, 47:44, 63:60), low to high.
+const RESERVED_BITS: [u32; 12] = reserved_bit_positions();
+/// The input page, in the `u64` the generator draws.
+const PAGE: u64 = PAGE_SIZE as u64;
+/// The SignalEvent input's size, in the `u64` the generator draws.
+const INPUT_SIZE: u64 = SignalEventInput::SIZE as u64;
+
+const fn reserved_bit_positions() -> [u32; 12] {
+    let mut positions = [0; 12];
+    let mut found = 0;
+    let mut bit = 0;
+    while bit < 64 {
+        if HypercallControl::RESERVED_MASK & (1 << bit) != 0 {
+            // A mask of more than 12 bits fails the build here (index out of bounds).
+            positions[found] = bit;
+            found += 1;
+        }
+        bit += 1;
+    }
+    assert!(
+        found == positions.len(),
+        "the TLFS reserves 12 control-word bits"
+    );
+    positions
+}
 
 /// Set by the Ctrl-C handler: the run stops before its next request.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -153,25 +176,20 @@ impl Entry {
     /// The call, checked as `signal` checks its command line.
     fn planned(&self, raw: bool) -> Result<Operation, AppError> {
         if !raw && (self.rsvd != 0 || self.control_bits != 0 || self.input_offset != 0) {
-            return Err(AppError::Usage(
+            return Err(UsageError::BadValue(
                 "RsvdZ, control bits and the input offset are raw-mode fields: they are 0 \
                  unless the log's header says raw=1"
                     .to_owned(),
-            ));
+            )
+            .into());
         }
-        let args = RawArgs {
-            raw,
-            rsvd: (self.rsvd != 0).then_some(self.rsvd),
-            control_bits: (self.control_bits != 0).then_some(self.control_bits),
-            input_offset: (self.input_offset != 0).then_some(self.input_offset),
-            ..RawArgs::default()
+        let operation = Operation {
+            rsvd_z: self.rsvd,
+            extra_control: self.control_bits,
+            input_offset: self.input_offset,
+            ..Operation::new(self.connection_id, self.flag, 1)
         };
-        Ok(call::plan(
-            self.connection_id,
-            self.flag,
-            self.convention(),
-            &args,
-        )?)
+        Ok(call::check(operation, self.convention(), raw)?)
     }
 
     /// The entry's log line, without the newline.
@@ -208,7 +226,7 @@ impl Entry {
             flag: narrow16(number(flag, "a flag number", u64::from(u16::MAX))?),
             rsvd: narrow16(number(rsvd, "RsvdZ", u64::from(u16::MAX))?),
             control_bits: number(control, "control bits", u64::MAX)?,
-            input_offset: narrow16(number(offset, "an input offset", 4095)?),
+            input_offset: narrow16(number(offset, "an input offset", PAGE - 1)?),
         })
     }
 
@@ -299,18 +317,19 @@ impl Generator {
                 id.wrapping_add(1)
             } else {
                 id.wrapping_sub(1)
-            } & hvcall::CONNECTION_ID_MASK;
+            } & CONNECTION_ID_MASK;
             (id, self.flag_count_of(id))
         } else if kind < 65 {
-            let id = d.pick(&[0, 1, 0x00FF_FFFE, 0x00FF_FFFF]);
+            let id = d.pick(&[0, 1, CONNECTION_ID_MASK - 1, CONNECTION_ID_MASK]);
             (id, self.flag_count_of(id))
         } else {
-            let id = narrow32(d.below(1 << 24));
+            let id = narrow32(d.below(u64::from(CONNECTION_ID_MASK) + 1));
             (id, self.flag_count_of(id))
         };
         if self.raw && d.chance(20) {
+            // The reserved bits 31:24 above the id.
             let high = narrow32(d.pick_or_range(&[0x01, 0x80, 0xFF], 1, 0xFF));
-            id |= high << 24;
+            id |= high << CONNECTION_ID_MASK.count_ones();
         }
         let count = u64::from(flag_count);
         let flag = match d.below(100) {
@@ -345,21 +364,38 @@ impl Generator {
         }
         let mut header = 0u64;
         if d.chance(40) {
+            // Each field is placed by hvcall's control-word layout; every drawn value fits it.
+            let empty = HypercallControl::from_raw(0);
+            let placed =
+                |field: Result<HypercallControl, _>| field.map_or(0, HypercallControl::raw);
+            let rep_max = u64::from(HypercallControl::REP_MAX);
             entry.control_bits = match d.below(5) {
                 0 => 1 << d.pick(&RESERVED_BITS),
-                1 => d.pick_or_range(&[1, 0xFFF], 1, 0xFFF) << 32,
-                2 => d.pick_or_range(&[1, 0xFFF], 1, 0xFFF) << 48,
+                1 => placed(empty.with_rep_count(narrow16(d.pick_or_range(
+                    &[1, rep_max],
+                    1,
+                    rep_max,
+                )))),
+                2 => placed(empty.with_rep_start(narrow16(d.pick_or_range(
+                    &[1, rep_max],
+                    1,
+                    rep_max,
+                )))),
                 3 => {
                     // The memory convention's input and header must end inside the page.
-                    let max = if entry.memory { 511 } else { 0x3FF };
+                    let max = if entry.memory {
+                        (PAGE - INPUT_SIZE) / 8
+                    } else {
+                        u64::from(HypercallControl::VARIABLE_HEADER_MAX)
+                    };
                     header = d.pick_or_range(&[1, 2, max], 1, max);
-                    header << 17
+                    placed(empty.with_variable_header_size(narrow16(header)))
                 }
-                _ => 1 << 31,
+                _ => HypercallControl::NESTED_BIT,
             };
         }
         if entry.memory {
-            let last = u64::from(PAGE) - 8 - header * 8;
+            let last = PAGE - INPUT_SIZE - header * 8;
             entry.input_offset = narrow16(match d.below(7) {
                 0 => 0,
                 1 => 8.min(last),
@@ -505,13 +541,9 @@ impl Log {
             .write(true)
             .create_new(true)
             .open(path)
-            .map_err(|e| {
-                let hint = if e.kind() == io::ErrorKind::AlreadyExists {
-                    ": a log is never overwritten; remove it or give another file"
-                } else {
-                    ""
-                };
-                AppError::Usage(format!("--log {}: {e}{hint}", path.display()))
+            .map_err(|source| UsageError::LogNotCreated {
+                path: path.to_owned(),
+                source,
             })?;
         Ok(Self { file })
     }
@@ -519,7 +551,12 @@ impl Log {
     /// Writes the header, before any entry.
     fn start(&mut self, path: &Path, header: &LogHeader) -> Result<(), AppError> {
         self.write(&format!("{}\n", header.line()))
-            .map_err(|e| AppError::Environment(format!("--log {}: {e}", path.display())))
+            .map_err(|source| {
+                AppError::from(EnvironmentError::LogNotWritten {
+                    what: format!("--log {}", path.display()),
+                    source,
+                })
+            })
     }
 
     fn write(&mut self, text: &str) -> io::Result<()> {
@@ -533,8 +570,12 @@ impl Log {
             text.push_str(&entry.log_line());
             text.push('\n');
         }
-        self.write(&text)
-            .map_err(|e| AppError::Environment(format!("cannot write the fuzz log: {e}")))
+        self.write(&text).map_err(|source| {
+            AppError::from(EnvironmentError::LogNotWritten {
+                what: "cannot write the fuzz log".to_owned(),
+                source,
+            })
+        })
     }
 }
 
@@ -555,10 +596,12 @@ struct LogLines {
 
 impl LogLines {
     fn error(&self, message: &str) -> AppError {
-        AppError::InputFile(format!(
-            "fuzz log {}: line {}: {message}",
-            self.name, self.line
-        ))
+        InputFileError::FuzzLog {
+            name: self.name.clone(),
+            line: Some(self.line),
+            message: message.to_owned(),
+        }
+        .into()
     }
 
     /// The next complete line without its line ending; `None` at the end, with the bytes of a
@@ -568,7 +611,11 @@ impl LogLines {
         (&mut self.reader)
             .take(MAX_LOG_LINE as u64 + 1)
             .read_until(b'\n', &mut bytes)
-            .map_err(|e| AppError::InputFile(format!("fuzz log {}: {e}", self.name)))?;
+            .map_err(|e| InputFileError::FuzzLog {
+                name: self.name.clone(),
+                line: None,
+                message: e.to_string(),
+            })?;
         if bytes.last() != Some(&b'\n') {
             if bytes.len() > MAX_LOG_LINE {
                 self.line += 1;
@@ -607,8 +654,11 @@ impl LogReader {
     /// header line (exit 2, naming the file and line).
     pub fn open(path: &Path) -> Result<Self, AppError> {
         let name = path.display().to_string();
-        let file = hvmodel::input::open_input_file(path)
-            .map_err(|e| AppError::InputFile(format!("fuzz log {name}: {e}")))?;
+        let file = hvmodel::input::open_input_file(path).map_err(|e| InputFileError::FuzzLog {
+            name: name.clone(),
+            line: None,
+            message: e.to_string(),
+        })?;
         let mut lines = LogLines {
             name,
             reader: BufReader::new(file),
@@ -616,11 +666,15 @@ impl LogReader {
             cut_off: 0,
         };
         let Some(line) = lines.next_line()? else {
-            return Err(AppError::InputFile(format!(
-                "fuzz log {}: it has no complete header line (`{LOG_MAGIC} {LOG_VERSION} \
-                 seed=…`): not a fuzz log, or cut off before its first entry",
-                lines.name
-            )));
+            return Err(InputFileError::FuzzLog {
+                name: lines.name,
+                line: None,
+                message: format!(
+                    "it has no complete header line (`{LOG_MAGIC} {LOG_VERSION} seed=…`): not a \
+                     fuzz log, or cut off before its first entry"
+                ),
+            }
+            .into());
         };
         let header = LogHeader::parse(&line).map_err(|e| lines.error(&e))?;
         Ok(Self {
@@ -877,21 +931,19 @@ pub fn run(ctx: &Context, args: &FuzzArgs) -> CommandResult {
     if let Some(path) = &args.replay {
         return replay(ctx, args, path);
     }
-    if !args.raw
-        && let Some(id) = args
-            .connections
-            .iter()
-            .find(|id| **id & !hvcall::CONNECTION_ID_MASK != 0)
-    {
-        return Err(AppError::Usage(format!(
-            "--connection {id:#x}: a connection id is 24 bits (0 to 0xffffff); bits 31:24 are \
-             reserved. Add --raw to fuzz with it (raw mode)"
-        )));
+    if !args.raw {
+        for &id in &args.connections {
+            hvcall::check_connection_id(id).map_err(|source| UsageError::ConnectionIdTooLarge {
+                option: "--connection",
+                source,
+                remedy: ". Add --raw to fuzz with it (raw mode)",
+            })?;
+        }
     }
     let mut session = ctx.open(None)?;
     let query = session.client.query()?;
     if args.raw && !query.raw_allowed() {
-        return Err(raw_refused(ctx.backend));
+        return Err(EnvironmentError::RawRefused(ctx.backend).into());
     }
     // The log is created before the quick scan signals anything: an existing file refuses the
     // run while nothing has been issued yet.
@@ -1002,7 +1054,7 @@ fn live_set(
         .map(|&id| {
             let count = session.world.as_ref().map_or(flag_count, |w| {
                 w.world
-                    .connection(id & hvcall::CONNECTION_ID_MASK)
+                    .connection(id & CONNECTION_ID_MASK)
                     .and_then(|c| w.world.port(c.port))
                     .map_or(DEFAULT_FLAG_COUNT, |p| p.flag_count)
             });
@@ -1017,7 +1069,7 @@ fn replay(ctx: &Context, args: &FuzzArgs, path: &Path) -> CommandResult {
     let most = args.iterations.unwrap_or(u64::MAX);
     let check = check_log(path, from, most)?;
     if check.chosen == 0 {
-        return Err(AppError::Usage(match check.last {
+        return Err(UsageError::BadValue(match check.last {
             Some(last) => format!(
                 "--from {from}: fuzz log {} has no entry at or after it (its last entry is \
                  {last})",
@@ -1027,14 +1079,15 @@ fn replay(ctx: &Context, args: &FuzzArgs, path: &Path) -> CommandResult {
                 "fuzz log {}: it has no complete entry to replay",
                 path.display()
             ),
-        }));
+        })
+        .into());
     }
     let mut log = LogReader::open(path)?;
     let mut session = ctx.open(None)?;
     let query = session.client.query()?;
     let generator = log.header.generator.clone();
     if generator.raw && !query.raw_allowed() {
-        return Err(raw_refused(ctx.backend));
+        return Err(EnvironmentError::RawRefused(ctx.backend).into());
     }
     let profile = args.profile.unwrap_or(log.header.profile);
     let mut oracle = oracle(&session, &generator, profile)?;
@@ -1092,19 +1145,6 @@ fn replay(ctx: &Context, args: &FuzzArgs, path: &Path) -> CommandResult {
     finish(ctx, &session, &document)
 }
 
-fn raw_refused(backend: BackendKind) -> AppError {
-    AppError::Environment(match backend {
-        BackendKind::Device => "--raw: raw hypercalls are disabled; set AllowRawHypercalls=1 \
-                                under HKLM\\SYSTEM\\CurrentControlSet\\Services\\HvSignal\\\
-                                Parameters and restart the device; nothing was issued"
-            .to_owned(),
-        BackendKind::Model => "--raw: raw hypercalls are disabled in this world; set \
-                               `allow_raw_hypercalls = true` under [driver] in the world file; \
-                               nothing was issued"
-            .to_owned(),
-    })
-}
-
 /// The oracle: the model of `profile`, over the backend's world (model) or over the live
 /// connections (device).
 fn oracle(session: &Session, generator: &Generator, profile: Profile) -> Result<Client, AppError> {
@@ -1114,7 +1154,7 @@ fn oracle(session: &Session, generator: &Generator, profile: Profile) -> Result<
         let ids: Vec<u32> = generator
             .live
             .iter()
-            .map(|(id, _)| *id & hvcall::CONNECTION_ID_MASK)
+            .map(|(id, _)| *id & CONNECTION_ID_MASK)
             .collect();
         conformance::device_world(&ids, generator.flag_count, generator.raw)?
     };

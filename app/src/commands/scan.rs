@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{self, IsTerminal, Write};
 
-use hvcall::{CONNECTION_ID_MASK, HvStatus};
+use hvcall::HvStatus;
 use hvsignal_proto::{
     CallingConvention, MAX_CALLS_PER_REQUEST, MAX_OPERATIONS, Operation, SignalRequest,
 };
@@ -20,9 +20,9 @@ use serde::{Serialize, Serializer};
 use crate::cli::ScanArgs;
 use crate::client::{Client, DriverError};
 use crate::context::Context;
-use crate::exit::{AppError, CommandResult, Exit};
+use crate::exit::{AppError, CommandResult, Exit, UsageError};
 use crate::progress;
-use crate::report::{self, Align, StatusJson, Style, Table};
+use crate::report::{Align, StatusJson, Style, Table};
 
 /// Ranges larger than this need `--yes`.
 pub const CONFIRM_ABOVE: u64 = 4096;
@@ -421,23 +421,23 @@ impl Serialize for SummaryJson<'_, '_> {
     }
 }
 
-fn check(args: &ScanArgs) -> Result<u64, AppError> {
-    for (name, value) in [("--from", args.from), ("--to", args.to)] {
-        if value > CONNECTION_ID_MASK {
-            return Err(AppError::Usage(format!(
-                "{name} {value:#x}: a connection id is 24 bits (0 to 0xffffff)"
-            )));
-        }
+fn check(args: &ScanArgs) -> Result<u64, UsageError> {
+    for (option, value) in [("--from", args.from), ("--to", args.to)] {
+        hvcall::check_connection_id(value).map_err(|source| UsageError::ConnectionIdTooLarge {
+            option,
+            source,
+            remedy: "",
+        })?;
     }
     if args.from > args.to {
-        return Err(AppError::Usage(format!(
+        return Err(UsageError::BadValue(format!(
             "--from {:#x} is above --to {:#x}: give the range low to high",
             args.from, args.to
         )));
     }
     let count = u64::from(args.to - args.from) + 1;
     if count > CONFIRM_ABOVE && !args.yes {
-        return Err(AppError::Usage(format!(
+        return Err(UsageError::NotConfirmed(format!(
             "the range {:#x}..={:#x} has {count} ids, more than {CONFIRM_ABOVE}: a scan signals \
              every live connection it finds; add --yes to confirm",
             args.from, args.to
@@ -484,19 +484,7 @@ pub fn run(ctx: &Context, args: &ScanArgs) -> CommandResult {
         profile,
         ids: count,
     };
-    let scan = if ctx.json {
-        write_json(ctx, header, scan, &mut io::stdout().lock())?
-    } else {
-        let mut scan = scan;
-        scan.finish()?;
-        let mut out = io::BufWriter::new(io::stdout().lock());
-        if let Some(banner) = banner {
-            writeln!(out, "{banner}\n")?;
-        }
-        render(&mut out, ctx.style, &header, &scan)?;
-        out.flush()?;
-        scan
-    };
+    let scan = write_report(ctx, &header, banner, scan, &mut io::stdout().lock())?;
     // grep's convention: 0 = found at least one live connection, 1 = found none.
     let live = scan.runs.index_of(HvStatus::SUCCESS).is_some();
     Ok(Exit::from_all_success(live))
@@ -513,12 +501,13 @@ struct Header {
     ids: u64,
 }
 
-/// Writes the `--json` document to `out` while the scan runs, and returns the finished scan.
-/// If a request fails part-way, the document stops where the scan did (it is not valid JSON)
-/// and the error is returned.
-fn write_json<'a>(
+/// Writes the report to `out` and returns the finished scan. The JSON document probes the ids
+/// as it is written: if a request fails part-way, it stops where the scan did (it is not valid
+/// JSON) and the error is returned. The human report is written once every id is probed.
+fn write_report<'a>(
     ctx: &Context,
-    header: Header,
+    header: &Header,
+    banner: Option<String>,
     scan: Scan<'a>,
     out: &mut dyn Write,
 ) -> Result<Scan<'a>, AppError> {
@@ -528,7 +517,7 @@ fn write_json<'a>(
         from: header.from,
         to: header.to,
         flag: header.flag,
-        world: header.world,
+        world: header.world.clone(),
         profile: header.profile,
         ids: header.ids,
         requests,
@@ -536,7 +525,11 @@ fn write_json<'a>(
         live_connections: LiveJson(&cell),
         summary: SummaryJson(&cell),
     };
-    let written = report::write_json(out, &ctx.document("scan", document));
+    let written = ctx.report_streaming(out, "scan", banner, &document, || {
+        cell.borrow_mut().finish()?;
+        Ok::<_, AppError>(|out: &mut dyn Write, style| render(out, style, header, &cell.borrow()))
+    });
+    drop(document);
     let mut scan = cell.into_inner();
     if let Some(error) = scan.error.take() {
         // The error document, if any, starts on a line of its own.
@@ -625,6 +618,8 @@ fn write_ranges(out: &mut dyn Write, ranges: impl Iterator<Item = [u32; 2]>) -> 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+
+    use hvcall::CONNECTION_ID_MASK;
 
     use super::*;
     use crate::cli::BackendKind;
@@ -733,7 +728,7 @@ mod tests {
                 .collect(),
         };
         let mut out = Vec::new();
-        report::write_json(&mut out, &ctx.document("scan", document)).unwrap();
+        crate::report::write_json(&mut out, &ctx.document("scan", document)).unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -762,7 +757,7 @@ mod tests {
         let mut scan = list_scan(results, chunk);
         scan.start().unwrap();
         let mut out = Vec::new();
-        write_json(&ctx, header(results), scan, &mut out).unwrap();
+        write_report(&ctx, &header(results), None, scan, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -882,7 +877,7 @@ mod tests {
         );
         scan.start().unwrap();
         let mut out = Vec::new();
-        let error = write_json(&context(), header(&results), scan, &mut out)
+        let error = write_report(&context(), &header(&results), None, scan, &mut out)
             .err()
             .unwrap();
         assert!(
@@ -893,6 +888,35 @@ mod tests {
         assert!(text.contains("\"connection_id\": 127,"), "{text}");
         assert!(!text.contains("\"connection_id\": 128,"));
         assert!(text.ends_with('\n'));
+    }
+
+    #[test]
+    fn the_human_report_comes_out_under_the_banner_once_every_id_is_probed() {
+        let results = worlds().swap_remove(0);
+        let ctx = Context {
+            json: false,
+            ..context()
+        };
+        let scan = list_scan(&results, 64);
+        let mut out = Vec::new();
+        let scan = write_report(
+            &ctx,
+            &header(&results),
+            Some("simulated".to_owned()),
+            scan,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(scan.runs.groups(), [(0, HvStatus::SUCCESS, 1)]);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "simulated\n\n\
+             Scan 0x2001..=0x2001 (1 ids), flag 3: 1 calls in 1 request\n\
+             \x20 status             ids  connection ids\n\
+             \x20 HV_STATUS_SUCCESS    1  0x2001\n\
+             \n\
+             Live connections (1): 0x2001\n"
+        );
     }
 
     #[test]
@@ -942,14 +966,16 @@ mod tests {
         };
         assert_eq!(check(&args(1, 4096, false)).unwrap(), 4096);
         assert!(
-            matches!(check(&args(0, 4096, false)), Err(AppError::Usage(m)) if m.contains("--yes"))
+            matches!(check(&args(0, 4096, false)), Err(UsageError::NotConfirmed(m)) if m.contains("--yes"))
         );
         assert_eq!(check(&args(0, 4096, true)).unwrap(), 4097);
         assert!(
-            matches!(check(&args(5, 4, false)), Err(AppError::Usage(m)) if m.starts_with("--from 0x5"))
+            matches!(check(&args(5, 4, false)), Err(UsageError::BadValue(m)) if m.starts_with("--from 0x5"))
         );
-        assert!(
-            matches!(check(&args(0, 0x0100_0000, true)), Err(AppError::Usage(m)) if m.starts_with("--to 0x1000000"))
+        assert_eq!(
+            check(&args(0, 0x0100_0000, true)).unwrap_err().to_string(),
+            "--to: connection id 0x1000000 does not fit 24 bits (0 to 0xffffff); bits 31:24 are \
+             reserved"
         );
     }
 }

@@ -26,7 +26,7 @@ struct DryRunDocument {
     vendor: Option<String>,
     vendor_source: Option<VendorSource>,
     instruction: Option<InstructionJson>,
-    instructions: [InstructionJson; 2],
+    instructions: Vec<InstructionJson>,
 }
 
 /// What the command line asks for: one operation per `-c`, under one convention.

@@ -1,12 +1,12 @@
 //! `hvsignal status CODE`: decode an HV_STATUS value or name.
 
-use hvcall::HvStatus;
 use hvcall::status::SignalEventListing;
+use hvcall::{HvStatus, HypercallResult};
 use serde::Serialize;
 
 use crate::cli::StatusArgs;
 use crate::context::Context;
-use crate::exit::{AppError, CommandResult, Exit};
+use crate::exit::{CommandResult, Exit, UsageError};
 use crate::numbers::{self, NumberError};
 use crate::report::{self, Fields};
 
@@ -24,22 +24,22 @@ struct StatusDocument {
 }
 
 /// Parses CODE: a number from 0 to 0xFFFF, or a status name.
-fn parse_code(text: &str) -> Result<HvStatus, AppError> {
+fn parse_code(text: &str) -> Result<HvStatus, UsageError> {
     match numbers::parse_u64(text) {
         Ok(value) => u16::try_from(value).map(HvStatus::from_code).map_err(|_| {
-            AppError::Usage(format!(
+            UsageError::BadValue(format!(
                 "CODE {value:#x}: an HV_STATUS is 16 bits (0 to 0xffff); a hypercall result value \
                  (RAX) carries it in bits 15:0, so pass {:#06x}",
-                value & 0xFFFF
+                HypercallResult::from_raw(value).status().code()
             ))
         }),
         Err(NumberError::Malformed(_)) => HvStatus::from_name(text).ok_or_else(|| {
-            AppError::Usage(format!(
+            UsageError::BadValue(format!(
                 "CODE '{text}' is neither a number (decimal, 0x-hex, 0b-binary, 0 to 0xffff) nor a \
                  known status name (e.g. HV_STATUS_INVALID_PORT_ID or INVALID_PORT_ID)"
             ))
         }),
-        Err(e) => Err(AppError::Usage(format!("CODE: {e}"))),
+        Err(e) => Err(UsageError::BadValue(format!("CODE: {e}"))),
     }
 }
 
@@ -112,10 +112,10 @@ mod tests {
         );
         assert_eq!(parse_code("0xffff").unwrap(), HvStatus::from_code(0xFFFF));
         assert!(
-            matches!(parse_code("0x10012"), Err(AppError::Usage(m)) if m.contains("pass 0x0012"))
+            matches!(parse_code("0x10012"), Err(UsageError::BadValue(m)) if m.contains("pass 0x0012"))
         );
         assert!(
-            matches!(parse_code("NOPE"), Err(AppError::Usage(m)) if m.starts_with("CODE 'NOPE'"))
+            matches!(parse_code("NOPE"), Err(UsageError::BadValue(m)) if m.starts_with("CODE 'NOPE'"))
         );
     }
 }
