@@ -219,7 +219,7 @@ fn allocate_input_page(context: &mut DeviceContext) -> Result<NativeInputPage, N
     };
     context.input_page = page.as_ptr();
 
-    if page.as_ptr().addr() & (PAGE_SIZE - 1) != 0 {
+    if !page.as_ptr().addr().is_multiple_of(PAGE_SIZE) {
         println!("hvsignal: the hypercall input page is not page aligned");
         return Err(Failure::InputPageMisaligned.nt_status());
     }
@@ -229,7 +229,7 @@ fn allocate_input_page(context: &mut DeviceContext) -> Result<NativeInputPage, N
     // of its 8 bytes, so reading it reads initialised memory.
     let quad_part: i64 = unsafe { physical.QuadPart };
     let gpa = match u64::try_from(quad_part) {
-        Ok(gpa) if gpa != 0 && gpa & (PAGE_SIZE as u64 - 1) == 0 => gpa,
+        Ok(gpa) if gpa != 0 && gpa.is_multiple_of(PAGE_SIZE as u64) => gpa,
         _ => {
             println!("hvsignal: no usable physical address for the input page ({quad_part:#x})");
             return Err(Failure::InputPageAddress.nt_status());

@@ -28,6 +28,16 @@
 //! of a cited section, and URLs (no network in tests). Each check has its own unit test below
 //! that feeds it a broken snippet, so none passes vacuously.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

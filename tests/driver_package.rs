@@ -9,6 +9,16 @@
 //! The driver's Windows code is compiled only for Windows: once so far, by an independent check
 //! against public KMDF headers, never by this suite (docs/TESTING.md, What is verified where).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 use std::path::PathBuf;
 
 fn root() -> PathBuf {

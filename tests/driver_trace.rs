@@ -4,6 +4,16 @@
 //! same kinds, levels and keywords; and docs/WINDOWS.md documents each event in a table with
 //! exactly those fields. Off Windows only: on Windows the root package's `tracelogging` has
 //! `kernel_mode` and would link kernel ETW.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
 #![cfg(not(windows))]
 
 use hvsignal_proto::names::{

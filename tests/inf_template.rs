@@ -7,6 +7,16 @@
 //! comma-separated fields, quoted strings, `;` comments, `%token%` substitution from
 //! `[Strings]`), which is all the syntax the template uses.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

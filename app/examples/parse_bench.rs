@@ -10,6 +10,16 @@
 //! `untestable`, so the time is the parse and the report, not hypercalls. Results are in
 //! docs/PERFORMANCE.md, "World and case file parsing".
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

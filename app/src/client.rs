@@ -376,6 +376,11 @@ fn decode<'a>(
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
 mod tests {
     use super::*;
     use hvsignal_proto::{IOCTL_HVSIGNAL_SIGNAL, STATUS_REVISION_MISMATCH};

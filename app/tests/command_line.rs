@@ -1,6 +1,16 @@
 //! The command line itself: JSON error documents for every usage error (clap's included), help,
 //! which options each command offers, and option aliases.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 mod support;
 
 use serde_json::{Value, json};

@@ -8,6 +8,16 @@
 //! `(on stderr)` annotation is ignored. In an excerpt, a line that is `…` (with any indent)
 //! stands for any run of lines, possibly none; every other line must match, in order.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 use std::path::Path;
 
 use assert_cmd::Command;

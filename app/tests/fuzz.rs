@@ -1,6 +1,16 @@
 //! End-to-end tests of `hvsignal fuzz` on the model backend: reproducibility, the oracle finding
 //! a planted difference, the crash-safe log and its replay, and the errors of bad logs.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 mod support;
 
 use std::path::PathBuf;

@@ -1,5 +1,15 @@
 //! End-to-end tests of every command on the model backend: output, JSON schema, exit codes.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 mod support;
 
 use serde_json::{Value, json};

@@ -175,10 +175,9 @@ impl Transport for ModelTransport {
         input: &[u8],
         output_capacity: usize,
     ) -> Result<Vec<u8>, TransportError> {
-        let mut bytes = vec![0u8; input.len().max(output_capacity)];
-        if let Some(head) = bytes.get_mut(..input.len()) {
-            head.copy_from_slice(input);
-        }
+        // METHOD_BUFFERED: one system buffer, the input at its start, as large as the larger side.
+        let mut bytes = input.to_vec();
+        bytes.resize(input.len().max(output_capacity), 0);
         let mut buffer = SystemBuffer {
             bytes,
             input_len: input.len(),

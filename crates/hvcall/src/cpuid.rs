@@ -332,8 +332,8 @@ impl CpuVendor {
 #[must_use]
 pub fn registers_to_bytes(registers: [u32; 3]) -> [u8; 12] {
     let mut out = [0u8; 12];
-    for (chunk, register) in out.chunks_exact_mut(4).zip(registers) {
-        chunk.copy_from_slice(&register.to_le_bytes());
+    for (chunk, register) in out.as_chunks_mut::<4>().0.iter_mut().zip(registers) {
+        *chunk = register.to_le_bytes();
     }
     out
 }
@@ -342,10 +342,8 @@ pub fn registers_to_bytes(registers: [u32; 3]) -> [u8; 12] {
 #[must_use]
 pub fn bytes_to_registers(bytes: [u8; 12]) -> [u32; 3] {
     let mut out = [0u32; 3];
-    for (register, chunk) in out.iter_mut().zip(bytes.chunks_exact(4)) {
-        let mut word = [0u8; 4];
-        word.copy_from_slice(chunk);
-        *register = u32::from_le_bytes(word);
+    for (register, chunk) in out.iter_mut().zip(bytes.as_chunks::<4>().0) {
+        *register = u32::from_le_bytes(*chunk);
     }
     out
 }

@@ -19,18 +19,6 @@
 //! kernel driver, where a panic is a bugcheck of the whole virtual machine.
 
 #![no_std]
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::unreachable,
-        clippy::todo,
-        clippy::unimplemented
-    )
-)]
 
 pub mod control;
 pub mod cpuid;

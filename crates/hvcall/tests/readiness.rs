@@ -4,6 +4,16 @@
 //! CPUID 0x4000000C EAX bit 0 = paravisor, EBX 3:0 = isolation type (1 VBS, 2 SNP, 3 TDX); leaf
 //! 0x40000000 must read "Microsoft Hv" with leaves up to 0x40000005 (`ms_hyperv_platform`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 use std::cell::RefCell;
 
 use hvcall::cpuid::{HV1_INTERFACE_SIGNATURE, MICROSOFT_HV_SIGNATURE, registers_to_bytes};

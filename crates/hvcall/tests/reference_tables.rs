@@ -2,6 +2,16 @@
 //! public sources (not from the code): HV_STATUS values and names, the partition privilege mask,
 //! and the leaf 0x40000003 EDX feature bits. Each list is the only copy outside the code.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 use hvcall::HvStatus;
 use hvcall::cpuid::{EDX_FEATURE_BITS, PRIVILEGE_BITS};
 use hvcall::status::KNOWN_STATUSES;

@@ -11,6 +11,16 @@
 //!
 //! [`ModelPrimitive::hypercall`]: hvmodel::ModelPrimitive
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 use std::hint::black_box;
 use std::process::ExitCode;
 

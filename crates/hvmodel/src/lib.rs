@@ -33,19 +33,6 @@
 //! assert_eq!(hv.interrupts(1, 0, 2), Some(1));
 //! ```
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::unreachable,
-        clippy::todo,
-        clippy::unimplemented
-    )
-)]
-
 pub mod cpuid;
 mod hypervisor;
 pub mod input;

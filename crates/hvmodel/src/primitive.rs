@@ -43,7 +43,8 @@ impl ModelPrimitive {
         let index = hv.next_caller_index();
         let timing = *hv.world().timing();
         Self {
-            gpa: INPUT_PAGE_BASE_GPA + (index % GPA_SLOTS) * PAGE_SIZE as u64,
+            gpa: INPUT_PAGE_BASE_GPA
+                .saturating_add((index % GPA_SLOTS).saturating_mul(PAGE_SIZE as u64)),
             index,
             page: Box::new([0u8; PAGE_SIZE]),
             tsc: AtomicU64::new(timing.tsc_start),
@@ -106,7 +107,7 @@ impl ModelPrimitive {
             cycles = cycles.saturating_add(t.user_exit_cycles);
         }
         let jitter = match t.jitter_cycles.checked_add(1) {
-            Some(span) => r % span,
+            Some(span) => r.checked_rem(span).unwrap_or(r),
             None => r,
         };
         cycles = cycles.saturating_add(jitter);

@@ -62,7 +62,7 @@ impl World {
             partition: port.partition,
             target_vp: port.target_vp,
             sint: port.sint,
-            flag: u32::from(port.base_flag) + u32::from(flag_number),
+            flag: u32::from(port.base_flag).saturating_add(u32::from(flag_number)),
         })
     }
 }

@@ -460,7 +460,7 @@ impl World {
                 port_type: PortType::Event,
                 target_vp: TargetVp::Index(0),
                 sint: 2,
-                base_flag: n * 16,
+                base_flag: n.saturating_mul(16),
                 flag_count: 16,
                 deleted: false,
                 min_vtl: 0,
@@ -468,7 +468,7 @@ impl World {
             .collect();
         let connections = (1..=4u32)
             .map(|n| Connection {
-                id: 0x2000 + n,
+                id: 0x2000_u32.saturating_add(n),
                 port: n,
             })
             .collect();

@@ -1,5 +1,15 @@
 //! Many threads signalling at once lose no flag, no interrupt and no count.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 mod common;
 
 use std::sync::{Arc, Barrier};

@@ -10,6 +10,16 @@
 //! when valgrind is not installed or the host is not x86_64 Linux. The figures are reported in
 //! docs/PERFORMANCE.md, Model.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 use hvsignal_test_support::callgrind::{self, LARGE, SMALL};
 
 /// Most instructions per repeated signal allowed (1195 before connections were resolved once

@@ -2,6 +2,16 @@
 //! working connection 0x2001 → event port with 16 flags on SINT 2 of VP 0) is used under every
 //! profile unless a row needs its own.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 mod common;
 
 use std::sync::Arc;

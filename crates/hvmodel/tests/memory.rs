@@ -1,6 +1,16 @@
 //! The memory calling convention: same answers and effects as the fast one for any input in the
 //! caller's input page; misaligned, page-crossing and unbacked GPAs per profile.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 mod common;
 
 use common::{FAST, SLOW, rdx};

@@ -1,5 +1,15 @@
 //! The model primitive: CPUID per world and profile, the simulated TSC, the TSC frequency.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 mod common;
 
 use common::{FAST, rdx};

@@ -2,6 +2,16 @@
 //! status the TLFS lists for `HvCallSignalEvent` (plus OPERATION_DENIED, which only the `openvmm`
 //! profile returns, docs/HYPERCALL.md, OpenVMM); random text never panics the world parser.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 mod common;
 
 use std::fmt::Write as _;

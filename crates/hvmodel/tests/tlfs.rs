@@ -1,6 +1,16 @@
 //! Every row of the TLFS return-value table of `HvCallSignalEvent` (docs/HYPERCALL.md,
 //! Documented return values), under the `tlfs` profile, each from a shipped world file.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 mod common;
 
 use common::{FAST, SLOW, fast, hv, raw, rdx};

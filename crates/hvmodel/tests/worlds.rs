@@ -1,6 +1,15 @@
 //! World files: the built-in world, the shipped examples, defaults, and refused files.
 
 #![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+#![allow(
     clippy::format_push_string,
     reason = "test worlds are built line by line"
 )]

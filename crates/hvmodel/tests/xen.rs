@@ -4,6 +4,16 @@
 //! `HvCallSignalEvent` (`xen/arch/x86/hvm/viridian/viridian.c`, `viridian_hypercall`'s
 //! default case), so every SignalEvent answers INVALID_HYPERCALL_CODE.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 mod common;
 
 use common::{FAST, SLOW, rdx};

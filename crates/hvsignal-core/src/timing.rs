@@ -2,7 +2,7 @@
 //! overhead measurement; the only code that runs once per hypercall.
 
 use hvcall::{HypercallPrimitive, HypercallResult};
-use hvsignal_proto::wire::{OPERATION_RESULT_SIZE, histogram_entry};
+use hvsignal_proto::wire::histogram_entry;
 use hvsignal_proto::{
     Failure, HISTOGRAM_BUCKETS, OPTION_SAMPLES, Operation, OperationResult, histogram_bucket,
     trailing_words,
@@ -313,10 +313,8 @@ impl Accumulator {
         control: u64,
         entry: &mut [u8],
     ) -> Result<(), Failure> {
-        entry
-            .get_mut(..OPERATION_RESULT_SIZE)
-            .ok_or(Failure::OutputTooSmall)?
-            .copy_from_slice(self.result(operation, control).as_bytes());
-        Ok(())
+        self.result(operation, control)
+            .write_to_prefix(entry)
+            .map_err(|_| Failure::OutputTooSmall)
     }
 }

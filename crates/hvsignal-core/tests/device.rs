@@ -1,5 +1,15 @@
 //! End-to-end through bytes with a scripted primitive: request bytes as the console program
 //! builds them → `RequestHandler::handle_device_control` → response bytes → decoded.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
 #![allow(
     clippy::cast_possible_truncation,
     reason = "test indices and offsets are small"

@@ -6,6 +6,16 @@
 //! successful one reports a length within the output buffer that decodes; only
 //! `HvCallSignalEvent` is ever issued, never more calls than the protocol allows.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

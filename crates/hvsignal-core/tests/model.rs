@@ -2,6 +2,16 @@
 //! program builds them → `RequestHandler` → `hvmodel::ModelPrimitive` → response bytes → decoded, with
 //! exact statuses, counts, cycle statistics and the model's observed side effects.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 use std::sync::Arc;
 
 use hvcall::HvStatus;

@@ -6,6 +6,16 @@
 //! Skipped, with a message, when valgrind is not installed or the host is not x86_64 Linux.
 //! The figure is reported in docs/PROTOCOL.md.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 use hvsignal_test_support::callgrind::{self, LARGE, SMALL};
 
 /// Most instructions per call allowed.

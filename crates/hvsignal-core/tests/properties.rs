@@ -1,6 +1,16 @@
 //! Property tests: for any valid request the device issues exactly the requested calls, with the
 //! right registers, and reports them exactly; for any bytes it never panics.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
+
 mod common;
 
 use common::{Buffers, Scripted, ready};

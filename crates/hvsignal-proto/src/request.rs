@@ -669,7 +669,9 @@ impl SignalRequest {
             len: out.len(),
         };
         let out = out.get_mut(..needed).ok_or(too_small)?;
-        let (head, entries) = out.split_at_mut(SIGNAL_HEADER_SIZE);
+        let (head, entries) = out
+            .split_at_mut_checked(SIGNAL_HEADER_SIZE)
+            .ok_or(too_small)?;
         let header = SignalRequestHeader {
             header: MessageHeader::new(
                 KIND_SIGNAL_REQUEST,
@@ -680,12 +682,15 @@ impl SignalRequest {
             operation_count: u32::try_from(self.count).unwrap_or(u32::MAX),
             timer_overhead_cycles: 0,
         };
-        head.copy_from_slice(header.as_bytes());
+        header.write_to(head).map_err(|_| too_small)?;
         for (chunk, operation) in entries
             .chunks_exact_mut(OPERATION_ENTRY_SIZE)
             .zip(self.operations())
         {
-            chunk.copy_from_slice(operation.to_entry().as_bytes());
+            operation
+                .to_entry()
+                .write_to(chunk)
+                .map_err(|_| too_small)?;
         }
         Ok(needed)
     }
@@ -783,6 +788,11 @@ impl SignalRequest {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test"
+)]
 mod tests {
     extern crate std;
     use super::*;

@@ -482,7 +482,8 @@ impl<'a> SignalResponse<'a> {
         let mut rest = self.trailing;
         self.operations().map(move |result| {
             let len = result.trailing_words().saturating_mul(4).min(rest.len());
-            let (words, tail) = rest.split_at(len);
+            // `len` is at most `rest.len()`, so the split always succeeds.
+            let (words, tail) = rest.split_at_checked(len).unwrap_or((rest, &[]));
             rest = tail;
             OperationView { result, words }
         })

@@ -8,6 +8,9 @@ use hvcall::{HypercallControl, InputPage, PAGE_SIZE, SignalEventInput};
 /// The highest page offset at which an 8-byte input still fits in its page.
 const LAST_INPUT_OFFSET: u64 = (PAGE_SIZE - SignalEventInput::SIZE) as u64;
 
+/// The bits of a GPA that are its offset within the page.
+const PAGE_OFFSET_MASK: u64 = PAGE_SIZE as u64 - 1;
+
 /// What fetching a memory-convention input at a GPA found.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Fetch {
@@ -39,7 +42,7 @@ impl GuestMemory<'_> {
     /// The 8 bytes at `gpa`.
     pub(super) fn fetch(self, gpa: u64) -> Fetch {
         if gpa & 7 != 0 {
-            if gpa & (PAGE_SIZE as u64 - 1) > LAST_INPUT_OFFSET {
+            if gpa & PAGE_OFFSET_MASK > LAST_INPUT_OFFSET {
                 return Fetch::CrossesPage;
             }
             return Fetch::Misaligned;

@@ -179,7 +179,10 @@ impl VpState {
         if sint >= SINT_COUNT || flag >= FLAGS_PER_SINT {
             return None;
         }
-        let index = usize::from(sint) * WORDS_PER_SLOT + (flag / 64) as usize;
+        // In range: sint < SINT_COUNT and flag < FLAGS_PER_SINT were checked just above.
+        let index = usize::from(sint)
+            .saturating_mul(WORDS_PER_SLOT)
+            .saturating_add((flag / 64) as usize);
         self.sief.get(index).map(|w| (w, 1u64 << (flag % 64)))
     }
 
@@ -197,16 +200,16 @@ impl VpState {
         if sint >= SINT_COUNT {
             return None;
         }
-        let first = usize::from(sint) * WORDS_PER_SLOT;
-        let words = self.sief.get(first..first + WORDS_PER_SLOT)?;
+        let first = usize::from(sint).saturating_mul(WORDS_PER_SLOT);
+        let words = self.sief.get(first..first.saturating_add(WORDS_PER_SLOT))?;
         let mut out = [0u8; SIEF_SLOT_SIZE];
-        for (chunk, word) in out.chunks_exact_mut(8).zip(words) {
+        for (chunk, word) in out.as_chunks_mut::<8>().0.iter_mut().zip(words) {
             let value = if clear {
                 word.swap(0, Ordering::AcqRel)
             } else {
                 word.load(Ordering::Acquire)
             };
-            chunk.copy_from_slice(&value.to_le_bytes());
+            *chunk = value.to_le_bytes();
         }
         Some(out)
     }
@@ -492,8 +495,13 @@ impl Hypervisor {
     pub fn sief_page(&self, partition: u64, vp: u32) -> Option<[u8; PAGE_SIZE]> {
         let state = self.vp_state(partition, vp)?;
         let mut page = [0u8; PAGE_SIZE];
-        for (chunk, word) in page.chunks_exact_mut(8).zip(state.sief.iter()) {
-            chunk.copy_from_slice(&word.load(Ordering::Acquire).to_le_bytes());
+        for (chunk, word) in page
+            .as_chunks_mut::<8>()
+            .0
+            .iter_mut()
+            .zip(state.sief.iter())
+        {
+            *chunk = word.load(Ordering::Acquire).to_le_bytes();
         }
         Some(page)
     }
@@ -628,7 +636,7 @@ fn routes(world: &World, vp_slots: &HashMap<(u64, u32), usize>) -> FxHashMap<u32
 /// Delivery that never fails the call: the flag is set when the target can take it, otherwise
 /// the event is dropped (QEMU `hyperv_set_event_flag`, OpenVMM `SynicPortMap`).
 fn best_effort(route: &Resolved, flag_number: u32) -> Effect {
-    let flag = u32::from(route.base_flag) + flag_number;
+    let flag = u32::from(route.base_flag).saturating_add(flag_number);
     match route.target {
         Ok(slot) if flag < FLAGS_PER_SINT => Effect::Deliver {
             slot,

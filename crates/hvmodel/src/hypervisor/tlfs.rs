@@ -40,7 +40,7 @@ pub(super) fn decide(hv: &Hypervisor, call: &DecodedCall<'_>) -> Decision {
         Ok(slot) => accept(Effect::Deliver {
             slot,
             sint: route.sint,
-            flag: u32::from(route.base_flag) + u32::from(input.flag_number),
+            flag: u32::from(route.base_flag).saturating_add(u32::from(input.flag_number)),
         }),
         Err(Blocked::SynicDisabled | Blocked::SiefDisabled | Blocked::SintMasked) => {
             reject(S::INVALID_SYNIC_STATE, Stage::Lookup)

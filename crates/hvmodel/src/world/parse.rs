@@ -180,7 +180,7 @@ struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     fn new(text: &'a str, file: &'a str) -> Self {
         let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .chain(text.match_indices('\n').map(|(i, _)| i.saturating_add(1)))
             .collect();
         Self {
             text,
@@ -203,7 +203,7 @@ impl<'a> Ctx<'a> {
             .text
             .get(line_start..offset)
             .map_or(0, |s| s.chars().count())
-            + 1;
+            .saturating_add(1);
         (line.max(1), column)
     }
 
@@ -233,12 +233,16 @@ impl<'a> Ctx<'a> {
     /// on that line, or the table header's name, prefixed with the enclosing table's name.
     fn key_at(&self, span: &Range<usize>) -> Option<String> {
         let start = span.start.min(self.text.len());
-        let line_start = self.text.get(..start)?.rfind('\n').map_or(0, |i| i + 1);
+        let line_start = self
+            .text
+            .get(..start)?
+            .rfind('\n')
+            .map_or(0, |i| i.saturating_add(1));
         let line_end = self
             .text
             .get(start..)?
             .find('\n')
-            .map_or(self.text.len(), |i| start + i);
+            .map_or(self.text.len(), |i| start.saturating_add(i));
         let line = self.text.get(line_start..line_end)?.trim();
         let header = |l: &str| -> Option<String> {
             let l = l.trim();
@@ -511,7 +515,7 @@ fn build_partitions(
         let span = field_span(p.id.as_ref(), entry);
         total_vps = total_vps.saturating_add(p.vp.len());
         if total_vps > MAX_VPS {
-            let beyond = p.vp.len().saturating_sub(total_vps - MAX_VPS);
+            let beyond = p.vp.len().saturating_sub(total_vps.saturating_sub(MAX_VPS));
             let at = p.vp.get(beyond).map_or_else(|| entry.span(), Spanned::span);
             return Err(ctx.error(
                 Some(at),
@@ -735,7 +739,7 @@ fn build_ports(
                 "port.flag_count",
                 format!(
                     "flag count {flag_count} with base flag {base_flag} does not fit the {FLAGS_PER_SINT} event flags of a SINT: allowed 1 to {}",
-                    FLAGS_PER_SINT - base_flag
+                    FLAGS_PER_SINT.saturating_sub(base_flag)
                 ),
             ));
         }
