@@ -65,6 +65,12 @@ const PAGE: u64 = PAGE_SIZE as u64;
 /// The SignalEvent input's size, in the `u64` the generator draws.
 const INPUT_SIZE: u64 = SignalEventInput::SIZE as u64;
 
+/// The positions of the control word's reserved bits, low to high. Evaluated only in a `const`
+/// item, so an index out of bounds stops the build.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "evaluated in a const item only: an out-of-bounds index fails the build"
+)]
 const fn reserved_bit_positions() -> [u32; 12] {
     let mut positions = [0; 12];
     let mut found = 0;
