@@ -715,7 +715,10 @@ fn expected_names() -> BTreeMap<&'static str, String> {
             "DriverTraceProviderGuid",
             DRIVER_TRACE_PROVIDER_GUID.to_string(),
         ),
-        ("ConsoleTraceProvider", CONSOLE_TRACE_PROVIDER_NAME.to_owned()),
+        (
+            "ConsoleTraceProvider",
+            CONSOLE_TRACE_PROVIDER_NAME.to_owned(),
+        ),
         (
             "ConsoleTraceProviderGuid",
             CONSOLE_TRACE_PROVIDER_GUID.to_string(),
@@ -877,7 +880,10 @@ fn the_trace_scenario_checks_fields_the_events_define() {
     for (event, at_least) in [(&COMMAND, 4), (&REQUEST, 7)] {
         let checked = reads
             .iter()
-            .filter(|read| read.split_once('.').is_some_and(|(name, _)| name == event.name))
+            .filter(|read| {
+                read.split_once('.')
+                    .is_some_and(|(name, _)| name == event.name)
+            })
             .count();
         assert!(
             checked >= at_least,
@@ -919,10 +925,22 @@ fn trace_check_finds_unknown_events_and_fields() {
     let (reads, problems) = trace_field_reads(bad);
     assert!(reads.is_empty(), "{reads:?}");
     assert_eq!(problems.len(), 5, "{problems:#?}");
-    assert!(problems[0].contains("has no field `ConnectionId`"), "{}", problems[0]);
+    assert!(
+        problems[0].contains("has no field `ConnectionId`"),
+        "{}",
+        problems[0]
+    );
     assert!(problems[1].contains("no event `Signal`"), "{}", problems[1]);
-    assert!(problems[2].contains("is not Event.Field"), "{}", problems[2]);
-    assert!(problems[3].contains("without a literal -Path"), "{}", problems[3]);
+    assert!(
+        problems[2].contains("is not Event.Field"),
+        "{}",
+        problems[2]
+    );
+    assert!(
+        problems[3].contains("without a literal -Path"),
+        "{}",
+        problems[3]
+    );
     assert!(problems[4].contains("no event `Load`"), "{}", problems[4]);
 }
 
