@@ -723,7 +723,8 @@ function Find-HvTraceEvent {
         [Parameter(Mandatory = $true)] [string] $ProviderGuid,
         [Parameter(Mandatory = $true)] [string] $EventName
     )
-    return , @($Events | Where-Object -FilterScript {
+    # Emitted one by one (no unary comma): callers collect them with @(), also when none match.
+    return @($Events | Where-Object -FilterScript {
             ($_.Provider -eq $Provider -or $_.ProviderGuid -eq $ProviderGuid) -and $_.EventName -eq $EventName
         })
 }
@@ -783,7 +784,7 @@ function Assert-HvTraceField {
     )
     $text = Get-HvTraceField -TraceEvent $TraceEvent -Path $Path
     if ($Number) {
-        $actual = @(ConvertFrom-HvTraceNumber -Text $text -What "Trace field $Path")
+        $actual = ConvertFrom-HvTraceNumber -Text $text -What "Trace field $Path"
         $wanted = @($Expected | ForEach-Object -Process { [int64] $_ })
         $same = ($actual.Count -eq $wanted.Count) -and (@(Compare-Object -ReferenceObject $wanted -DifferenceObject $actual -SyncWindow 0).Count -eq 0)
     }
