@@ -574,16 +574,14 @@ fn trace_field_reads(source: &str) -> (Vec<String>, Vec<String>) {
             continue;
         };
         let (event_name, field_name) = if is_field {
-            match literal.split_once('.') {
-                Some((event, field)) => (event.to_owned(), Some(field.to_owned())),
-                None => {
-                    problems.push(format!(
-                        "{}: {name} -Path `{literal}` is not Event.Field",
-                        position(node)
-                    ));
-                    continue;
-                }
-            }
+            let Some((event, field)) = literal.split_once('.') else {
+                problems.push(format!(
+                    "{}: {name} -Path `{literal}` is not Event.Field",
+                    position(node)
+                ));
+                continue;
+            };
+            (event.to_owned(), Some(field.to_owned()))
         } else {
             (literal.clone(), None)
         };
