@@ -19,12 +19,16 @@ use tracelogging as tlg;
 
 tlg::define_provider!(PROVIDER, "HvSignal.Driver");
 
-/// The provider's name, as registered (a test compares it with `hvsignal_proto::names`).
+/// The provider's name, as registered (tests/driver_trace.rs compares it with
+/// `hvsignal_proto::names`). Test-only: the driver never asks, and `Provider::name` unwraps.
+#[cfg(test)]
 pub fn provider_name() -> &'static str {
     PROVIDER.name()
 }
 
-/// The provider's GUID, as registered (the ETW name hash of its name).
+/// The provider's GUID, as registered (the ETW name hash of its name). Test-only, as
+/// [`provider_name`].
+#[cfg(test)]
 pub fn provider_id() -> tlg::Guid {
     *PROVIDER.id()
 }

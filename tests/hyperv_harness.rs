@@ -28,9 +28,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use hvsignal_proto::ioctl::IOCTL_HVSIGNAL_SIGNAL;
 use hvsignal_proto::names::{
-    DRIVER_BINARY, HARDWARE_ID, POLICY_KEY_PATH, RAW_POLICY_VALUE_NAME, SERVICE_NAME,
+    CONSOLE_TRACE_PROVIDER_GUID, CONSOLE_TRACE_PROVIDER_NAME, DRIVER_BINARY,
+    DRIVER_TRACE_PROVIDER_GUID, DRIVER_TRACE_PROVIDER_NAME, HARDWARE_ID, POLICY_KEY_PATH,
+    RAW_POLICY_VALUE_NAME, SERVICE_NAME,
 };
+use hvsignal_proto::trace::{COMMAND, EVENTS, REQUEST};
 use hvsignal_test_support::powershell::{
     Invocation, Token, WRAPPERS, command_name, commands, first_line, hvsignal_invocations,
     named_children, parse, position, script_paths, single_string_literal, string_value, text, walk,
@@ -323,7 +327,18 @@ const NAME_FRAGMENTS: &[&str] = &[
     ".inf",
     ".cat",
     ".pdb",
+    "hvsignal.driver",
+    "hvsignal.console",
 ];
+
+/// The trace providers' GUIDs without braces, lowercase: a script that spells one outside the
+/// names table drifts like a file name would.
+fn guid_fragments() -> [String; 2] {
+    [DRIVER_TRACE_PROVIDER_GUID, CONSOLE_TRACE_PROVIDER_GUID].map(|guid| {
+        let braces = guid.to_string();
+        braces[1..braces.len() - 1].to_owned()
+    })
+}
 
 /// The text of a string literal without its interpolated variables and sub-expressions (each
 /// replaced by a space): `"$toolsRoot\x"` is not `root\`, `"$($facts.SystemStartOptions)"` is
@@ -380,8 +395,11 @@ fn name_drift_problems(source: &str) -> Vec<String> {
         let raw = text(node, source);
         let literal = literal_text(node, source).to_ascii_lowercase();
         let value = string_value(node, source).unwrap_or_else(|| raw.to_owned());
+        let guids = guid_fragments();
         let fragment = NAME_FRAGMENTS
             .iter()
+            .copied()
+            .chain(guids.iter().map(String::as_str))
             .find(|fragment| spells(&literal, fragment));
         if let Some(fragment) = fragment {
             problems.push(format!(
@@ -457,6 +475,26 @@ fn documented_json_paths(architecture: &str) -> BTreeSet<String> {
     paths
 }
 
+/// The argument after `parameter` (e.g. `-Path`) of a command, if the command names it.
+fn parameter_argument<'t>(command: Node<'t>, source: &str, parameter: &str) -> Option<Node<'t>> {
+    let elements: Vec<Node<'t>> = command
+        .child_by_field_name("command_elements")
+        .map(|elements| {
+            named_children(elements)
+                .into_iter()
+                .filter(|element| element.kind() != "command_argument_sep")
+                .collect()
+        })
+        .unwrap_or_default();
+    elements
+        .iter()
+        .position(|element| {
+            element.kind() == "command_parameter"
+                && text(*element, source).eq_ignore_ascii_case(parameter)
+        })
+        .and_then(|index| elements.get(index + 1).copied())
+}
+
 /// Every `Get-HvJsonValue -Path` whose path is not literal or not in `documented`.
 fn undocumented_json_reads(source: &str, documented: &BTreeSet<String>) -> Vec<String> {
     let tree = parse(source);
@@ -465,23 +503,8 @@ fn undocumented_json_reads(source: &str, documented: &BTreeSet<String>) -> Vec<S
         if !name.is_some_and(|name| name.eq_ignore_ascii_case(JSON_READER)) {
             continue;
         }
-        let elements: Vec<Node<'_>> = node
-            .child_by_field_name("command_elements")
-            .map(|elements| {
-                named_children(elements)
-                    .into_iter()
-                    .filter(|element| element.kind() != "command_argument_sep")
-                    .collect()
-            })
-            .unwrap_or_default();
-        let path = elements
-            .iter()
-            .position(|element| {
-                element.kind() == "command_parameter"
-                    && text(*element, source).eq_ignore_ascii_case("-Path")
-            })
-            .and_then(|index| elements.get(index + 1));
-        match path.map(|path| (path, single_string_literal(*path, source))) {
+        let path = parameter_argument(node, source, "-Path");
+        match path.map(|path| (path, single_string_literal(path, source))) {
             Some((_, Some(path))) if documented.contains(&path) => {}
             Some((_, Some(path))) => problems.push(format!(
                 "{}: the harness reads JSON key `{path}`, which docs/ARCHITECTURE.md does not list",
@@ -490,7 +513,7 @@ fn undocumented_json_reads(source: &str, documented: &BTreeSet<String>) -> Vec<S
             Some((path, None)) => problems.push(format!(
                 "{}: {JSON_READER} -Path `{}` is not a literal key path",
                 position(node),
-                first_line(text(*path, source))
+                first_line(text(path, source))
             )),
             None => problems.push(format!(
                 "{}: {JSON_READER} is called without -Path",
@@ -499,6 +522,98 @@ fn undocumented_json_reads(source: &str, documented: &BTreeSet<String>) -> Vec<S
         }
     }
     problems
+}
+
+/// The harness functions that read a field of a decoded trace event, named `Event.Field`.
+const TRACE_FIELD_READERS: [&str; 2] = ["Get-HvTraceField", "Assert-HvTraceField"];
+
+/// The harness function that picks decoded events by provider and event name.
+const TRACE_EVENT_FINDER: &str = "Find-HvTraceEvent";
+
+/// The name of the function definition `node` is in, if any.
+fn enclosing_function<'s>(node: Node<'_>, source: &'s str) -> Option<&'s str> {
+    let mut current = node.parent();
+    while let Some(candidate) = current {
+        if candidate.kind() == "function_statement" {
+            return named_children(candidate)
+                .into_iter()
+                .find(|child| child.kind() == "function_name")
+                .map(|name| text(name, source));
+        }
+        current = candidate.parent();
+    }
+    None
+}
+
+/// Every `Event.Field` a trace field reader reads (first), and every read or event lookup whose
+/// name is not literal or not an event and field `hvsignal_proto::trace::EVENTS` defines.
+fn trace_field_reads(source: &str) -> (Vec<String>, Vec<String>) {
+    let tree = parse(source);
+    let mut reads = Vec::new();
+    let mut problems = Vec::new();
+    for (node, name) in commands(&tree, source) {
+        let Some(name) = name else { continue };
+        let (parameter, is_field) = if TRACE_FIELD_READERS
+            .iter()
+            .any(|reader| name.eq_ignore_ascii_case(reader))
+        {
+            ("-Path", true)
+        } else if name.eq_ignore_ascii_case(TRACE_EVENT_FINDER) {
+            ("-EventName", false)
+        } else {
+            continue;
+        };
+        let argument = parameter_argument(node, source, parameter);
+        // A reader that hands its own `-Path` on to another reader is checked at its callers.
+        if is_field
+            && argument.is_some_and(|argument| text(argument, source) == "$Path")
+            && enclosing_function(node, source).is_some_and(|function| {
+                TRACE_FIELD_READERS
+                    .iter()
+                    .any(|reader| function.eq_ignore_ascii_case(reader))
+            })
+        {
+            continue;
+        }
+        let Some(literal) = argument.and_then(|argument| single_string_literal(argument, source))
+        else {
+            problems.push(format!(
+                "{}: {name} without a literal {parameter}",
+                position(node)
+            ));
+            continue;
+        };
+        let (event_name, field_name) = if is_field {
+            let Some((event, field)) = literal.split_once('.') else {
+                problems.push(format!(
+                    "{}: {name} -Path `{literal}` is not Event.Field",
+                    position(node)
+                ));
+                continue;
+            };
+            (event.to_owned(), Some(field.to_owned()))
+        } else {
+            (literal.clone(), None)
+        };
+        let Some(event) = EVENTS.iter().find(|event| event.name == event_name) else {
+            problems.push(format!(
+                "{}: `{literal}`: hvsignal_proto::trace defines no event `{event_name}`",
+                position(node)
+            ));
+            continue;
+        };
+        if let Some(field_name) = field_name {
+            if event.fields.iter().any(|field| field.name == field_name) {
+                reads.push(literal);
+            } else {
+                problems.push(format!(
+                    "{}: `{literal}`: the {event_name} event has no field `{field_name}`",
+                    position(node)
+                ));
+            }
+        }
+    }
+    (reads, problems)
 }
 
 fn architecture() -> String {
@@ -603,6 +718,19 @@ fn expected_names() -> BTreeMap<&'static str, String> {
         ("PackageDirectoryName", format!("{console}_package")),
         ("RegistryServicesRoot", format!("HKLM:\\{services_root}")),
         ("KmdfRuntime", "wdf01000.sys".to_owned()),
+        ("DriverTraceProvider", DRIVER_TRACE_PROVIDER_NAME.to_owned()),
+        (
+            "DriverTraceProviderGuid",
+            DRIVER_TRACE_PROVIDER_GUID.to_string(),
+        ),
+        (
+            "ConsoleTraceProvider",
+            CONSOLE_TRACE_PROVIDER_NAME.to_owned(),
+        ),
+        (
+            "ConsoleTraceProviderGuid",
+            CONSOLE_TRACE_PROVIDER_GUID.to_string(),
+        ),
     ])
 }
 
@@ -737,6 +865,91 @@ fn every_json_key_the_harness_reads_is_documented() {
         })
         .sum();
     assert!(reads >= 20, "only {reads} {JSON_READER} calls found");
+}
+
+#[test]
+fn the_trace_scenario_checks_fields_the_events_define() {
+    let scripts = load_scripts();
+    let mut reads = BTreeSet::new();
+    let mut problems = BTreeMap::new();
+    for script in &scripts {
+        let (found, wrong) = trace_field_reads(&script.source);
+        reads.extend(found);
+        if !wrong.is_empty() {
+            problems.insert(script.name.clone(), wrong);
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "trace field reads outside hvsignal_proto::trace:\n{}",
+        report(&problems)
+    );
+    // The scenario checks the program's event and the driver's per-request event of its signal.
+    for (event, at_least) in [(&COMMAND, 4), (&REQUEST, 7)] {
+        let checked = reads
+            .iter()
+            .filter(|read| {
+                read.split_once('.')
+                    .is_some_and(|(name, _)| name == event.name)
+            })
+            .count();
+        assert!(
+            checked >= at_least,
+            "the trace scenario checks {checked} fields of {}, expected at least {at_least}: {reads:?}",
+            event.name
+        );
+    }
+    // The IOCTL it expects in the Request event is the driver's.
+    let module = script(&scripts, "HvSignalVmTest.psm1");
+    let ioctl = module
+        .source
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("$script:HvIoctlSignal = 0x"))
+        .and_then(|hex| u32::from_str_radix(hex.trim(), 16).ok());
+    assert_eq!(ioctl, Some(IOCTL_HVSIGNAL_SIGNAL), "$script:HvIoctlSignal");
+    // The session enables both providers, by the GUIDs of the names table.
+    assert!(
+        module.source.contains(
+            "ProviderGuids = @($Context.Names.DriverTraceProviderGuid, $Context.Names.ConsoleTraceProviderGuid)"
+        ),
+        "Start-HvTrace enables both providers by the names table's GUIDs"
+    );
+}
+
+#[test]
+fn trace_check_finds_unknown_events_and_fields() {
+    let good = "Assert-HvTraceField -TraceEvent $e -Path 'Request.Ioctl' -Expected @(1) -Number\r\n\
+                Find-HvTraceEvent -Events $x -Provider $p -ProviderGuid $g -EventName 'Command'\r\n\
+                function Assert-HvTraceField {\r\n    Get-HvTraceField -TraceEvent $e -Path $Path\r\n}\r\n";
+    assert_eq!(
+        trace_field_reads(good),
+        (vec!["Request.Ioctl".to_owned()], Vec::<String>::new())
+    );
+    let bad = "Get-HvTraceField -TraceEvent $e -Path 'Request.ConnectionId'\r\n\
+               Get-HvTraceField -TraceEvent $e -Path 'Signal.Ioctl'\r\n\
+               Get-HvTraceField -TraceEvent $e -Path 'Ioctl'\r\n\
+               Get-HvTraceField -TraceEvent $e -Path $Path\r\n\
+               Find-HvTraceEvent -Events $x -Provider $p -ProviderGuid $g -EventName 'Load'\r\n";
+    let (reads, problems) = trace_field_reads(bad);
+    assert!(reads.is_empty(), "{reads:?}");
+    assert_eq!(problems.len(), 5, "{problems:#?}");
+    assert!(
+        problems[0].contains("has no field `ConnectionId`"),
+        "{}",
+        problems[0]
+    );
+    assert!(problems[1].contains("no event `Signal`"), "{}", problems[1]);
+    assert!(
+        problems[2].contains("is not Event.Field"),
+        "{}",
+        problems[2]
+    );
+    assert!(
+        problems[3].contains("without a literal -Path"),
+        "{}",
+        problems[3]
+    );
+    assert!(problems[4].contains("no event `Load`"), "{}", problems[4]);
 }
 
 #[test]
@@ -996,6 +1209,12 @@ fn drift_check_finds_names_outside_the_table() {
     let problems = name_drift_problems(&copies);
     assert_eq!(problems.len(), 4, "{problems:?}");
     assert!(problems[0].starts_with("6:"), "{problems:?}");
+    let traces = format!(
+        "{table}$p = 'HvSignal.Console'\n$g = '{DRIVER_TRACE_PROVIDER_GUID}'\n$u = '{}'\n",
+        CONSOLE_TRACE_PROVIDER_GUID.to_string().to_ascii_uppercase()
+    );
+    let problems = name_drift_problems(&traces);
+    assert_eq!(problems.len(), 3, "{problems:?}");
 }
 
 #[test]

@@ -37,9 +37,10 @@ pub fn summarize_arguments(args: &[OsString]) -> String {
 /// arguments' summary, the backend's name and the exit status. Registers the provider for just
 /// this event; nothing is written unless a trace session listens.
 pub fn write_command(command: Option<&str>, args: &[OsString], backend: &str, exit_code: u8) {
-    // SAFETY: registered once, here, on the main thread, and unregistered below before this
-    // function returns; the provider is a static (never moves). This is an executable, so no
-    // module unloads while it is registered.
+    // SAFETY: registered here and unregistered below before this function returns, so it is
+    // never registered twice; only `main` calls this, on the main thread, so no other register or
+    // unregister overlaps. The provider is a static (never moves), and this is an executable, so
+    // no module unloads while it is registered.
     let _status = unsafe { PROVIDER.register() };
     if PROVIDER.enabled(tlg::Level::Informational, KEYWORD_COMMAND) {
         let arguments = summarize_arguments(args);

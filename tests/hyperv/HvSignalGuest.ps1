@@ -11,7 +11,7 @@
     It holds no project names: the host passes the service name, hardware ID, file names and
     registry paths as parameters, from the single names table in HvSignalVmTest.psm1.
 
-    Every native tool (pnputil, devgen, certutil, bcdedit, verifier, hvsignal) is started through
+    Every native tool (pnputil, devgen, certutil, bcdedit, verifier, logman, tracerpt, hvsignal) is started through
     Invoke-HvNativeProcess, which captures stdout, stderr and the exit code without letting
     Windows PowerShell 5.1 turn stderr lines into errors.
 #>
@@ -441,6 +441,53 @@ function Set-HvRegistryDword {
         New-Item -Path $KeyPath -Force | Out-Null
     }
     New-ItemProperty -Path $KeyPath -Name $ValueName -PropertyType DWord -Value ([int] $Value) -Force | Out-Null
+}
+
+function Start-HvTraceSession {
+    <#
+        Starts an ETW trace session (logman, in-box) that writes every event of the given
+        providers, all keywords and levels, to an .etl file. A stale session of the same name (a
+        run that was killed) is stopped first. logman start enables one provider; logman update
+        adds the others to the running session.
+    #>
+    param(
+        [Parameter(Mandatory = $true)] [string] $SessionName,
+        [Parameter(Mandatory = $true)] [string] $Path,
+        [Parameter(Mandatory = $true)] [string[]] $ProviderGuids
+    )
+    $logmanPath = Get-HvSystemToolPath -Name 'logman.exe'
+    Invoke-HvNativeProcess -FilePath $logmanPath -ArgumentList @('stop', $SessionName, '-ets') | Out-Null
+    if (Test-Path -LiteralPath $Path) {
+        Remove-Item -LiteralPath $Path -Force
+    }
+    $everyKeyword = '0xffffffffffffffff'
+    $everyLevel = '0xff'
+    $start = Invoke-HvNativeProcess -FilePath $logmanPath -ArgumentList @('start', $SessionName, '-p', $ProviderGuids[0], $everyKeyword, $everyLevel, '-o', $Path, '-ets')
+    Assert-HvExitCode -Result $start -What "Starting trace session $SessionName"
+    foreach ($guid in @($ProviderGuids | Select-Object -Skip 1)) {
+        $update = Invoke-HvNativeProcess -FilePath $logmanPath -ArgumentList @('update', 'trace', $SessionName, '-p', $guid, $everyKeyword, $everyLevel, '-ets')
+        if ($update.ExitCode -ne 0) {
+            Invoke-HvNativeProcess -FilePath $logmanPath -ArgumentList @('stop', $SessionName, '-ets') | Out-Null
+            Assert-HvExitCode -Result $update -What "Adding provider $guid to trace session $SessionName"
+        }
+    }
+}
+
+function Stop-HvTraceSession {
+    <#
+        Stops a trace session started by Start-HvTraceSession and decodes its .etl into XML with
+        tracerpt (in-box; TraceLogging events are self-describing, so no manifest is needed).
+        Throws when the session could not be stopped or the file not decoded.
+    #>
+    param(
+        [Parameter(Mandatory = $true)] [string] $SessionName,
+        [Parameter(Mandatory = $true)] [string] $Path,
+        [Parameter(Mandatory = $true)] [string] $XmlPath
+    )
+    $stop = Invoke-HvNativeProcess -FilePath (Get-HvSystemToolPath -Name 'logman.exe') -ArgumentList @('stop', $SessionName, '-ets')
+    Assert-HvExitCode -Result $stop -What "Stopping trace session $SessionName"
+    $decode = Invoke-HvNativeProcess -FilePath (Get-HvSystemToolPath -Name 'tracerpt.exe') -ArgumentList @($Path, '-o', $XmlPath, '-of', 'XML', '-y')
+    Assert-HvExitCode -Result $decode -What "Decoding $Path"
 }
 
 function Restart-HvSignalDevice {

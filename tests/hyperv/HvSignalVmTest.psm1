@@ -20,23 +20,31 @@ $ErrorActionPreference = 'Stop'
 # values against hvsignal-proto's constants and the package layout, and fails when a script
 # spells one of them anywhere else.
 $script:HvSignalNames = @{
-    ServiceName          = 'HvSignal'
-    HardwareId           = 'Root\HvSignal'
-    DriverBinary         = 'hvsignal_driver.sys'
-    DriverInf            = 'hvsignal_driver.inf'
-    DriverCatalog        = 'hvsignal_driver.cat'
-    DriverSymbols        = 'hvsignal_driver.pdb'
-    ConsoleProgram       = 'hvsignal.exe'
-    RawPolicyValueName   = 'AllowRawHypercalls'
-    PackageDirectoryName = 'hvsignal_package'
-    RegistryServicesRoot = 'HKLM:\SYSTEM\CurrentControlSet\Services'
-    KmdfRuntime          = 'wdf01000.sys'
+    ServiceName              = 'HvSignal'
+    HardwareId               = 'Root\HvSignal'
+    DriverBinary             = 'hvsignal_driver.sys'
+    DriverInf                = 'hvsignal_driver.inf'
+    DriverCatalog            = 'hvsignal_driver.cat'
+    DriverSymbols            = 'hvsignal_driver.pdb'
+    ConsoleProgram           = 'hvsignal.exe'
+    RawPolicyValueName       = 'AllowRawHypercalls'
+    PackageDirectoryName     = 'hvsignal_package'
+    RegistryServicesRoot     = 'HKLM:\SYSTEM\CurrentControlSet\Services'
+    KmdfRuntime              = 'wdf01000.sys'
+    DriverTraceProvider      = 'HvSignal.Driver'
+    DriverTraceProviderGuid  = '{44e0bdd4-8e8a-551b-327f-4b7410d28584}'
+    ConsoleTraceProvider     = 'HvSignal.Console'
+    ConsoleTraceProviderGuid = '{70240bed-0bf1-5a74-8968-dadc31358d0a}'
 }
 
 # HV_STATUS values the scenarios expect (docs/HYPERCALL.md, Status codes).
 $script:HvStatusSuccess = 0
 $script:HvStatusInvalidHypercallInput = 3
 $script:HvStatusInvalidConnectionId = 18
+
+# The signal IOCTL as the driver's Request event records it (hvsignal-proto's
+# IOCTL_HVSIGNAL_SIGNAL, docs/PROTOCOL.md; tests/hyperv_harness.rs checks the value).
+$script:HvIoctlSignal = 0x0022A004
 
 # Console program exit statuses (docs/ARCHITECTURE.md).
 $script:HvExitSuccess = 0
@@ -603,6 +611,243 @@ function Test-HvScenarioFuzz {
     Add-HvNote -Context $Context -Note ('fuzz tlfs (seed 42, 4000 calls): {0} finding(s); log {1}' -f $findings, $logName)
 }
 
+# ---------------------------------------------------------------------------------------------
+# ETW traces (docs/WINDOWS.md, Tracing): a session in the guest takes every event of the
+# driver's and the console program's TraceLogging providers; the .etl and its decoded XML are
+# copied into the results directory.
+# ---------------------------------------------------------------------------------------------
+
+function Start-HvTrace {
+    <#
+        Starts the guest trace session hvsignal-harness-<FileStem> for both providers, writing
+        <FileStem>.etl in the guest directory, and returns where its files go in the guest and on
+        the host (for Stop-HvTrace).
+    #>
+    param(
+        [Parameter(Mandatory = $true)] [hashtable] $Context,
+        [Parameter(Mandatory = $true)] [string] $FileStem
+    )
+    # Guest paths are formatted, not joined: Join-Path runs on the host (see Test-HvScenarioFuzz).
+    $trace = [pscustomobject]@{
+        SessionName = 'hvsignal-harness-' + $FileStem
+        GuestEtl    = '{0}\{1}.etl' -f $Context.GuestRoot, $FileStem
+        GuestXml    = '{0}\{1}.xml' -f $Context.GuestRoot, $FileStem
+        HostEtl     = Join-Path -Path $Context.ResultsDirectory -ChildPath ($FileStem + '.etl')
+        HostXml     = Join-Path -Path $Context.ResultsDirectory -ChildPath ($FileStem + '.xml')
+    }
+    Invoke-HvGuestFunction -Context $Context -Name 'Start-HvTraceSession' -Parameters @{
+        SessionName   = $trace.SessionName
+        Path          = $trace.GuestEtl
+        ProviderGuids = @($Context.Names.DriverTraceProviderGuid, $Context.Names.ConsoleTraceProviderGuid)
+    } | Out-Null
+    Write-HvLog -Message ('Trace session {0} started ({1}).' -f $trace.SessionName, $trace.GuestEtl)
+    return $trace
+}
+
+function Stop-HvTrace {
+    <#
+        Stops a session of Start-HvTrace, decodes it in the guest and copies the .etl and the XML
+        to the host. It runs in finally blocks, so a failure becomes a note instead of hiding the
+        error of the step it wrapped; whoever reads the XML fails clearly when it is missing.
+    #>
+    param(
+        [Parameter(Mandatory = $true)] [hashtable] $Context,
+        [Parameter(Mandatory = $true)] $Trace
+    )
+    try {
+        Invoke-HvGuestFunction -Context $Context -Name 'Stop-HvTraceSession' -Parameters @{
+            SessionName = $Trace.SessionName
+            Path        = $Trace.GuestEtl
+            XmlPath     = $Trace.GuestXml
+        } | Out-Null
+        Write-HvLog -Message ('Trace session {0} stopped.' -f $Trace.SessionName)
+    }
+    catch {
+        Add-HvNote -Context $Context -Note ('Trace session {0}: {1}' -f $Trace.SessionName, $_.Exception.Message)
+    }
+    Save-HvGuestFile -Context $Context -GuestPath $Trace.GuestEtl -HostPath $Trace.HostEtl
+    Save-HvGuestFile -Context $Context -GuestPath $Trace.GuestXml -HostPath $Trace.HostXml
+}
+
+function Read-HvTraceEvent {
+    <#
+        The events of a tracerpt XML file, each with its provider's name and GUID, its event name
+        (tracerpt gives a TraceLogging event's name as RenderingInfo/Task) and its fields (name ->
+        the text of each Data element of that name). Namespaces are matched by local name.
+    #>
+    param(
+        [Parameter(Mandatory = $true)] [string] $Path
+    )
+    if (-not (Test-Path -LiteralPath $Path -PathType Leaf)) {
+        throw "The decoded trace $Path is missing: the session did not stop, tracerpt failed or the copy failed (see the notes)."
+    }
+    $document = New-Object -TypeName System.Xml.XmlDocument
+    $document.Load($Path)
+    $events = New-Object -TypeName System.Collections.Generic.List[object]
+    foreach ($node in @($document.SelectNodes("//*[local-name()='Event']"))) {
+        $provider = $node.SelectSingleNode("*[local-name()='System']/*[local-name()='Provider']")
+        $providerName = ''
+        $providerGuid = ''
+        if ($null -ne $provider) {
+            $providerName = $provider.GetAttribute('Name')
+            $providerGuid = $provider.GetAttribute('Guid')
+        }
+        $task = $node.SelectSingleNode("*[local-name()='RenderingInfo']/*[local-name()='Task']")
+        $eventName = ''
+        if ($null -ne $task) {
+            $eventName = $task.InnerText.Trim()
+        }
+        $fields = @{}
+        foreach ($data in @($node.SelectNodes("*[local-name()='EventData']/*[local-name()='Data']"))) {
+            $fieldName = $data.GetAttribute('Name')
+            if (-not $fields.ContainsKey($fieldName)) {
+                $fields[$fieldName] = New-Object -TypeName System.Collections.Generic.List[string]
+            }
+            $fields[$fieldName].Add($data.InnerText)
+        }
+        $events.Add([pscustomobject]@{
+                Provider     = $providerName
+                ProviderGuid = $providerGuid
+                EventName    = $eventName
+                Fields       = $fields
+            })
+    }
+    return , $events.ToArray()
+}
+
+function Find-HvTraceEvent {
+    <# The decoded events of one provider (by name or GUID) with one event name. #>
+    param(
+        [Parameter(Mandatory = $true)] [AllowEmptyCollection()] [object[]] $Events,
+        [Parameter(Mandatory = $true)] [string] $Provider,
+        [Parameter(Mandatory = $true)] [string] $ProviderGuid,
+        [Parameter(Mandatory = $true)] [string] $EventName
+    )
+    # Emitted one by one (no unary comma): callers collect them with @(), also when none match.
+    return @($Events | Where-Object -FilterScript {
+            ($_.Provider -eq $Provider -or $_.ProviderGuid -eq $ProviderGuid) -and $_.EventName -eq $EventName
+        })
+}
+
+function Get-HvTraceField {
+    <#
+        The text of one field of a decoded event, named 'Event.Field' (tests/hyperv_harness.rs
+        checks every such name against hvsignal_proto::trace); a clear error when the event is
+        another one or lacks the field.
+    #>
+    param(
+        [Parameter(Mandatory = $true)] $TraceEvent,
+        [Parameter(Mandatory = $true)] [string] $Path
+    )
+    $parts = $Path.Split('.')
+    if ($parts.Count -ne 2) {
+        throw "Trace field '$Path' is not named Event.Field."
+    }
+    if ($TraceEvent.EventName -ne $parts[0]) {
+        throw "Trace field '$Path' read from a '$($TraceEvent.EventName)' event."
+    }
+    if (-not $TraceEvent.Fields.ContainsKey($parts[1])) {
+        throw ("The {0} event of {1} has no field '{2}' (it has: {3})." -f $parts[0], $TraceEvent.Provider, $parts[1],
+            (@($TraceEvent.Fields.Keys | Sort-Object) -join ', '))
+    }
+    return (@($TraceEvent.Fields[$parts[1]]) -join ' ')
+}
+
+function ConvertFrom-HvTraceNumber {
+    <# The numbers of a field's text as tracerpt writes them: decimal or 0x-hex, one or more (array items, with any [index] dropped). #>
+    param(
+        [Parameter(Mandatory = $true)] [AllowEmptyString()] [string] $Text,
+        [Parameter(Mandatory = $true)] [string] $What
+    )
+    $numbers = New-Object -TypeName System.Collections.Generic.List[int64]
+    foreach ($word in ([regex]::Replace($Text, '\[\d+\]', ' ') -split '[\s,;]+')) {
+        if ($word -match '^0x([0-9a-fA-F]{1,16})$') {
+            $numbers.Add([Convert]::ToInt64($Matches[1], 16))
+        }
+        elseif ($word -match '^-?[0-9]{1,18}$') {
+            $numbers.Add([int64] $word)
+        }
+        elseif ($word.Length -gt 0) {
+            throw "$What is '$Text', not a number (or a list of numbers)."
+        }
+    }
+    return , $numbers.ToArray()
+}
+
+function Assert-HvTraceField {
+    <# A field of a decoded event has exactly the expected text, or the expected numbers when -Number. #>
+    param(
+        [Parameter(Mandatory = $true)] $TraceEvent,
+        [Parameter(Mandatory = $true)] [string] $Path,
+        [Parameter(Mandatory = $true)] [object[]] $Expected,
+        [switch] $Number
+    )
+    $text = Get-HvTraceField -TraceEvent $TraceEvent -Path $Path
+    if ($Number) {
+        $actual = ConvertFrom-HvTraceNumber -Text $text -What "Trace field $Path"
+        $wanted = @($Expected | ForEach-Object -Process { [int64] $_ })
+        $same = ($actual.Count -eq $wanted.Count) -and (@(Compare-Object -ReferenceObject $wanted -DifferenceObject $actual -SyncWindow 0).Count -eq 0)
+    }
+    else {
+        $same = ($Expected.Count -eq 1) -and ($text -ceq [string] $Expected[0])
+    }
+    Assert-HvCondition -Condition $same -Message ("Trace field {0} is '{1}', expected '{2}'." -f $Path, $text, ($Expected -join ' '))
+}
+
+function Test-HvScenarioTrace {
+    <#
+        A trace session of its own around one known request: a signal of the unknown connection
+        id with 3 calls (HV_STATUS_INVALID_CONNECTION_ID each, exit 1). The decoded trace must
+        hold exactly one Command event of the console program and one Request event of the
+        driver for it, with exactly that request's values, and no Refusal (the request itself
+        succeeds; the hypercall status is in the response). The run-wide trace (trace-run.etl)
+        is the entry script's.
+    #>
+    param(
+        [Parameter(Mandatory = $true)] [hashtable] $Context
+    )
+    $id = [string] $Context.UnknownConnectionId
+    $trace = Start-HvTrace -Context $Context -FileStem 'trace-signal'
+    try {
+        $signal = Invoke-HvSignal -Context $Context -ArgumentList @('--json', 'signal', '-c', $id, '--calls', '3') -AllowedExitCode @(1) -SaveAs 'trace-signal.json'
+    }
+    finally {
+        Stop-HvTrace -Context $Context -Trace $trace
+    }
+    Assert-HvSignalStatus -Result $signal -Expected $script:HvStatusInvalidConnectionId -ExpectedName 'HV_STATUS_INVALID_CONNECTION_ID'
+
+    $names = $Context.Names
+    $events = Read-HvTraceEvent -Path $trace.HostXml
+    $seen = ($events | Group-Object -Property Provider, EventName | ForEach-Object -Process { '{0} x{1}' -f $_.Name, $_.Count }) -join '; '
+    $commands = @(Find-HvTraceEvent -Events $events -Provider $names.ConsoleTraceProvider -ProviderGuid $names.ConsoleTraceProviderGuid -EventName 'Command')
+    Assert-HvCondition -Condition ($commands.Count -eq 1) -Message ("The trace holds {0} Command event(s) of {1} {2}, expected 1 (decoded: {3})." -f
+        $commands.Count, $names.ConsoleTraceProvider, $names.ConsoleTraceProviderGuid, $seen)
+    $requests = @(Find-HvTraceEvent -Events $events -Provider $names.DriverTraceProvider -ProviderGuid $names.DriverTraceProviderGuid -EventName 'Request' |
+            Where-Object -FilterScript { (Get-HvTraceField -TraceEvent $_ -Path 'Request.Request') -ceq 'signal' })
+    Assert-HvCondition -Condition ($requests.Count -eq 1) -Message ("The trace holds {0} signal Request event(s) of {1} {2}, expected 1: is the driver's provider registered? (decoded: {3})" -f
+        $requests.Count, $names.DriverTraceProvider, $names.DriverTraceProviderGuid, $seen)
+    $refusals = @(Find-HvTraceEvent -Events $events -Provider $names.DriverTraceProvider -ProviderGuid $names.DriverTraceProviderGuid -EventName 'Refusal')
+    Assert-HvCondition -Condition ($refusals.Count -eq 0) -Message "The trace holds $($refusals.Count) Refusal event(s) for a request the driver completed with success."
+
+    # The program's event: the command, its arguments after the program name, the backend, the exit status.
+    $command = $commands[0]
+    Assert-HvTraceField -TraceEvent $command -Path 'Command.Command' -Expected @('signal')
+    Assert-HvTraceField -TraceEvent $command -Path 'Command.Arguments' -Expected @($signal.CommandLine.Substring('hvsignal '.Length))
+    Assert-HvTraceField -TraceEvent $command -Path 'Command.Backend' -Expected @('device')
+    Assert-HvTraceField -TraceEvent $command -Path 'Command.ExitCode' -Expected @($script:HvExitHypercallStatus) -Number
+
+    # The driver's event: the IOCTL, one operation of 3 fast calls, each status 18, STATUS_SUCCESS.
+    $request = $requests[0]
+    Assert-HvTraceField -TraceEvent $request -Path 'Request.Ioctl' -Expected @($script:HvIoctlSignal) -Number
+    Assert-HvTraceField -TraceEvent $request -Path 'Request.Operations' -Expected @(1) -Number
+    Assert-HvTraceField -TraceEvent $request -Path 'Request.Calls' -Expected @(3) -Number
+    Assert-HvTraceField -TraceEvent $request -Path 'Request.Convention' -Expected @('fast')
+    Assert-HvTraceField -TraceEvent $request -Path 'Request.FirstStatus' -Expected @($script:HvStatusInvalidConnectionId) -Number
+    Assert-HvTraceField -TraceEvent $request -Path 'Request.LastStatus' -Expected @($script:HvStatusInvalidConnectionId) -Number
+    Assert-HvTraceField -TraceEvent $request -Path 'Request.Status' -Expected @(0) -Number
+    Add-HvNote -Context $Context -Note ('trace: Command and Request events of {0} match; {1} events decoded ({2})' -f $signal.CommandLine, $events.Count, $seen)
+}
+
 function Test-HvBenchDocument {
     param(
         [Parameter(Mandatory = $true)] [hashtable] $Context,
@@ -711,6 +956,7 @@ function Get-HvSignalScenario {
     return @(
         @{ Name = 'info'; Title = 'info shows a Microsoft hypervisor and the SignalEvents privilege' },
         @{ Name = 'unknown-connection'; Title = 'an unknown connection id gives HV_STATUS_INVALID_CONNECTION_ID with both calling conventions' },
+        @{ Name = 'trace'; Title = 'a trace of both providers records the Command and Request events of a known signal with their exact fields' },
         @{ Name = 'raw-invalid-input'; Title = 'rep count, rep start, variable header and reserved control bits give HV_STATUS_INVALID_HYPERCALL_INPUT (raw mode on for this test only)' },
         @{ Name = 'scan-and-signal'; Title = 'a scan over a small range finds a live connection, and signalling it succeeds with both calling conventions' },
         @{ Name = 'conform-tlfs'; Title = 'conform --profile tlfs runs and its report is saved' },
@@ -731,6 +977,7 @@ function Invoke-HvSignalScenario {
     switch ($Name) {
         'info' { Test-HvScenarioInfo -Context $Context }
         'unknown-connection' { Test-HvScenarioUnknownConnection -Context $Context }
+        'trace' { Test-HvScenarioTrace -Context $Context }
         'raw-invalid-input' { Test-HvScenarioRawInvalidInput -Context $Context }
         'scan-and-signal' { Test-HvScenarioScanAndSignal -Context $Context }
         'conform-tlfs' { Test-HvScenarioConform -Context $Context }
@@ -978,7 +1225,7 @@ function Write-HvSummary {
     $lines.Add('')
     $lines.Add('Files: junit.xml (JUnit), summary.txt (this), harness.log, commands.log (every console-program call with its output),')
     $lines.Add('       info.json, scan.json, signal-*.json, raw-*.json, conform-tlfs.json, fuzz-tlfs.json, fuzz-tlfs-*.log,')
-    $lines.Add('       bench-fast.json, bench-memory.json,')
+    $lines.Add('       bench-fast.json, bench-memory.json, trace-signal.etl/.xml/.json, trace-run.etl/.xml (ETW, both providers),')
     $lines.Add('       non-elevated.txt, reload.txt, transcript.txt; guest-logs\ (setupapi, PnP state, event logs) after a failure.')
     Set-Content -LiteralPath $Path -Value $lines -Encoding UTF8
     return $overall
@@ -988,5 +1235,5 @@ Export-ModuleMember -Function @(
     'Get-HvSignalNames', 'Set-HvLogPath', 'Write-HvLog', 'Get-HvPropertyValue', 'Connect-HvGuest', 'Get-HvGuestSession',
     'Invoke-HvGuestFunction', 'Restart-HvGuest', 'Invoke-HvSignal', 'Invoke-HvSignalNonElevated', 'Get-HvSignalScenario',
     'Invoke-HvSignalScenario', 'Test-HvPesterAvailable', 'Invoke-HvPlainRunner', 'Invoke-HvPesterRunner',
-    'Write-HvJUnitReport', 'Write-HvSummary', 'New-HvTestResult'
+    'Write-HvJUnitReport', 'Write-HvSummary', 'New-HvTestResult', 'Start-HvTrace', 'Stop-HvTrace'
 )

@@ -259,6 +259,7 @@ $context = $null
 $certificate = $null
 $guestDevgen = $null
 $verifierEnabled = $false
+$runTrace = $null
 
 try {
     # ---- Host pre-flight -------------------------------------------------------------------
@@ -437,6 +438,16 @@ try {
     $context.BaselineBootTime = $baseline.LastBootUpTime
     $context.RunStartedGuest = $baseline.Now
 
+    # The run-wide ETW trace of both providers (trace-run.etl); stopped and collected in finally.
+    # A trace that does not start fails the run but does not stop the scenarios.
+    try {
+        $runTrace = Start-HvTrace -Context $context -FileStem 'trace-run'
+    }
+    catch {
+        $setupErrors.Add("The run-wide trace did not start: $($_.Exception.Message)")
+        Write-HvLog -Level Error -Message "The run-wide trace did not start: $($_.Exception.Message)"
+    }
+
     $junitPath = Join-Path -Path $ResultsDirectory -ChildPath 'junit.xml'
     if (-not $NoPester -and (Test-HvPesterAvailable)) {
         $runner = 'Pester 5'
@@ -458,6 +469,11 @@ catch {
 finally {
     $failedScenarios = @($results | Where-Object -FilterScript { $_.Outcome -ne 'Passed' })
     $guestReady = ($null -ne $context) -and ($null -ne $context.Session)
+
+    # ---- Run-wide trace (before the guest directory is removed) -------------------------------
+    if ($guestReady -and $null -ne $runTrace) {
+        Stop-HvTrace -Context $context -Trace $runTrace
+    }
 
     # ---- Guest logs after a failure ---------------------------------------------------------
     if ($guestReady -and ($failedScenarios.Count -gt 0 -or $setupErrors.Count -gt 0)) {
