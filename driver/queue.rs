@@ -89,8 +89,8 @@ extern "C" fn evt_io_device_control(
             input_buffer_length,
             output_buffer_length,
             Completion {
-                status: completion.status,
                 information,
+                ..completion
             },
         );
     }
@@ -173,6 +173,7 @@ fn trace_request(
         input_length,
         output_length,
         completion.status,
+        completion.detail,
     ) {
         trace::write_refusal(&refusal);
     }

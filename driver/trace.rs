@@ -111,6 +111,7 @@ pub fn write_refusal(event: &RefusalEvent) {
         keyword(KEYWORD_REFUSAL),
         u32_hex("Ioctl", &event.ioctl),
         str8("Rule", event.rule),
+        str8("Detail", event.detail),
         win_ntstatus("Status", &event.status),
         u32("InputLength", &event.input_length),
         u32("OutputLength", &event.output_length),

@@ -186,6 +186,7 @@ impl Transport for ModelTransport {
         let Completion {
             status,
             information,
+            ..
         } = self.device.handle_device_control(ioctl_code, &mut buffer);
         if !nt_success(status) {
             return Err(TransportError::NtStatus(status));

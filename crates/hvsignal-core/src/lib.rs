@@ -29,7 +29,9 @@ mod timing;
 
 use core::sync::atomic::{Ordering, fence};
 
-use hvcall::{HypercallPrimitive, IsolationConfig, PAGE_SIZE, Readiness, SignalEventInput};
+use hvcall::{
+    HypercallPrimitive, IsolationConfig, PAGE_SIZE, Readiness, Refusal, SignalEventInput,
+};
 use hvsignal_proto::wire::{
     KIND_QUERY_RESPONSE, KIND_SIGNAL_RESPONSE, OPERATION_RESULT_SIZE, QUERY_FLAG_HV1_INTERFACE,
     QUERY_FLAG_HYPERCALLS_AVAILABLE, QUERY_FLAG_HYPERVISOR_PRESENT, QUERY_FLAG_MEMORY_CONVENTION,
@@ -124,6 +126,10 @@ pub struct Completion {
     pub status: NtStatus,
     /// Bytes of output.
     pub information: usize,
+    /// For a refusal, the check behind it, for traces: the parse error's rule
+    /// ([`hvsignal_proto::ParseError::rule`]) for a malformed request, the readiness refusal's
+    /// name ([`hvcall::Refusal::name`]) when hypercalls are refused; empty otherwise.
+    pub detail: &'static str,
 }
 
 impl Completion {
@@ -133,15 +139,23 @@ impl Completion {
         Self {
             status: STATUS_SUCCESS,
             information,
+            detail: "",
         }
     }
 
     /// Failure with `status` and no output.
     #[must_use]
     pub const fn failed(status: NtStatus) -> Self {
+        Self::refused(status, "")
+    }
+
+    /// Failure with `status`, no output, and the check behind it (`detail`).
+    #[must_use]
+    pub const fn refused(status: NtStatus, detail: &'static str) -> Self {
         Self {
             status,
             information: 0,
+            detail,
         }
     }
 }
@@ -236,10 +250,14 @@ impl<P: HypercallPrimitive> RequestHandler<P> {
             Err(status) => return Completion::failed(status),
         };
         if let Err(error) = parsed {
-            return Completion::failed(error.nt_status());
+            return Completion::refused(error.nt_status(), error.rule());
         }
         let primitive = match check_signal(&mut self.hypercalls, self.policy, &self.request) {
             Ok(primitive) => primitive,
+            Err(Failure::HypercallsRefused) => {
+                let detail = self.readiness.verdict.err().map_or("", Refusal::name);
+                return Completion::refused(Failure::HypercallsRefused.nt_status(), detail);
+            }
             Err(failure) => return failure.into(),
         };
         let output = match buffers.output() {

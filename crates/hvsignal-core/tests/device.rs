@@ -423,7 +423,7 @@ fn memory_input_that_would_leave_the_page_is_refused_and_nothing_is_issued() {
         let (c, out) = signal(&mut dev, bytes, MAX_SIGNAL_RESPONSE_SIZE);
         assert_eq!(
             c,
-            Completion::failed(STATUS_INVALID_PARAMETER),
+            Completion::refused(STATUS_INVALID_PARAMETER, "InputBeyondPage"),
             "{offset}/{header_qwords}"
         );
         assert!(out.is_empty());
@@ -482,10 +482,17 @@ fn no_hypervisor_refuses_signals_and_issues_nothing() {
         request(CallingConvention::Fast, false, &[Operation::new(1, 0, 1)]),
         368,
     );
-    assert_eq!(c, Completion::failed(STATUS_NOT_SUPPORTED));
+    // The refusal names the readiness rule behind it (the trace's `Detail`).
+    assert_eq!(
+        c,
+        Completion::refused(STATUS_NOT_SUPPORTED, "no-hypervisor")
+    );
     // Malformed input is still reported as such.
     let (c, _) = signal(&mut dev, vec![1, 2, 3], 368);
-    assert_eq!(c, Completion::failed(STATUS_INVALID_BUFFER_SIZE));
+    assert_eq!(
+        c,
+        Completion::refused(STATUS_INVALID_BUFFER_SIZE, "TooShort")
+    );
 }
 
 #[test]
@@ -533,22 +540,43 @@ fn parse_errors_complete_with_their_statuses() {
         b[offset..offset + value.len()].copy_from_slice(value);
         b
     };
-    let cases: Vec<(Vec<u8>, i32)> = vec![
-        (Vec::new(), STATUS_INVALID_BUFFER_SIZE),
-        (good[..40].to_vec(), STATUS_INVALID_BUFFER_SIZE),
-        (with(0, b"nope"), STATUS_INVALID_PARAMETER),
-        (with(4, &[1, 0]), STATUS_REVISION_MISMATCH),
-        (with(4, &[3, 0]), STATUS_REVISION_MISMATCH),
-        (with(6, &[1, 0]), STATUS_INVALID_PARAMETER),
-        (with(20, &[2]), STATUS_INVALID_PARAMETER),
-        (with(24, &[0]), STATUS_INVALID_PARAMETER),
-        (with(24, &[2]), STATUS_INVALID_BUFFER_SIZE),
-        (with(48, &[0]), STATUS_INVALID_PARAMETER),
-        (with(35, &[1]), STATUS_INVALID_PARAMETER),
+    // Each with the parser's rule, which the driver's Refusal trace event names (`Detail`).
+    let cases: Vec<(Vec<u8>, i32, &str)> = vec![
+        (Vec::new(), STATUS_INVALID_BUFFER_SIZE, "TooShort"),
+        (
+            good[..40].to_vec(),
+            STATUS_INVALID_BUFFER_SIZE,
+            "SizeMismatch",
+        ),
+        (with(0, b"nope"), STATUS_INVALID_PARAMETER, "BadMagic"),
+        (
+            with(4, &[1, 0]),
+            STATUS_REVISION_MISMATCH,
+            "UnsupportedVersion",
+        ),
+        (
+            with(4, &[3, 0]),
+            STATUS_REVISION_MISMATCH,
+            "UnsupportedVersion",
+        ),
+        (with(6, &[1, 0]), STATUS_INVALID_PARAMETER, "WrongKind"),
+        (with(20, &[2]), STATUS_INVALID_PARAMETER, "UnknownFlags"),
+        (with(24, &[0]), STATUS_INVALID_PARAMETER, "NoOperations"),
+        (
+            with(24, &[2]),
+            STATUS_INVALID_BUFFER_SIZE,
+            "EntriesBeyondBuffer",
+        ),
+        (with(48, &[0]), STATUS_INVALID_PARAMETER, "ZeroRepeat"),
+        (
+            with(35, &[1]),
+            STATUS_INVALID_PARAMETER,
+            "ConnectionIdTooLarge",
+        ),
     ];
-    for (bytes, status) in cases {
+    for (bytes, status, rule) in cases {
         let (c, out) = signal(&mut dev, bytes.clone(), 1000);
-        assert_eq!(c, Completion::failed(status), "{bytes:02x?}");
+        assert_eq!(c, Completion::refused(status, rule), "{bytes:02x?}");
         assert!(out.is_empty());
     }
     let mut failing = Failing {

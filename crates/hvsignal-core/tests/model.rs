@@ -485,7 +485,10 @@ fn without_a_hypervisor_nothing_is_issued() {
         false,
         &[Operation::new(0x2001, 0, 1)],
     );
-    assert_eq!(c, Completion::failed(STATUS_NOT_SUPPORTED));
+    assert_eq!(
+        c,
+        Completion::refused(STATUS_NOT_SUPPORTED, "no-hypervisor")
+    );
     let q = s.device.query();
     assert_eq!(q.flags & QUERY_FLAG_HYPERCALLS_AVAILABLE, 0);
     assert_eq!(q.flags & QUERY_FLAG_HYPERVISOR_PRESENT, 0);
@@ -551,9 +554,10 @@ fn refused_machines_issue_nothing_and_fault_nowhere() {
                 false,
                 &[Operation::new(0x2001, 0, 5)],
             );
+            // The refusal's detail is the readiness rule that refused the machine.
             assert_eq!(
                 c,
-                Completion::failed(hvsignal_proto::STATUS_NOT_SUPPORTED),
+                Completion::refused(hvsignal_proto::STATUS_NOT_SUPPORTED, refusal.name()),
                 "{file}"
             );
             assert!(r.is_empty());

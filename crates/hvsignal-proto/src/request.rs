@@ -330,6 +330,24 @@ pub enum OperationError {
     },
 }
 
+impl OperationError {
+    /// The check that refused the operation, by name (the variant's), for traces.
+    #[must_use]
+    pub const fn rule(&self) -> &'static str {
+        match self {
+            Self::ZeroRepeat => "ZeroRepeat",
+            Self::RepeatTooLarge { .. } => "RepeatTooLarge",
+            Self::ConnectionIdTooLarge(..) => "ConnectionIdTooLarge",
+            Self::RawFieldWithoutRawMode { .. } => "RawFieldWithoutRawMode",
+            Self::FixedControlBits { .. } => "FixedControlBits",
+            Self::InputOffsetTooLarge { .. } => "InputOffsetTooLarge",
+            Self::InputOffsetWithFastConvention { .. } => "InputOffsetWithFastConvention",
+            Self::InputBeyondPage { .. } => "InputBeyondPage",
+            Self::UnknownOptions { .. } => "UnknownOptions",
+        }
+    }
+}
+
 impl fmt::Display for OperationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
@@ -472,6 +490,28 @@ impl ParseError {
     #[must_use]
     pub const fn nt_status(&self) -> NtStatus {
         self.failure().nt_status()
+    }
+
+    /// The check that refused the request, by name (the variant's; an invalid operation gives
+    /// its [`OperationError::rule`]), for traces.
+    #[must_use]
+    pub const fn rule(&self) -> &'static str {
+        match self {
+            Self::TooShort { .. } => "TooShort",
+            Self::BadMagic { .. } => "BadMagic",
+            Self::UnsupportedVersion { .. } => "UnsupportedVersion",
+            Self::WrongKind { .. } => "WrongKind",
+            Self::SizeMismatch { .. } => "SizeMismatch",
+            Self::HeaderReservedNonZero => "HeaderReservedNonZero",
+            Self::UnknownConvention { .. } => "UnknownConvention",
+            Self::UnknownFlags { .. } => "UnknownFlags",
+            Self::NoOperations => "NoOperations",
+            Self::TooManyOperations { .. } => "TooManyOperations",
+            Self::EntriesBeyondBuffer { .. } => "EntriesBeyondBuffer",
+            Self::TrailingBytes { .. } => "TrailingBytes",
+            Self::Operation { error, .. } => error.rule(),
+            Self::TooManyCalls { .. } => "TooManyCalls",
+        }
     }
 }
 

@@ -135,6 +135,7 @@ pub const REFUSAL: EventSpec = EventSpec {
     fields: &[
         field("Ioctl", "u32_hex"),
         field("Rule", "str8"),
+        field("Detail", "str8"),
         field("Status", "win_ntstatus"),
         field("InputLength", "u32"),
         field("OutputLength", "u32"),
@@ -329,6 +330,11 @@ pub struct RefusalEvent {
     /// docs/PROTOCOL.md lists the checks behind each), or `Framework` for a status WDF returned
     /// that is not one of the driver's.
     pub rule: &'static str,
+    /// The check behind `rule`, as the core reports it (`hvsignal_core::Completion::detail`):
+    /// the parse error's rule for a malformed request (`ConnectionIdTooLarge`, `BadMagic`, ...;
+    /// [`crate::ParseError::rule`]), the readiness refusal's name when hypercalls are refused
+    /// (`isolated`, `guest-os-id-not-set`, ...; `hvcall::Refusal::name`), empty otherwise.
+    pub detail: &'static str,
     /// The completion NTSTATUS.
     pub status: NtStatus,
     /// The request's input length.
@@ -338,13 +344,15 @@ pub struct RefusalEvent {
 }
 
 impl RefusalEvent {
-    /// The event for a request completed with `status`, or `None` when it succeeded.
+    /// The event for a request completed with `status` (and the core's `detail`), or `None`
+    /// when it succeeded.
     #[must_use]
     pub fn new(
         ioctl: u32,
         input_length: usize,
         output_length: usize,
         status: NtStatus,
+        detail: &'static str,
     ) -> Option<Self> {
         if nt_success(status) {
             return None;
@@ -352,6 +360,7 @@ impl RefusalEvent {
         Some(Self {
             ioctl,
             rule: Failure::from_nt_status(status).map_or("Framework", Failure::name),
+            detail,
             status,
             input_length: length(input_length),
             output_length: length(output_length),
@@ -524,23 +533,30 @@ mod tests {
     #[test]
     fn refusal_event_names_the_rule() {
         assert_eq!(
-            RefusalEvent::new(IOCTL_HVSIGNAL_SIGNAL, 56, 160, STATUS_SUCCESS),
+            RefusalEvent::new(IOCTL_HVSIGNAL_SIGNAL, 56, 160, STATUS_SUCCESS, ""),
             None
         );
         for failure in Failure::ALL {
-            let event = RefusalEvent::new(IOCTL_HVSIGNAL_SIGNAL, 56, 160, failure.nt_status());
+            let event = RefusalEvent::new(
+                IOCTL_HVSIGNAL_SIGNAL,
+                56,
+                160,
+                failure.nt_status(),
+                "BadMagic",
+            );
             assert_eq!(
                 event,
                 Some(RefusalEvent {
                     ioctl: IOCTL_HVSIGNAL_SIGNAL,
                     rule: failure.name(),
+                    detail: "BadMagic",
                     status: failure.nt_status(),
                     input_length: 56,
                     output_length: 160,
                 })
             );
         }
-        let framework = RefusalEvent::new(IOCTL_HVSIGNAL_QUERY, 0, 0, -1_073_741_823);
+        let framework = RefusalEvent::new(IOCTL_HVSIGNAL_QUERY, 0, 0, -1_073_741_823, "");
         assert_eq!(framework.map(|e| e.rule), Some("Framework"));
     }
 
