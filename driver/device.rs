@@ -23,8 +23,8 @@ use crate::context::{DEVICE_CONTEXT_TYPE_INFO, WDF_OBJECT_ATTRIBUTES_SIZE, devic
 use crate::queue::create_default_queue;
 use crate::trace;
 
-/// What the request handler works with.
-pub type CoreDevice = RequestHandler<NativeHypercall>;
+/// The request handler over the real hypercall instruction.
+pub type NativeRequestHandler = RequestHandler<NativeHypercall>;
 
 /// Pool tag of the input page ("HvSg" in pool dumps).
 const INPUT_PAGE_TAG: ULONG = u32::from_ne_bytes(*b"HvSg");
@@ -51,7 +51,7 @@ pub struct DeviceContext {
     /// True once `core` holds a value.
     core_initialized: bool,
     /// The request handler with the native primitive (which refers to `input_page`).
-    core: MaybeUninit<CoreDevice>,
+    core: MaybeUninit<NativeRequestHandler>,
     /// The memory-convention input page: `PAGE_SIZE` bytes of non-paged pool, page aligned, or
     /// null when none was allocated. Owned here, freed in the cleanup callback after `core`.
     input_page: *mut c_void,
@@ -59,7 +59,7 @@ pub struct DeviceContext {
 
 impl DeviceContext {
     /// The request handler, once device add has stored it.
-    pub fn core(&mut self) -> Option<&mut CoreDevice> {
+    pub fn core(&mut self) -> Option<&mut NativeRequestHandler> {
         if self.core_initialized {
             // SAFETY: `core_initialized` is set only after `core` was written (`set_core`) and
             // cleared before it is dropped (`release`).
@@ -69,7 +69,7 @@ impl DeviceContext {
         }
     }
 
-    fn set_core(&mut self, core: CoreDevice) {
+    fn set_core(&mut self, core: NativeRequestHandler) {
         self.release_core();
         self.core.write(core);
         self.core_initialized = true;
