@@ -82,6 +82,42 @@ impl core::error::Error for ControlError {}
 
 /// The hypercall input value (RCX). A plain `u64` with typed accessors; any `u64` is
 /// representable so that raw values read back from a caller can be inspected as they are.
+///
+/// # Examples
+///
+/// Building a word field by field; each `with_*` that takes a number refuses a value its field
+/// cannot hold instead of truncating it:
+///
+/// ```
+/// use hvcall::{ControlField, HypercallControl, SIGNAL_EVENT};
+///
+/// let word = HypercallControl::new(SIGNAL_EVENT)
+///     .with_fast(true)
+///     .with_rep_count(2)?   // bits 43:32
+///     .with_rep_start(1)?;  // bits 59:48
+/// assert_eq!(word.raw(), 0x0001_0002_0001_005D);
+/// assert_eq!((word.call_code(), word.fast()), (0x005D, true));
+/// assert_eq!((word.rep_count(), word.rep_start()), (2, 1));
+/// assert!(!word.is_plain_simple_call()); // SignalEvent is not a rep call
+///
+/// // The rep count is 12 bits wide: 4096 does not fit.
+/// let error = word.with_rep_count(0x1000).unwrap_err();
+/// assert_eq!((error.field, error.value, error.allowed), (ControlField::RepCount, 0x1000, 0xFFF));
+/// # Ok::<(), hvcall::ControlError>(())
+/// ```
+///
+/// Decoding a raw RCX value as a caller passed it:
+///
+/// ```
+/// use hvcall::HypercallControl;
+///
+/// // The fast SignalEvent word with "is nested" (bit 31) and reserved bit 60 set.
+/// let word = HypercallControl::from_raw(0x1000_0000_8001_005D);
+/// assert_eq!(word.call_code(), 0x005D);
+/// assert!(word.fast() && word.nested());
+/// assert_eq!(word.reserved_bits(), 1 << 60);
+/// assert_eq!(word.variable_header_size(), 0);
+/// ```
 #[repr(transparent)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct HypercallControl(u64);
@@ -122,6 +158,16 @@ impl HypercallControl {
 
     /// The well-formed `HvCallSignalEvent` control word: 0x5D, fast when asked, nothing else.
     /// The fast form is 0x1_005D.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hvcall::HypercallControl;
+    ///
+    /// assert_eq!(HypercallControl::signal_event(true).raw(), 0x0001_005D);
+    /// assert_eq!(HypercallControl::signal_event(false).raw(), 0x0000_005D);
+    /// assert!(HypercallControl::signal_event(true).is_plain_simple_call());
+    /// ```
     #[must_use]
     pub const fn signal_event(fast: bool) -> Self {
         Self::new(SIGNAL_EVENT).with_fast(fast)
@@ -260,6 +306,19 @@ impl HypercallControl {
     ///
     /// # Errors
     /// `bits` has a bit outside [`Self::RESERVED_MASK`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hvcall::{ControlField, HypercallControl};
+    ///
+    /// let word = HypercallControl::signal_event(true).with_reserved_bits(1 << 60)?;
+    /// assert_eq!(word.raw(), 0x1000_0000_0001_005D);
+    /// // Bit 16 is the fast bit, not a reserved one.
+    /// let error = word.with_reserved_bits(1 << 16).unwrap_err();
+    /// assert_eq!((error.field, error.allowed), (ControlField::ReservedBits, 0xF000_F000_7800_0000));
+    /// # Ok::<(), hvcall::ControlError>(())
+    /// ```
     pub const fn with_reserved_bits(self, bits: u64) -> Result<Self, ControlError> {
         if bits & !Self::RESERVED_MASK != 0 {
             return Err(ControlError {

@@ -104,7 +104,19 @@ pub const HARDWARE_FEATURE_BITS: &[(u8, &str)] = &[
     (6, "MemoryPatrolScrubberPresent"),
 ];
 
-/// The names of the bits of `value` found in `table`, in table order.
+/// The names of the bits of `value` found in `table`, in table order; bits the table does not
+/// name are skipped.
+///
+/// # Examples
+///
+/// ```
+/// use hvcall::cpuid::EDX_FEATURE_BITS;
+/// use hvcall::named_bits;
+///
+/// // Leaf 0x40000003 EDX with bits 4 and 8 set (and unnamed bit 30).
+/// let names: Vec<_> = named_bits(1 << 4 | 1 << 8 | 1 << 30, EDX_FEATURE_BITS).collect();
+/// assert_eq!(names, ["XmmRegistersForFastHypercallInput", "FrequencyMsrsAvailable"]);
+/// ```
 pub fn named_bits(
     value: u32,
     table: &'static [(u8, &'static str)],
@@ -182,6 +194,23 @@ pub const PRIVILEGE_BITS: &[PrivilegeBit] = &[
 ];
 
 /// `HV_PARTITION_PRIVILEGE_MASK`: leaf 0x40000003 EAX (bits 31:0) and EBX (bits 63:32).
+///
+/// # Examples
+///
+/// ```
+/// use hvcall::PrivilegeMask;
+///
+/// // EAX bit 5 (AccessHypercallMsrs) and EBX bit 5 (SignalEvents, mask bit 37).
+/// let mask = PrivilegeMask::from_registers(0x20, 0x20);
+/// assert_eq!(mask.0, 0x0000_0020_0000_0020);
+/// assert!(mask.has(PrivilegeMask::ACCESS_HYPERCALL_MSRS));
+/// assert!(mask.signal_events());
+/// let names: Vec<_> = mask.set_bits().map(|bit| bit.name).collect();
+/// assert_eq!(names, ["AccessHypercallMsrs", "SignalEvents"]);
+/// assert_eq!(mask.unnamed_bits(), 0);
+/// assert_eq!(PrivilegeMask::bit_by_name("signalevents").map(|bit| bit.bit), Some(37));
+/// assert_eq!(mask.to_registers(), (0x20, 0x20));
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
 pub struct PrivilegeMask(pub u64);
 
@@ -295,6 +324,20 @@ impl fmt::Display for HypercallInstruction {
 
 impl CpuVendor {
     /// The vendor from CPUID leaf 0 (vendor string in EBX, EDX, ECX order).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hvcall::{CpuVendor, CpuidResult, HypercallInstruction};
+    ///
+    /// // "Genu" "ineI" "ntel" in EBX, EDX, ECX.
+    /// let leaf0 = CpuidResult { eax: 0x16, ebx: 0x756E_6547, ecx: 0x6C65_746E, edx: 0x4965_6E69 };
+    /// let vendor = CpuVendor::from_leaf0(leaf0);
+    /// assert_eq!(vendor, CpuVendor::Intel);
+    /// assert_eq!(vendor.instruction(), Some(HypercallInstruction::Vmcall));
+    /// assert_eq!(vendor.leaf0_registers(), [0x756E_6547, 0x4965_6E69, 0x6C65_746E]);
+    /// assert_eq!(HypercallInstruction::Vmcall.encoding(), [0x0F, 0x01, 0xC1]);
+    /// ```
     #[must_use]
     pub fn from_leaf0(leaf0: CpuidResult) -> Self {
         let vendor = registers_to_bytes([leaf0.ebx, leaf0.edx, leaf0.ecx]);
@@ -370,6 +413,19 @@ pub struct HypervisorVersion {
 
 impl HypervisorVersion {
     /// Decodes leaf 0x40000002.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hvcall::{CpuidResult, HypervisorVersion};
+    ///
+    /// // Build 19041, version 10.0, service pack 0, branch 0x01, service number 0x000A21.
+    /// let leaf = CpuidResult { eax: 19041, ebx: 0x000A_0000, ecx: 0, edx: 0x0100_0A21 };
+    /// let version = HypervisorVersion::from_leaf(leaf);
+    /// assert_eq!((version.build, version.major, version.minor), (19041, 10, 0));
+    /// assert_eq!((version.service_branch, version.service_number), (0x01, 0x000A21));
+    /// assert_eq!(version.to_leaf(), leaf);
+    /// ```
     #[must_use]
     #[allow(
         clippy::cast_possible_truncation,
@@ -434,7 +490,31 @@ impl FeaturesAndPrivileges {
     }
 }
 
-/// The raw hypervisor leaves 0x40000000–0x40000006 with typed accessors.
+/// The raw hypervisor leaves 0x40000000–0x40000006 with typed accessors. A leaf the caller
+/// did not read, or one beyond the array, reads as all zeros.
+///
+/// # Examples
+///
+/// ```
+/// use hvcall::{CpuidResult, HypervisorCpuid, PrivilegeMask};
+///
+/// let hv = HypervisorCpuid::read(|leaf| match leaf {
+///     // Highest leaf 0x40000005; "Micr" "osof" "t Hv" in EBX, ECX, EDX.
+///     0x4000_0000 => CpuidResult { eax: 0x4000_0005, ebx: 0x7263_694D, ecx: 0x666F_736F, edx: 0x7648_2074 },
+///     // "Hv#1".
+///     0x4000_0001 => CpuidResult { eax: 0x3123_7648, ..CpuidResult::default() },
+///     // Privileges AccessHypercallMsrs (EAX bit 5) and SignalEvents (EBX bit 5).
+///     0x4000_0003 => CpuidResult { eax: 0x20, ebx: 0x20, ecx: 0, edx: 0 },
+///     _ => CpuidResult::default(),
+/// });
+/// assert_eq!(&hv.vendor_signature(), b"Microsoft Hv");
+/// assert_eq!(hv.max_leaf(), 0x4000_0005);
+/// assert!(hv.is_hv1());
+/// assert!(hv.privileges().signal_events());
+/// assert!(hv.privileges().has(PrivilegeMask::ACCESS_HYPERCALL_MSRS));
+/// assert_eq!(hv.nesting_level(), 0);
+/// assert!(!hv.tsc_frequency_msr_available());
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
 pub struct HypervisorCpuid {
     /// Leaf `0x40000000 + i` at index `i`.
@@ -442,7 +522,7 @@ pub struct HypervisorCpuid {
 }
 
 impl HypervisorCpuid {
-    /// Reads the seven leaves with `cpuid`.
+    /// Reads the seven leaves with `cpuid`, which is called once per leaf, in ascending order.
     pub fn read(mut cpuid: impl FnMut(u32) -> CpuidResult) -> Self {
         let mut leaves = [CpuidResult::default(); HYPERVISOR_LEAF_COUNT];
         for (leaf, slot) in (LEAF_VENDOR..).zip(leaves.iter_mut()) {

@@ -17,6 +17,37 @@
 //!
 //! The crate is `no_std`, allocates nothing and never panics on any input: it is linked into the
 //! kernel driver, where a panic is a bugcheck of the whole virtual machine.
+//!
+//! # Example
+//!
+//! The three registers of a fast `HvCallSignalEvent`, and what its result says:
+//!
+//! ```
+//! use hvcall::{
+//!     HvStatus, HypercallControl, HypercallResult, SIGNAL_EVENT, SignalEventInput,
+//!     check_connection_id,
+//! };
+//!
+//! // RCX: call code 0x005D with bit 16 (the register calling convention) set.
+//! let control = HypercallControl::signal_event(true);
+//! assert_eq!(control.raw(), 0x0001_005D);
+//! assert_eq!((control.call_code(), control.fast()), (SIGNAL_EVENT, true));
+//!
+//! // RDX: ConnectionId | FlagNumber << 32 | RsvdZ << 48.
+//! let input = SignalEventInput::new(0x2001, 3)?;
+//! assert_eq!(input.to_rdx(), 0x0000_0003_0000_2001);
+//!
+//! // RAX: HV_STATUS in bits 15:0 — here HV_STATUS_INVALID_CONNECTION_ID (0x0012).
+//! let result = HypercallResult::from_raw(0x12);
+//! assert_eq!(result.status(), HvStatus::INVALID_CONNECTION_ID);
+//! assert_eq!(result.status().name(), Some("HV_STATUS_INVALID_CONNECTION_ID"));
+//! assert_eq!(result.reps_completed(), 0);
+//!
+//! // A connection id is 24 bits: 0x1000000 sets reserved bit 24.
+//! assert!(check_connection_id(0x0100_0000).is_err());
+//! assert_eq!(check_connection_id(0x00FF_FFFF), Ok(0x00FF_FFFF));
+//! # Ok::<(), hvcall::SignalInputError>(())
+//! ```
 
 #![no_std]
 

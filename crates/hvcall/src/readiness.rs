@@ -390,6 +390,54 @@ impl Readiness {
     /// Microsoft's hypervisor with the "Hv#1" interface is present, the CPU vendor is known, the
     /// partition holds AccessHypercallMsrs and the VM is not a confidential VM. The guest
     /// OS ID is read before the hypercall MSR; when it is 0, the hypercall MSR is not read.
+    ///
+    /// # Examples
+    ///
+    /// A Hyper-V guest on an Intel CPU, over a fake CPUID and fake MSRs:
+    ///
+    /// ```
+    /// use hvcall::{CpuidResult, HypercallInstruction, HypercallMsr, Readiness, Refusal};
+    ///
+    /// fn cpuid(leaf: u32) -> CpuidResult {
+    ///     let zero = CpuidResult::default();
+    ///     match leaf {
+    ///         // "Genu" "ineI" "ntel" in EBX, EDX, ECX.
+    ///         0 => CpuidResult { eax: 0x16, ebx: 0x756E_6547, ecx: 0x6C65_746E, edx: 0x4965_6E69 },
+    ///         // ECX bit 31: a hypervisor is present.
+    ///         1 => CpuidResult { ecx: 1 << 31, ..zero },
+    ///         // Leaves up to 0x40000005, "Microsoft Hv".
+    ///         0x4000_0000 => CpuidResult { eax: 0x4000_0005, ebx: 0x7263_694D, ecx: 0x666F_736F, edx: 0x7648_2074 },
+    ///         // "Hv#1".
+    ///         0x4000_0001 => CpuidResult { eax: 0x3123_7648, ..zero },
+    ///         // AccessHypercallMsrs (EAX bit 5) and SignalEvents (EBX bit 5).
+    ///         0x4000_0003 => CpuidResult { eax: 0x20, ebx: 0x20, ..zero },
+    ///         _ => zero,
+    ///     }
+    /// }
+    ///
+    /// // The OS registered itself (a Windows 10.0 build 26100 guest OS ID) and enabled
+    /// // hypercalls (HV_X64_MSR_HYPERCALL bit 0, the page at GPA 0x1000).
+    /// let ready = Readiness::assess(cpuid, |msr| match msr {
+    ///     HypercallMsr::GuestOsId => 0x0001_040A_0000_65F4,
+    ///     HypercallMsr::Hypercall => 0x1001,
+    /// });
+    /// assert_eq!(ready.verdict, Ok(HypercallInstruction::Vmcall));
+    /// assert_eq!(ready.hypercall_msr, Some(0x1001));
+    ///
+    /// // Before the OS registers itself: refused, and the hypercall MSR is never read.
+    /// let early = Readiness::assess(cpuid, |msr| match msr {
+    ///     HypercallMsr::GuestOsId => 0,
+    ///     HypercallMsr::Hypercall => unreachable!("read only after a non-zero guest OS ID"),
+    /// });
+    /// assert_eq!(early.verdict, Err(Refusal::GuestOsIdNotSet));
+    /// assert_eq!((early.guest_os_id, early.hypercall_msr), (Some(0), None));
+    /// assert_eq!(early.instruction(), None);
+    ///
+    /// // Without a hypervisor nothing past CPUID is consulted.
+    /// let bare = Readiness::assess(|leaf| if leaf == 1 { CpuidResult::default() } else { cpuid(leaf) }, |_| unreachable!());
+    /// assert_eq!(bare.verdict, Err(Refusal::NoHypervisor));
+    /// assert_eq!(bare.verdict.unwrap_err().code(), 1);
+    /// ```
     pub fn assess(
         mut cpuid: impl FnMut(u32) -> CpuidResult,
         mut read_msr: impl FnMut(HypercallMsr) -> u64,

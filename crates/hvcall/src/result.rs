@@ -16,12 +16,34 @@ const _: () = assert!(size_of::<HypercallResult>() == 8);
 
 impl HypercallResult {
     /// Reinterprets a raw RAX value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hvcall::{HvStatus, HypercallResult};
+    ///
+    /// // Status in bits 15:0, reps completed in bits 43:32; the reserved bits are ignored.
+    /// let result = HypercallResult::from_raw(0xFFFF_F003_FFFF_0012);
+    /// assert_eq!(result.status(), HvStatus::INVALID_CONNECTION_ID);
+    /// assert_eq!(result.reps_completed(), 3);
+    /// assert!(HypercallResult::from_raw(0).status().is_success());
+    /// ```
     #[must_use]
     pub const fn from_raw(raw: u64) -> Self {
         Self(raw)
     }
 
-    /// A result carrying `status` and `reps_completed` (only the low 12 bits are kept).
+    /// A result carrying `status` and `reps_completed` (only the low 12 bits are kept): the
+    /// hypervisor's side, as the reference model builds RAX.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hvcall::{HvStatus, HypercallResult};
+    ///
+    /// assert_eq!(HypercallResult::new(HvStatus::ACCESS_DENIED, 0).raw(), 0x0006);
+    /// assert_eq!(HypercallResult::new(HvStatus::SUCCESS, 0x1003).raw(), 0x0000_0003_0000_0000);
+    /// ```
     #[must_use]
     pub const fn new(status: HvStatus, reps_completed: u16) -> Self {
         Self(status.code() as u64 | (((reps_completed & 0xFFF) as u64) << 32))

@@ -22,6 +22,21 @@ pub const PORT_ID_MASK: u32 = 0x00FF_FFFF;
 ///
 /// # Errors
 /// `connection_id` has a bit set in the reserved bits 31:24.
+///
+/// # Examples
+///
+/// ```
+/// use hvcall::{SignalInputError, check_connection_id};
+///
+/// assert_eq!(check_connection_id(0x2001), Ok(0x2001));
+/// assert_eq!(check_connection_id(0x00FF_FFFF), Ok(0x00FF_FFFF));
+/// let error = check_connection_id(0x0100_0000).unwrap_err();
+/// assert_eq!(error, SignalInputError { connection_id: 0x0100_0000 });
+/// assert_eq!(
+///     error.to_string(),
+///     "connection id 0x1000000 does not fit 24 bits (0 to 0xffffff); bits 31:24 are reserved"
+/// );
+/// ```
 pub const fn check_connection_id(connection_id: u32) -> Result<u32, SignalInputError> {
     if connection_id & !CONNECTION_ID_MASK != 0 {
         return Err(SignalInputError { connection_id });
@@ -72,7 +87,23 @@ impl SignalEventInput {
     /// A well-formed input: a 24-bit connection id, a flag number and RsvdZ zero.
     ///
     /// # Errors
-    /// `connection_id` has a bit set above bit 23.
+    /// `connection_id` has a bit set above bit 23 ([`check_connection_id`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hvcall::SignalEventInput;
+    ///
+    /// let input = SignalEventInput::new(0x2001, 3)?;
+    /// // Fast convention: the 8 bytes as one little-endian u64 in RDX.
+    /// assert_eq!(input.to_rdx(), 0x0000_0003_0000_2001);
+    /// // Memory convention: ConnectionId at offset 0, FlagNumber at 4, RsvdZ at 6.
+    /// assert_eq!(input.to_bytes(), [0x01, 0x20, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00]);
+    /// assert!(input.is_well_formed());
+    ///
+    /// assert!(SignalEventInput::new(0x0100_0000, 0).is_err());
+    /// # Ok::<(), hvcall::SignalInputError>(())
+    /// ```
     pub const fn new(connection_id: u32, flag_number: u16) -> Result<Self, SignalInputError> {
         if let Err(error) = check_connection_id(connection_id) {
             return Err(error);
@@ -90,7 +121,20 @@ impl SignalEventInput {
         self.connection_id as u64 | (self.flag_number as u64) << 32 | (self.rsvd_z as u64) << 48
     }
 
-    /// Decodes a fast-call RDX value; every bit lands in a field.
+    /// Decodes a fast-call RDX value; every bit lands in a field, reserved ones included.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hvcall::SignalEventInput;
+    ///
+    /// // Connection-id byte 3 (reserved) is 0xAB and RsvdZ is 0x55: kept, and reported.
+    /// let input = SignalEventInput::from_rdx(0x0055_0003_AB00_2001);
+    /// assert_eq!((input.id(), input.connection_id_reserved()), (0x2001, 0xAB));
+    /// assert_eq!((input.flag_number, input.rsvd_z), (3, 0x55));
+    /// assert!(!input.is_well_formed());
+    /// assert_eq!(input.to_rdx(), 0x0055_0003_AB00_2001);
+    /// ```
     #[must_use]
     #[allow(
         clippy::cast_possible_truncation,

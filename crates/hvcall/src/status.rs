@@ -11,6 +11,23 @@ use core::fmt;
 
 /// An `HV_STATUS` value. Any 16-bit value is representable; [`HvStatus::name`] says whether it
 /// is a known one.
+///
+/// # Examples
+///
+/// ```
+/// use hvcall::HvStatus;
+///
+/// let status = HvStatus::from_code(0x0012);
+/// assert_eq!(status, HvStatus::INVALID_CONNECTION_ID);
+/// assert_eq!(status.name(), Some("HV_STATUS_INVALID_CONNECTION_ID"));
+/// assert_eq!(status.to_string(), "HV_STATUS_INVALID_CONNECTION_ID (0x0012)");
+/// assert!(status.is_listed_for_signal_event());
+///
+/// // An unknown value stays what it is.
+/// let unknown = HvStatus::from_code(0x1234);
+/// assert_eq!((unknown.code(), unknown.name()), (0x1234, None));
+/// assert_eq!(unknown.to_string(), "unknown HV_STATUS (0x1234)");
+/// ```
 #[repr(transparent)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
 pub struct HvStatus(u16);
@@ -190,7 +207,17 @@ impl HvStatus {
     }
 
     /// Looks a status up by name: `HV_STATUS_INVALID_PORT_ID`, `INVALID_PORT_ID` and
-    /// `invalid_port_id` all match.
+    /// `invalid_port_id` all match. `None` for a name no known status has.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hvcall::HvStatus;
+    ///
+    /// assert_eq!(HvStatus::from_name("HV_STATUS_INVALID_PORT_ID"), Some(HvStatus::INVALID_PORT_ID));
+    /// assert_eq!(HvStatus::from_name("invalid_port_id").map(HvStatus::code), Some(0x0011));
+    /// assert_eq!(HvStatus::from_name("HV_STATUS_NO_SUCH_STATUS"), None);
+    /// ```
     #[must_use]
     pub fn from_name(name: &str) -> Option<Self> {
         let short = strip_prefix_ignore_case(name, "HV_STATUS_").unwrap_or(name);
@@ -210,6 +237,23 @@ impl HvStatus {
     }
 
     /// Where the TLFS lists this status for `HvCallSignalEvent`, if it does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hvcall::HvStatus;
+    /// use hvcall::status::SignalEventListing;
+    ///
+    /// assert_eq!(
+    ///     HvStatus::ACCESS_DENIED.signal_event_listing(),
+    ///     Some(SignalEventListing::SignalEventPage)
+    /// );
+    /// assert_eq!(
+    ///     HvStatus::INVALID_ALIGNMENT.signal_event_listing(),
+    ///     Some(SignalEventListing::AnyHypercall)
+    /// );
+    /// assert_eq!(HvStatus::INSUFFICIENT_MEMORY.signal_event_listing(), None);
+    /// ```
     #[must_use]
     pub fn signal_event_listing(self) -> Option<SignalEventListing> {
         if SIGNAL_EVENT_PAGE_STATUSES.contains(&self) {

@@ -417,6 +417,41 @@ impl World {
     /// The text is not TOML, has a key the format does not know, a value of the wrong type or
     /// out of range, duplicate ids, or a reference to something that does not exist. The error
     /// names the file, line, column and key and says what is allowed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hvmodel::World;
+    ///
+    /// // One event port of 16 flags on SINT 2 of VP 0, reached through connection 0x2001.
+    /// let text = r#"
+    /// [[partition]]
+    /// id = 1
+    /// [[partition.vp]]
+    /// index = 0
+    ///
+    /// [[port]]
+    /// id = 1
+    /// partition = 1
+    /// target_vp = 0
+    /// sint = 2
+    /// flag_count = 16
+    ///
+    /// [[connection]]
+    /// id = 0x2001
+    /// port = 1
+    /// "#;
+    /// let world = World::from_toml_str(text, "one-port.toml")?;
+    /// assert_eq!(world.connection(0x2001).map(|c| c.port), Some(1));
+    /// assert_eq!(world.port(1).map(|p| (p.sint, p.flag_count)), Some((2, 16)));
+    ///
+    /// // SINTs are 0–15: the error names the file, the line and the key.
+    /// let error = World::from_toml_str(&text.replace("sint = 2", "sint = 16"), "one-port.toml")
+    ///     .unwrap_err();
+    /// assert_eq!((error.file.as_str(), error.line), ("one-port.toml", Some(11)));
+    /// assert_eq!(error.key.as_deref(), Some("port.sint"));
+    /// # Ok::<(), hvmodel::WorldError>(())
+    /// ```
     pub fn from_toml_str(text: &str, source: &str) -> Result<Self, WorldError> {
         parse::parse(text, source)
     }
@@ -444,6 +479,20 @@ impl World {
     /// 16, 32, 48), reached through VMBus-style connections 0x2001–0x2004
     /// (`channel | sint << 12`, docs/HYPERCALL.md, OpenVMM). Nothing else. Identical to
     /// `crates/hvmodel/worlds/default.toml`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hvmodel::World;
+    ///
+    /// let world = World::builtin();
+    /// assert_eq!(world.privileges().0, 0x003B_8030_0000_2E7F);
+    /// assert!(world.privileges().signal_events());
+    /// let ids: Vec<_> = world.connections().iter().map(|c| (c.id, c.port)).collect();
+    /// assert_eq!(ids, [(0x2001, 1), (0x2002, 2), (0x2003, 3), (0x2004, 4)]);
+    /// let port = world.port(3).unwrap();
+    /// assert_eq!((port.partition, port.sint, port.base_flag, port.flag_count), (1, 2, 32, 16));
+    /// ```
     #[must_use]
     pub fn builtin() -> Self {
         let vp = |index| Vp {

@@ -23,6 +23,75 @@
 //!   nothing past the capacity is touched.
 //!
 //! The crate is `no_std`, allocates nothing and never panics on any input.
+//!
+//! # Example
+//!
+//! A device over the reference model's built-in world (`hvmodel`, a dev-dependency), answering
+//! a query and a signal request the way the driver completes them:
+//!
+//! ```
+//! use hvcall::HvStatus;
+//! use hvmodel::{Hypervisor, World};
+//! use hvsignal_core::{Completion, IoBuffers, NtStatus, Policy, RequestHandler};
+//! use hvsignal_proto::{
+//!     CallingConvention, IOCTL_HVSIGNAL_QUERY, IOCTL_HVSIGNAL_SIGNAL, Operation, QueryResponse,
+//!     STATUS_INVALID_DEVICE_REQUEST, SignalRequest, SignalResponse,
+//! };
+//!
+//! /// Separate input and output buffers (the driver's are WDF's).
+//! struct Buffers {
+//!     input: Vec<u8>,
+//!     output: Vec<u8>,
+//! }
+//!
+//! impl IoBuffers for Buffers {
+//!     fn input(&mut self) -> Result<&[u8], NtStatus> {
+//!         Ok(&self.input)
+//!     }
+//!     fn output(&mut self) -> Result<&mut [u8], NtStatus> {
+//!         Ok(&mut self.output)
+//!     }
+//! }
+//!
+//! let hv = Hypervisor::new(World::builtin());
+//! let mut device = RequestHandler::new(hv.readiness(), Some(hv.primitive()), Policy::default());
+//!
+//! // The query: 224 bytes, never reads its input.
+//! let mut query = Buffers { input: Vec::new(), output: vec![0; 224] };
+//! assert_eq!(device.handle_device_control(IOCTL_HVSIGNAL_QUERY, &mut query), Completion::success(224));
+//! assert!(QueryResponse::decode(&query.output)?.hypercalls_available());
+//!
+//! // A signal request: connection 0x2001 (port 1 of the built-in world) twice, and 0x3001,
+//! // which no connection has, once; each operation asks for its per-call samples.
+//! let mut request = SignalRequest::new(CallingConvention::Fast, false);
+//! request.push(Operation::new(0x2001, 0, 2).with_samples())?;
+//! request.push(Operation::new(0x3001, 0, 1).with_samples())?;
+//! let mut input = vec![0; request.encoded_len()];
+//! request.encode(&mut input)?;
+//! let mut signal = Buffers { input, output: vec![0; request.response_capacity()] };
+//! let completion = device.handle_device_control(IOCTL_HVSIGNAL_SIGNAL, &mut signal);
+//! // 32-byte header, two 80-byte results, 2 + 1 samples of 4 bytes.
+//! assert_eq!(completion, Completion::success(32 + 2 * 80 + 3 * 4));
+//!
+//! let response = SignalResponse::decode(&signal.output[..completion.information])?;
+//! let results: Vec<_> = response.operations().collect();
+//! assert_eq!((results[0].calls, results[0].successes), (2, 2));
+//! assert_eq!(results[0].control, 0x0001_005D);
+//! assert_eq!(results[0].last_hv_status(), HvStatus::SUCCESS);
+//! assert_eq!((results[1].calls, results[1].failures), (1, 1));
+//! assert_eq!(results[1].first_hv_status(), HvStatus::INVALID_CONNECTION_ID); // 0x0012
+//! assert_eq!(response.views().map(|v| v.samples().count()).collect::<Vec<_>>(), [2, 1]);
+//! // The first call set flag 0 of port 1 and raised the SINT; the second found it set.
+//! assert_eq!(hv.interrupts(1, 0, 2), Some(1));
+//!
+//! // Any other IOCTL code: STATUS_INVALID_DEVICE_REQUEST, no output.
+//! assert_eq!(
+//!     device.handle_device_control(0x0022_6004, &mut signal),
+//!     Completion::failed(STATUS_INVALID_DEVICE_REQUEST)
+//! );
+//! # Ok::<(), Box<dyn core::error::Error>>(())
+//! ```
+//!
 #![no_std]
 
 mod timing;
@@ -185,6 +254,24 @@ impl<P: HypercallPrimitive> RequestHandler<P> {
     /// `hvcall::native::readiness`, or the model's). `hypercalls` is dropped unless the verdict
     /// allows hypercalls, so a refused machine never issues one: queries still work and signal
     /// requests fail with [`Failure::HypercallsRefused`] without issuing anything.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hvcall::HypercallInstruction;
+    /// use hvmodel::{Hypervisor, World};
+    /// use hvsignal_core::{Policy, RequestHandler};
+    ///
+    /// // The built-in world: an Intel Hyper-V guest that takes hypercalls.
+    /// let hv = Hypervisor::new(World::builtin());
+    /// let policy = Policy { allow_raw_hypercalls: true };
+    /// let mut device = RequestHandler::new(hv.readiness(), Some(hv.primitive()), policy);
+    /// assert_eq!(device.readiness().verdict, Ok(HypercallInstruction::Vmcall));
+    /// assert!(device.hypercalls().is_some());
+    /// let query = device.query();
+    /// assert!(query.hypercalls_available() && query.raw_allowed());
+    /// assert_eq!(query.hypercall_instruction(), Some(HypercallInstruction::Vmcall));
+    /// ```
     pub fn new(readiness: Readiness, hypercalls: Option<P>, policy: Policy) -> Self {
         Self {
             readiness,
@@ -217,7 +304,55 @@ impl<P: HypercallPrimitive> RequestHandler<P> {
         self.hypercalls.as_mut()
     }
 
-    /// Handles one device-control request.
+    /// Handles one device-control request and says how to complete it.
+    ///
+    /// [`hvsignal_proto::IOCTL_HVSIGNAL_QUERY`] writes the [`QueryResponse`] (224 bytes) and
+    /// never reads the input. [`hvsignal_proto::IOCTL_HVSIGNAL_SIGNAL`] parses the whole input
+    /// first, then checks the device may run it (a primitive, the raw-mode policy, the input
+    /// page for the memory convention) and that the output holds
+    /// [`SignalRequest::response_capacity`] bytes, and only then issues the calls. Any other
+    /// code is [`Failure::UnknownRequest`] and touches neither buffer. A failure's completion
+    /// carries its NTSTATUS ([`Failure::nt_status`], or the buffer retrieval's own status) and
+    /// 0 bytes.
+    ///
+    /// # Examples
+    ///
+    /// The crate's front page runs a query and a signal request; a device whose readiness
+    /// verdict refused hypercalls keeps no primitive and refuses every signal request:
+    ///
+    /// ```
+    /// use hvcall::Refusal;
+    /// use hvmodel::{Hypervisor, World};
+    /// use hvsignal_core::{Completion, IoBuffers, NtStatus, Policy, RequestHandler};
+    /// use hvsignal_proto::{
+    ///     CallingConvention, IOCTL_HVSIGNAL_SIGNAL, Operation, STATUS_NOT_SUPPORTED, SignalRequest,
+    /// };
+    ///
+    /// struct Buffers(Vec<u8>, Vec<u8>);
+    /// impl IoBuffers for Buffers {
+    ///     fn input(&mut self) -> Result<&[u8], NtStatus> { Ok(&self.0) }
+    ///     fn output(&mut self) -> Result<&mut [u8], NtStatus> { Ok(&mut self.1) }
+    /// }
+    ///
+    /// // A world whose guest OS has not registered itself (guest OS ID 0; docs/MODEL.md).
+    /// let world = World::from_toml_str("[hypervisor]\nguest_os_id = 0\n", "example.toml")?;
+    /// let hv = Hypervisor::new(world);
+    /// let mut device = RequestHandler::new(hv.readiness(), Some(hv.primitive()), Policy::default());
+    /// assert_eq!(device.readiness().verdict, Err(Refusal::GuestOsIdNotSet));
+    /// assert!(device.hypercalls().is_none());
+    ///
+    /// let mut request = SignalRequest::new(CallingConvention::Fast, false);
+    /// request.push(Operation::new(0x2001, 0, 1))?;
+    /// let mut input = vec![0; request.encoded_len()];
+    /// request.encode(&mut input)?;
+    /// let mut buffers = Buffers(input, vec![0; request.response_capacity()]);
+    /// assert_eq!(
+    ///     device.handle_device_control(IOCTL_HVSIGNAL_SIGNAL, &mut buffers),
+    ///     Completion::failed(STATUS_NOT_SUPPORTED)
+    /// );
+    /// assert_eq!(hv.total_calls(), 0);
+    /// # Ok::<(), Box<dyn core::error::Error>>(())
+    /// ```
     pub fn handle_device_control(
         &mut self,
         ioctl_code: u32,
@@ -270,7 +405,9 @@ impl<P: HypercallPrimitive> RequestHandler<P> {
         }
     }
 
-    /// The query's response.
+    /// The query's response: the readiness facts read when the device started, the
+    /// primitive's TSC frequency and input page, and the policy (docs/PROTOCOL.md,
+    /// `IOCTL_HVSIGNAL_QUERY`). Issues no hypercall.
     pub fn query(&mut self) -> QueryResponse {
         let r = &self.readiness;
         let mut flags = 0;

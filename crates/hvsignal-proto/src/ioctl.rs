@@ -32,6 +32,23 @@ pub const CUSTOMER_FUNCTION_BASE: u32 = 0x800;
 
 /// The `CTL_CODE` macro. Each argument is masked to its field (device type 16 bits, access 2,
 /// function 12, method 2), as the fields are defined; callers pass in-range values.
+///
+/// # Examples
+///
+/// The two hvsignal codes (docs/PROTOCOL.md, IOCTL codes):
+///
+/// ```
+/// use hvsignal_proto::ioctl::{
+///     FILE_DEVICE_UNKNOWN, FILE_READ_ACCESS, FILE_WRITE_ACCESS, METHOD_BUFFERED,
+/// };
+/// use hvsignal_proto::{IOCTL_HVSIGNAL_QUERY, IOCTL_HVSIGNAL_SIGNAL, ctl_code};
+///
+/// let query = ctl_code(FILE_DEVICE_UNKNOWN, 0x800, METHOD_BUFFERED, FILE_READ_ACCESS);
+/// assert_eq!(query, 0x0022_6000);
+/// assert_eq!(query, IOCTL_HVSIGNAL_QUERY);
+/// assert_eq!(ctl_code(0x22, 0x801, 0, FILE_WRITE_ACCESS), 0x0022_A004);
+/// assert_eq!(IOCTL_HVSIGNAL_SIGNAL, 0x0022_A004);
+/// ```
 #[must_use]
 pub const fn ctl_code(device_type: u32, function: u32, method: u32, access: u32) -> u32 {
     ((device_type & 0xFFFF) << 16)
@@ -54,6 +71,18 @@ pub struct IoctlFields {
 }
 
 /// Splits an IOCTL code into its fields.
+///
+/// # Examples
+///
+/// ```
+/// use hvsignal_proto::ioctl::{IoctlFields, ioctl_fields};
+///
+/// // IOCTL_HVSIGNAL_SIGNAL: FILE_DEVICE_UNKNOWN, FILE_WRITE_ACCESS, function 0x801, METHOD_BUFFERED.
+/// assert_eq!(
+///     ioctl_fields(0x0022_A004),
+///     IoctlFields { device_type: 0x22, access: 2, function: 0x801, method: 0 }
+/// );
+/// ```
 #[must_use]
 pub const fn ioctl_fields(code: u32) -> IoctlFields {
     IoctlFields {
@@ -87,6 +116,18 @@ pub const IOCTL_HVSIGNAL_SIGNAL: u32 = ctl_code(
 );
 
 /// The requests the driver knows.
+///
+/// # Examples
+///
+/// ```
+/// use hvsignal_proto::Ioctl;
+///
+/// assert_eq!(Ioctl::from_code(0x0022_6000), Some(Ioctl::Query));
+/// assert_eq!(Ioctl::Signal.code(), 0x0022_A004);
+/// assert_eq!(Ioctl::Signal.name(), "IOCTL_HVSIGNAL_SIGNAL");
+/// // Any other code is not this driver's (it completes with STATUS_INVALID_DEVICE_REQUEST).
+/// assert_eq!(Ioctl::from_code(0x0022_6004), None);
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Ioctl {
     /// [`IOCTL_HVSIGNAL_QUERY`].

@@ -68,6 +68,16 @@ pub const POLICY_KEY_PATH: &str = "SYSTEM\\CurrentControlSet\\Services\\HvSignal
 pub const DEVICE_SDDL: &str = "D:P(A;;GA;;;SY)(A;;GA;;;BA)";
 
 /// A GUID in the Windows `GUID` layout (`Data1`–`Data4`).
+///
+/// # Examples
+///
+/// ```
+/// use hvsignal_proto::{HVSIGNAL_INTERFACE_GUID, HVSIGNAL_INTERFACE_GUID_STR};
+///
+/// assert_eq!(HVSIGNAL_INTERFACE_GUID.to_string(), "{7705f10c-2086-488b-b836-3c5bb2b55a15}");
+/// assert_eq!(HVSIGNAL_INTERFACE_GUID.to_string(), HVSIGNAL_INTERFACE_GUID_STR);
+/// assert_eq!(&HVSIGNAL_INTERFACE_GUID.registry_format(), HVSIGNAL_INTERFACE_GUID_STR.as_bytes());
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Guid {
     /// First 8 hex digits.

@@ -130,6 +130,26 @@ impl Stage {
 /// Every way the driver fails, with its own NTSTATUS each. Parsing errors
 /// ([`crate::ParseError`]), the core's own refusals and the driver glue's failures all reduce to
 /// one of these.
+///
+/// # Examples
+///
+/// The table of the module documentation, both ways:
+///
+/// ```
+/// use hvsignal_proto::{Failure, STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED};
+///
+/// let failure = Failure::Malformed;
+/// assert_eq!(failure.nt_status(), STATUS_INVALID_PARAMETER);
+/// assert_eq!(failure.nt_status() as u32, 0xC000_000D);
+/// assert_eq!((failure.win32_error(), failure.win32_name()), (87, "ERROR_INVALID_PARAMETER"));
+///
+/// // The driver completed with STATUS_NOT_SUPPORTED; the program sees ERROR_NOT_SUPPORTED (50).
+/// assert_eq!(Failure::from_nt_status(STATUS_NOT_SUPPORTED), Some(Failure::HypercallsRefused));
+/// assert_eq!(Failure::from_win32_error(50), Some(Failure::HypercallsRefused));
+/// // 1784 comes from two NTSTATUS values; the one a request can provoke is the answer.
+/// assert_eq!(Failure::from_win32_error(1784), Some(Failure::InputSize));
+/// assert_eq!(Failure::from_nt_status(0), None);
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum Failure {
     /// The IOCTL code is not one of this driver's.

@@ -658,6 +658,31 @@ impl SignalRequest {
     /// # Errors
     /// [`ParseError::TooManyOperations`], [`ParseError::Operation`] (with its index) or
     /// [`ParseError::TooManyCalls`]; the request is unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hvcall::SignalInputError;
+    /// use hvsignal_proto::{CallingConvention, Operation, OperationError, ParseError, SignalRequest};
+    ///
+    /// let mut request = SignalRequest::new(CallingConvention::Fast, false);
+    /// request.push(Operation::new(0x2001, 0, 9_000))?;
+    /// // 9 000 + 1 001 calls exceed the 10 000 calls a request may issue.
+    /// assert_eq!(
+    ///     request.push(Operation::new(0x2002, 0, 1_001)),
+    ///     Err(ParseError::TooManyCalls { total: 10_001 })
+    /// );
+    /// // Connection-id bits 31:24 are reserved; only raw mode may set them.
+    /// assert_eq!(
+    ///     request.push(Operation::new(0x0100_2001, 0, 1)),
+    ///     Err(ParseError::Operation {
+    ///         index: 1,
+    ///         error: OperationError::ConnectionIdTooLarge(SignalInputError { connection_id: 0x0100_2001 }),
+    ///     })
+    /// );
+    /// assert_eq!((request.operations().len(), request.total_calls()), (1, 9_000));
+    /// # Ok::<(), ParseError>(())
+    /// ```
     pub fn push(&mut self, operation: Operation) -> Result<(), ParseError> {
         let index = u32::try_from(self.count).unwrap_or(u32::MAX);
         let Some(slot) = self.operations.get_mut(self.count) else {
@@ -741,7 +766,36 @@ impl SignalRequest {
     /// The first problem found, in this order: length below the header, magic, version, kind,
     /// size field, reserved header fields, convention, flags, operation count, entries vs.
     /// length, then each operation in order ([`Operation::validate`], which checks its options
-    /// first), then the total number of calls.
+    /// first), then the total number of calls. [`ParseError::nt_status`] is the status the
+    /// driver completes the request with.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hvsignal_proto::{
+    ///     CallingConvention, Failure, Operation, OperationError, ParseError, SignalRequest,
+    ///     STATUS_INVALID_BUFFER_SIZE, STATUS_INVALID_PARAMETER,
+    /// };
+    ///
+    /// let mut request = SignalRequest::new(CallingConvention::Memory, false);
+    /// request.push(Operation::new(0x2001, 0, 1))?;
+    /// let mut bytes = [0u8; 56];
+    /// request.encode(&mut bytes)?;
+    /// assert_eq!(SignalRequest::parse(&bytes)?.convention(), CallingConvention::Memory);
+    ///
+    /// // One byte short of what the header declares: an input-size failure.
+    /// let error = SignalRequest::parse(&bytes[..55]).unwrap_err();
+    /// assert_eq!(error, ParseError::SizeMismatch { declared: 56, actual: 55 });
+    /// assert_eq!(error.nt_status(), STATUS_INVALID_BUFFER_SIZE);
+    ///
+    /// // Repeat count 0 (bytes 48..52 of operation 0): malformed.
+    /// bytes[48] = 0;
+    /// let error = SignalRequest::parse(&bytes).unwrap_err();
+    /// assert_eq!(error, ParseError::Operation { index: 0, error: OperationError::ZeroRepeat });
+    /// assert_eq!(error.failure(), Failure::Malformed);
+    /// assert_eq!(error.nt_status(), STATUS_INVALID_PARAMETER);
+    /// # Ok::<(), Box<dyn core::error::Error>>(())
+    /// ```
     pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
         let mut request = Self::new(CallingConvention::Fast, false);
         request.parse_into(bytes)?;

@@ -118,7 +118,31 @@ impl QueryResponse {
     ///
     /// # Errors
     /// Too short, not an hvsignal message, another version or kind, or a size other than
-    /// [`QUERY_RESPONSE_SIZE`].
+    /// [`QUERY_RESPONSE_SIZE`]. Magic and version are checked before the length, so a driver of
+    /// another release is reported as such even when its response has another size.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hvsignal_proto::{QUERY_RESPONSE_SIZE, QueryResponse, ResponseError};
+    ///
+    /// // A version-1 driver's header: "HvSg", version 1, kind 1, size 224.
+    /// let mut bytes = [0u8; QUERY_RESPONSE_SIZE];
+    /// bytes[..12].copy_from_slice(&[0x48, 0x76, 0x53, 0x67, 1, 0, 1, 0, 224, 0, 0, 0]);
+    /// assert_eq!(
+    ///     QueryResponse::decode(&bytes),
+    ///     Err(ResponseError::UnsupportedVersion { found: 1 })
+    /// );
+    /// // Not an hvsignal message at all.
+    /// assert_eq!(
+    ///     QueryResponse::decode(&[0u8; 224]),
+    ///     Err(ResponseError::BadMagic { found: 0 })
+    /// );
+    /// assert_eq!(
+    ///     QueryResponse::decode(&bytes[..8]),
+    ///     Err(ResponseError::TooShort { len: 8, needed: 224 })
+    /// );
+    /// ```
     pub fn decode(bytes: &[u8]) -> Result<Self, ResponseError> {
         // Check magic and version first, so an old or new driver is reported as such.
         let (header, _) =
@@ -370,6 +394,34 @@ impl<'a> SignalResponse<'a> {
     /// Too short, not an hvsignal message, another version or kind, more than
     /// [`MAX_OPERATIONS`] operations, a size that does not match the operations and their
     /// trailing words, or a histogram that does not describe its operation's calls.
+    ///
+    /// # Examples
+    ///
+    /// The crate's front page reads a whole response; here, what is refused:
+    ///
+    /// ```
+    /// use hvsignal_proto::{ResponseError, SignalResponse};
+    ///
+    /// // A response with no operation: "HvSg", version 2, kind 3, size 32.
+    /// let mut bytes = [0u8; 32];
+    /// bytes[..12].copy_from_slice(&[0x48, 0x76, 0x53, 0x67, 2, 0, 3, 0, 32, 0, 0, 0]);
+    /// assert!(SignalResponse::decode(&bytes)?.is_empty());
+    ///
+    /// // A signal request (kind 2) is not a response.
+    /// bytes[6] = 2;
+    /// assert_eq!(
+    ///     SignalResponse::decode(&bytes).unwrap_err(),
+    ///     ResponseError::WrongKind { found: 2, expected: 3 }
+    /// );
+    /// // A size that does not match the operation count.
+    /// bytes[6] = 3;
+    /// bytes[8] = 40;
+    /// assert_eq!(
+    ///     SignalResponse::decode(&bytes).unwrap_err(),
+    ///     ResponseError::SizeMismatch { declared: 40, expected: 32 }
+    /// );
+    /// # Ok::<(), ResponseError>(())
+    /// ```
     pub fn decode(bytes: &'a [u8]) -> Result<Self, ResponseError> {
         let fixed = signal_response_size(0, 0);
         let (message_header, _) =

@@ -70,6 +70,32 @@ const fn field(name: &'static str, kind: &'static str) -> Field {
 }
 
 /// An event: its provider, name, level, keyword and fields, in the order they are written.
+///
+/// # Examples
+///
+/// The `Refusal` event as docs/WINDOWS.md (Tracing) describes it:
+///
+/// ```
+/// use hvsignal_proto::trace::{EVENTS, Level, REFUSAL};
+///
+/// assert_eq!((REFUSAL.provider, REFUSAL.name), ("HvSignal.Driver", "Refusal"));
+/// assert_eq!((REFUSAL.level, REFUSAL.level.value()), (Level::Warning, 3));
+/// assert_eq!(REFUSAL.keyword, 0x4);
+/// let fields: Vec<_> = REFUSAL.fields.iter().map(|f| (f.name, f.kind)).collect();
+/// assert_eq!(
+///     fields,
+///     [
+///         ("Ioctl", "u32_hex"),
+///         ("Rule", "str8"),
+///         ("Detail", "str8"),
+///         ("Status", "win_ntstatus"),
+///         ("InputLength", "u32"),
+///         ("OutputLength", "u32"),
+///     ]
+/// );
+/// let names: Vec<_> = EVENTS.iter().map(|e| e.name).collect();
+/// assert_eq!(names, ["DriverLoad", "Request", "Refusal", "Command"]);
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct EventSpec {
     /// The provider's name ([`crate::names`]).
@@ -346,6 +372,21 @@ pub struct RefusalEvent {
 impl RefusalEvent {
     /// The event for a request completed with `status` (and the core's `detail`), or `None`
     /// when it succeeded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hvsignal_proto::trace::RefusalEvent;
+    /// use hvsignal_proto::{IOCTL_HVSIGNAL_SIGNAL, STATUS_INVALID_BUFFER_SIZE, STATUS_SUCCESS};
+    ///
+    /// let event = RefusalEvent::new(IOCTL_HVSIGNAL_SIGNAL, 55, 152, STATUS_INVALID_BUFFER_SIZE, "SizeMismatch");
+    /// let event = event.unwrap();
+    /// assert_eq!((event.ioctl, event.rule, event.detail), (0x0022_A004, "InputSize", "SizeMismatch"));
+    /// assert_eq!((event.input_length, event.output_length), (55, 152));
+    /// // A status that is not one of the driver's own is WDF's.
+    /// assert_eq!(RefusalEvent::new(IOCTL_HVSIGNAL_SIGNAL, 0, 0, 0xC000_0001_u32 as i32, "").unwrap().rule, "Framework");
+    /// assert_eq!(RefusalEvent::new(IOCTL_HVSIGNAL_SIGNAL, 56, 152, STATUS_SUCCESS, ""), None);
+    /// ```
     #[must_use]
     pub fn new(
         ioctl: u32,

@@ -405,6 +405,19 @@ pub const MAX_SIGNAL_RESPONSE_SIZE: usize =
 /// The histogram bucket of a call that took `cycles` cycles: the value itself below 256, else
 /// 256 + 128 × (e − 8) + the 7 bits after the leading one, where 2^e ≤ cycles < 2^(e+1);
 /// counts of 2^32 and more land in the last bucket.
+///
+/// # Examples
+///
+/// ```
+/// use hvsignal_proto::{HISTOGRAM_BUCKETS, histogram_bucket, histogram_bucket_bounds};
+///
+/// assert_eq!(histogram_bucket(200), 200);
+/// // 2^9 ≤ 1000 < 2^10: bucket 256 + 128 + (1000 >> 2 & 127) = 506, 4 cycles wide.
+/// assert_eq!(histogram_bucket(1000), 506);
+/// assert_eq!(histogram_bucket_bounds(506), (1000, 1003));
+/// assert_eq!(histogram_bucket(u64::MAX), HISTOGRAM_BUCKETS - 1);
+/// assert_eq!(HISTOGRAM_BUCKETS, 3328);
+/// ```
 #[must_use]
 #[inline]
 #[allow(

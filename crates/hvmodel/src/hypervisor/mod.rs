@@ -317,6 +317,35 @@ impl Hypervisor {
     /// Executes one hypercall issued as hvsignal issues every call (RAX =
     /// [`HYPERCALL_RAX`]) and returns RAX. `page` is the caller's input page, used only by
     /// memory-convention calls; a GPA outside it is not backed by model memory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hvcall::{HvStatus, HypercallControl, HypercallResult, SignalEventInput};
+    /// use hvmodel::{Hypervisor, World};
+    ///
+    /// let hv = Hypervisor::new(World::builtin());
+    /// let fast = HypercallControl::signal_event(true).raw(); // 0x1005D
+    /// let status = |rax| HypercallResult::from_raw(rax).status();
+    ///
+    /// // Connection 0x2002 is port 2: base flag 16, so flag 1 is SIEF flag 17 of SINT 2.
+    /// let rdx = SignalEventInput::new(0x2002, 1)?.to_rdx();
+    /// assert_eq!(status(hv.hypercall(fast, rdx, 0, None)), HvStatus::SUCCESS);
+    /// assert_eq!(hv.sief_flag(1, 0, 2, 17), Some(true));
+    ///
+    /// // No connection 0x3001; flag 16 is not below port 1's flag count (16).
+    /// let rdx = SignalEventInput::new(0x3001, 0)?.to_rdx();
+    /// assert_eq!(status(hv.hypercall(fast, rdx, 0, None)), HvStatus::INVALID_CONNECTION_ID);
+    /// let rdx = SignalEventInput::new(0x2001, 16)?.to_rdx();
+    /// assert_eq!(status(hv.hypercall(fast, rdx, 0, None)), HvStatus::INVALID_PARAMETER);
+    ///
+    /// // A rep count on SignalEvent (not a rep call).
+    /// let rep = HypercallControl::signal_event(true).with_rep_count(1)?.raw();
+    /// let rdx = SignalEventInput::new(0x2001, 0)?.to_rdx();
+    /// assert_eq!(status(hv.hypercall(rep, rdx, 0, None)), HvStatus::INVALID_HYPERCALL_INPUT);
+    /// assert_eq!(hv.total_calls(), 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn hypercall(&self, rcx: u64, rdx: u64, r8: u64, page: Option<&InputPage<'_>>) -> u64 {
         self.hypercall_detailed(rcx, rdx, r8, page).rax()
     }
