@@ -4,9 +4,9 @@
 //! messages that say what is wrong and what to do.
 
 use hvsignal_proto::{
-    CallingConvention, EncodeError, Failure, IOCTL_HVSIGNAL_QUERY, IOCTL_HVSIGNAL_SIGNAL,
-    MAX_CALLS_PER_REQUEST, MAX_OPERATIONS, Operation, OperationResult, ParseError,
-    QUERY_RESPONSE_SIZE, QueryResponse, ResponseError, SignalRequest, SignalResponse,
+    CallingConvention, EncodeError, Failure, HeaderMismatch, IOCTL_HVSIGNAL_QUERY,
+    IOCTL_HVSIGNAL_SIGNAL, MAX_CALLS_PER_REQUEST, MAX_OPERATIONS, Operation, OperationResult,
+    ParseError, QUERY_RESPONSE_SIZE, QueryResponse, ResponseError, SignalRequest, SignalResponse,
 };
 
 use crate::cli::BackendKind;
@@ -320,7 +320,9 @@ impl Client {
             .ok()
             .map(|bytes| QueryResponse::decode(&bytes));
         match driver {
-            Some(Err(error @ ResponseError::UnsupportedVersion { .. })) => error.to_string(),
+            Some(Err(error @ ResponseError::Header(HeaderMismatch::UnsupportedVersion { .. }))) => {
+                error.to_string()
+            }
             _ => Failure::VersionMismatch.describe().to_owned(),
         }
     }

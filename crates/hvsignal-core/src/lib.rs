@@ -348,7 +348,8 @@ impl<P: HypercallPrimitive> RequestHandler<P> {
     /// let mut buffers = Buffers(input, vec![0; request.response_capacity()]);
     /// assert_eq!(
     ///     device.handle_device_control(IOCTL_HVSIGNAL_SIGNAL, &mut buffers),
-    ///     Completion::failed(STATUS_NOT_SUPPORTED)
+    ///     // Refused, naming the readiness rule (the driver's Refusal trace event shows it).
+    ///     Completion::refused(STATUS_NOT_SUPPORTED, "guest-os-id-not-set")
     /// );
     /// assert_eq!(hv.total_calls(), 0);
     /// # Ok::<(), Box<dyn core::error::Error>>(())

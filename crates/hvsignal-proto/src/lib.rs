@@ -115,9 +115,9 @@ pub use response::{
     OperationView, ResponseError, SignalResponse, cpu_vendor_code, instruction_code,
 };
 pub use wire::{
-    HISTOGRAM_BUCKETS, MAX_CALLS_PER_REQUEST, MAX_OPERATIONS, MAX_SIGNAL_REQUEST_SIZE,
-    MAX_SIGNAL_RESPONSE_SIZE, MessageHeader, OPTION_SAMPLES, OperationEntry, OperationResult,
-    PROTOCOL_VERSION, QUERY_RESPONSE_SIZE, QueryResponse, SignalRequestHeader,
-    SignalResponseHeader, histogram_bucket, histogram_bucket_bounds, signal_request_size,
-    signal_response_size, trailing_words,
+    HISTOGRAM_BUCKETS, HeaderMismatch, MAX_CALLS_PER_REQUEST, MAX_OPERATIONS,
+    MAX_SIGNAL_REQUEST_SIZE, MAX_SIGNAL_RESPONSE_SIZE, MessageHeader, OPTION_SAMPLES,
+    OperationEntry, OperationResult, PROTOCOL_VERSION, QUERY_RESPONSE_SIZE, QueryResponse,
+    SignalRequestHeader, SignalResponseHeader, histogram_bucket, histogram_bucket_bounds,
+    signal_request_size, signal_response_size, trailing_words,
 };

@@ -395,21 +395,9 @@ pub enum ParseError {
         /// The input's length.
         len: usize,
     },
-    /// The first four bytes are not [`MAGIC`].
-    BadMagic {
-        /// What was there.
-        found: u32,
-    },
-    /// Another protocol version than [`PROTOCOL_VERSION`].
-    UnsupportedVersion {
-        /// The version sent.
-        found: u16,
-    },
-    /// Not a signal request.
-    WrongKind {
-        /// The kind sent.
-        found: u16,
-    },
+    /// The message header is not a signal request of this protocol version (bad magic, another
+    /// version, another kind): [`MessageHeader::check`]'s finding.
+    Header(HeaderMismatch),
     /// The header's size field differs from the input's length.
     SizeMismatch {
         /// The header's size.
@@ -473,9 +461,8 @@ impl ParseError {
             | Self::SizeMismatch { .. }
             | Self::EntriesBeyondBuffer { .. }
             | Self::TrailingBytes { .. } => Failure::InputSize,
-            Self::UnsupportedVersion { .. } => Failure::VersionMismatch,
-            Self::BadMagic { .. }
-            | Self::WrongKind { .. }
+            Self::Header(HeaderMismatch::UnsupportedVersion { .. }) => Failure::VersionMismatch,
+            Self::Header(HeaderMismatch::BadMagic { .. } | HeaderMismatch::WrongKind { .. })
             | Self::HeaderReservedNonZero
             | Self::UnknownConvention { .. }
             | Self::UnknownFlags { .. }
@@ -498,9 +485,7 @@ impl ParseError {
     pub const fn rule(&self) -> &'static str {
         match self {
             Self::TooShort { .. } => "TooShort",
-            Self::BadMagic { .. } => "BadMagic",
-            Self::UnsupportedVersion { .. } => "UnsupportedVersion",
-            Self::WrongKind { .. } => "WrongKind",
+            Self::Header(mismatch) => mismatch.name(),
             Self::SizeMismatch { .. } => "SizeMismatch",
             Self::HeaderReservedNonZero => "HeaderReservedNonZero",
             Self::UnknownConvention { .. } => "UnknownConvention",
@@ -517,11 +502,7 @@ impl ParseError {
 
 impl From<HeaderMismatch> for ParseError {
     fn from(mismatch: HeaderMismatch) -> Self {
-        match mismatch {
-            HeaderMismatch::BadMagic { found } => Self::BadMagic { found },
-            HeaderMismatch::UnsupportedVersion { found } => Self::UnsupportedVersion { found },
-            HeaderMismatch::WrongKind { found, .. } => Self::WrongKind { found },
-        }
+        Self::Header(mismatch)
     }
 }
 
@@ -532,15 +513,15 @@ impl fmt::Display for ParseError {
                 f,
                 "request is {len} bytes, shorter than the {SIGNAL_HEADER_SIZE}-byte header"
             ),
-            Self::BadMagic { found } => write!(
+            Self::Header(HeaderMismatch::BadMagic { found }) => write!(
                 f,
                 "request does not start with the hvsignal magic {MAGIC:#010x} (found {found:#010x})"
             ),
-            Self::UnsupportedVersion { found } => write!(
+            Self::Header(HeaderMismatch::UnsupportedVersion { found }) => write!(
                 f,
                 "request has protocol version {found}; this side speaks version {PROTOCOL_VERSION}"
             ),
-            Self::WrongKind { found } => write!(
+            Self::Header(HeaderMismatch::WrongKind { found, .. }) => write!(
                 f,
                 "message kind {found} is not a signal request ({KIND_SIGNAL_REQUEST})"
             ),
@@ -985,17 +966,20 @@ mod tests {
         assert_eq!(parse_err(&good[..31]), ParseError::TooShort { len: 31 });
         assert_eq!(
             parse_err(&patch(good.clone(), 0, b"XvSg")),
-            ParseError::BadMagic {
+            ParseError::Header(HeaderMismatch::BadMagic {
                 found: u32::from_le_bytes(*b"XvSg")
-            }
+            })
         );
         assert_eq!(
             parse_err(&patch(good.clone(), 4, &3u16.to_le_bytes())),
-            ParseError::UnsupportedVersion { found: 3 }
+            ParseError::Header(HeaderMismatch::UnsupportedVersion { found: 3 })
         );
         assert_eq!(
             parse_err(&patch(good.clone(), 6, &3u16.to_le_bytes())),
-            ParseError::WrongKind { found: 3 }
+            ParseError::Header(HeaderMismatch::WrongKind {
+                found: 3,
+                expected: KIND_SIGNAL_REQUEST
+            })
         );
         assert_eq!(
             parse_err(&patch(good.clone(), 8, &57u32.to_le_bytes())),
@@ -1177,7 +1161,7 @@ mod tests {
             STATUS_INVALID_BUFFER_SIZE
         );
         assert_eq!(
-            ParseError::UnsupportedVersion { found: 9 }.nt_status(),
+            ParseError::Header(HeaderMismatch::UnsupportedVersion { found: 9 }).nt_status(),
             STATUS_REVISION_MISMATCH
         );
         assert_eq!(

@@ -26,23 +26,10 @@ pub enum ResponseError {
         /// Bytes needed.
         needed: usize,
     },
-    /// Not an hvsignal message.
-    BadMagic {
-        /// What was there.
-        found: u32,
-    },
-    /// Another protocol version: the driver and program come from different releases.
-    UnsupportedVersion {
-        /// The driver's version.
-        found: u16,
-    },
-    /// Another kind of message than expected.
-    WrongKind {
-        /// Kind received.
-        found: u16,
-        /// Kind expected.
-        expected: u16,
-    },
+    /// The message header is not the expected response of this protocol version: not an
+    /// hvsignal message, another version (the driver and program come from different releases)
+    /// or another kind ([`MessageHeader::check`]'s finding).
+    Header(HeaderMismatch),
     /// The header's size disagrees with the bytes or the operation count.
     SizeMismatch {
         /// The header's size.
@@ -69,11 +56,11 @@ impl fmt::Display for ResponseError {
             Self::TooShort { len, needed } => {
                 write!(f, "response is {len} bytes, at least {needed} expected")
             }
-            Self::BadMagic { found } => write!(
+            Self::Header(HeaderMismatch::BadMagic { found }) => write!(
                 f,
                 "response is not from the hvsignal driver (magic {found:#010x})"
             ),
-            Self::UnsupportedVersion { found } => write!(
+            Self::Header(HeaderMismatch::UnsupportedVersion { found }) => write!(
                 f,
                 "the driver speaks protocol version {found}, this program version {PROTOCOL_VERSION}: {}",
                 if found < PROTOCOL_VERSION {
@@ -82,7 +69,7 @@ impl fmt::Display for ResponseError {
                     "update hvsignal to the release of the installed driver"
                 }
             ),
-            Self::WrongKind { found, expected } => {
+            Self::Header(HeaderMismatch::WrongKind { found, expected }) => {
                 write!(f, "response kind {found}, expected {expected}")
             }
             Self::SizeMismatch { declared, expected } => write!(
@@ -105,11 +92,7 @@ impl core::error::Error for ResponseError {}
 
 impl From<HeaderMismatch> for ResponseError {
     fn from(mismatch: HeaderMismatch) -> Self {
-        match mismatch {
-            HeaderMismatch::BadMagic { found } => Self::BadMagic { found },
-            HeaderMismatch::UnsupportedVersion { found } => Self::UnsupportedVersion { found },
-            HeaderMismatch::WrongKind { found, expected } => Self::WrongKind { found, expected },
-        }
+        Self::Header(mismatch)
     }
 }
 
@@ -124,19 +107,19 @@ impl QueryResponse {
     /// # Examples
     ///
     /// ```
-    /// use hvsignal_proto::{QUERY_RESPONSE_SIZE, QueryResponse, ResponseError};
+    /// use hvsignal_proto::{HeaderMismatch, QUERY_RESPONSE_SIZE, QueryResponse, ResponseError};
     ///
     /// // A version-1 driver's header: "HvSg", version 1, kind 1, size 224.
     /// let mut bytes = [0u8; QUERY_RESPONSE_SIZE];
     /// bytes[..12].copy_from_slice(&[0x48, 0x76, 0x53, 0x67, 1, 0, 1, 0, 224, 0, 0, 0]);
     /// assert_eq!(
     ///     QueryResponse::decode(&bytes),
-    ///     Err(ResponseError::UnsupportedVersion { found: 1 })
+    ///     Err(ResponseError::Header(HeaderMismatch::UnsupportedVersion { found: 1 }))
     /// );
     /// // Not an hvsignal message at all.
     /// assert_eq!(
     ///     QueryResponse::decode(&[0u8; 224]),
-    ///     Err(ResponseError::BadMagic { found: 0 })
+    ///     Err(ResponseError::Header(HeaderMismatch::BadMagic { found: 0 }))
     /// );
     /// assert_eq!(
     ///     QueryResponse::decode(&bytes[..8]),
@@ -400,7 +383,7 @@ impl<'a> SignalResponse<'a> {
     /// The crate's front page reads a whole response; here, what is refused:
     ///
     /// ```
-    /// use hvsignal_proto::{ResponseError, SignalResponse};
+    /// use hvsignal_proto::{HeaderMismatch, ResponseError, SignalResponse};
     ///
     /// // A response with no operation: "HvSg", version 2, kind 3, size 32.
     /// let mut bytes = [0u8; 32];
@@ -411,7 +394,7 @@ impl<'a> SignalResponse<'a> {
     /// bytes[6] = 2;
     /// assert_eq!(
     ///     SignalResponse::decode(&bytes).unwrap_err(),
-    ///     ResponseError::WrongKind { found: 2, expected: 3 }
+    ///     ResponseError::Header(HeaderMismatch::WrongKind { found: 2, expected: 3 })
     /// );
     /// // A size that does not match the operation count.
     /// bytes[6] = 3;
@@ -627,27 +610,31 @@ mod tests {
         other.header.version = 1;
         assert_eq!(
             QueryResponse::decode(other.as_bytes()),
-            Err(ResponseError::UnsupportedVersion { found: 1 })
+            Err(ResponseError::Header(HeaderMismatch::UnsupportedVersion {
+                found: 1
+            }))
         );
         // An old or new driver's header is recognised even when the rest does not fit.
         assert_eq!(
             QueryResponse::decode(&other.as_bytes()[..16]),
-            Err(ResponseError::UnsupportedVersion { found: 1 })
+            Err(ResponseError::Header(HeaderMismatch::UnsupportedVersion {
+                found: 1
+            }))
         );
         let mut other = q;
         other.header.kind = KIND_SIGNAL_REQUEST;
         assert_eq!(
             QueryResponse::decode(other.as_bytes()),
-            Err(ResponseError::WrongKind {
+            Err(ResponseError::Header(HeaderMismatch::WrongKind {
                 found: 2,
                 expected: 1
-            })
+            }))
         );
         let mut other = q;
         other.header.magic = 0;
         assert_eq!(
             QueryResponse::decode(other.as_bytes()),
-            Err(ResponseError::BadMagic { found: 0 })
+            Err(ResponseError::Header(HeaderMismatch::BadMagic { found: 0 }))
         );
         let mut other = q;
         other.header.size = 183;
@@ -827,9 +814,11 @@ mod tests {
     #[test]
     fn version_errors_say_which_side_to_update() {
         use std::string::ToString;
-        let older = ResponseError::UnsupportedVersion { found: 1 }.to_string();
+        let older =
+            ResponseError::Header(HeaderMismatch::UnsupportedVersion { found: 1 }).to_string();
         assert!(older.contains("update the driver"), "{older}");
-        let newer = ResponseError::UnsupportedVersion { found: 3 }.to_string();
+        let newer =
+            ResponseError::Header(HeaderMismatch::UnsupportedVersion { found: 3 }).to_string();
         assert!(newer.contains("update hvsignal"), "{newer}");
     }
 }

@@ -137,6 +137,18 @@ pub enum HeaderMismatch {
     },
 }
 
+impl HeaderMismatch {
+    /// The check that failed, by name (the variant's), for traces.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::BadMagic { .. } => "BadMagic",
+            Self::UnsupportedVersion { .. } => "UnsupportedVersion",
+            Self::WrongKind { .. } => "WrongKind",
+        }
+    }
+}
+
 /// A version number `major.minor.patch`.
 #[repr(C)]
 #[derive(
