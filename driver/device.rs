@@ -62,7 +62,7 @@ impl DeviceContext {
     pub fn core(&mut self) -> Option<&mut NativeRequestHandler> {
         if self.core_initialized {
             // SAFETY: `core_initialized` is set only after `core` was written (`set_core`) and
-            // cleared before it is dropped (`release`).
+            // cleared before it is dropped (`release_core`).
             Some(unsafe { self.core.assume_init_mut() })
         } else {
             None
@@ -97,11 +97,36 @@ impl DeviceContext {
     }
 }
 
-/// Creates the device for `device_init`: context, native primitive, input page, device
-/// interface and default queue. On failure after `WdfDeviceCreate`, WDF deletes the device and
-/// the cleanup callback frees what was allocated (`FxDriver::AddDevice`, fxdriverkm.cpp).
+/// Creates the device for `device_init` (`add_device`) and writes the `DriverLoad` trace
+/// event with how it ended, on every path.
 #[unsafe(link_section = "PAGE")]
-pub fn create_device(mut device_init: PWDFDEVICE_INIT, policy: Policy) -> NTSTATUS {
+pub fn create_device(device_init: PWDFDEVICE_INIT, policy: Policy) -> NTSTATUS {
+    paged_code!();
+
+    // SAFETY: the driver runs at CPL 0 (device add runs at PASSIVE_LEVEL in kernel mode).
+    let readiness = unsafe { native::readiness() };
+    let mut load = DriverLoad::new(
+        env!("CARGO_PKG_VERSION"),
+        &readiness,
+        policy.allow_raw_hypercalls,
+        false,
+    );
+    let status = add_device(device_init, policy, readiness, &mut load.input_page);
+    trace::write_load(&load.ended_with(status));
+    status
+}
+
+/// Context, native primitive, input page, device interface and default queue; sets
+/// `input_page` once the page is set up. On failure after `WdfDeviceCreate`, WDF deletes the
+/// device and the cleanup callback frees what was allocated (`FxDriver::AddDevice`,
+/// fxdriverkm.cpp).
+#[unsafe(link_section = "PAGE")]
+fn add_device(
+    mut device_init: PWDFDEVICE_INIT,
+    policy: Policy,
+    readiness: Readiness,
+    input_page: &mut bool,
+) -> NTSTATUS {
     paged_code!();
 
     // Passive execution level: WDF calls every callback of the device and of its queue (which
@@ -143,18 +168,11 @@ pub fn create_device(mut device_init: PWDFDEVICE_INIT, policy: Policy) -> NTSTAT
         return Failure::DeviceNotReady.nt_status();
     };
 
-    // SAFETY: the driver runs at CPL 0 (device add runs at PASSIVE_LEVEL in kernel mode).
-    let readiness = unsafe { native::readiness() };
     let hypercalls = match native_primitive(context, &readiness) {
         Ok(hypercalls) => hypercalls,
         Err(status) => return status,
     };
-    trace::write_load(&DriverLoad::new(
-        env!("CARGO_PKG_VERSION"),
-        &readiness,
-        policy.allow_raw_hypercalls,
-        !context.input_page.is_null(),
-    ));
+    *input_page = !context.input_page.is_null();
     context.set_core(RequestHandler::new(readiness, hypercalls, policy));
 
     // SAFETY: `device` is live; the GUID is a 'static constant; no reference string. PASSIVE.

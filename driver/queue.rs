@@ -4,8 +4,8 @@
 use core::ffi::c_void;
 
 use hvsignal_core::{Completion, IoBuffers, NtStatus};
-use hvsignal_proto::Failure;
 use hvsignal_proto::trace::{RefusalEvent, RequestEvent};
+use hvsignal_proto::{Failure, Ioctl};
 use wdk::{nt_success, paged_code, println};
 use wdk_sys::{
     _WDF_EXECUTION_LEVEL, _WDF_IO_QUEUE_DISPATCH_TYPE, _WDF_SYNCHRONIZATION_SCOPE, _WDF_TRI_STATE,
@@ -153,9 +153,13 @@ fn trace_request(
         input_length,
         output_length,
     };
-    // The response is read only after a success with output; the core has finished with the
-    // buffer (its borrow ended when `handle` returned) and the request is not completed yet.
-    let output: &[u8] = if nt_success(completion.status) && completion.information > 0 {
+    // The response is read only after a signal request's success with output (the event reads
+    // no other response); the core has finished with the buffer (its borrow ended when `handle`
+    // returned) and the request is not completed yet.
+    let output: &[u8] = if nt_success(completion.status)
+        && completion.information > 0
+        && Ioctl::from_code(io_control_code) == Some(Ioctl::Signal)
+    {
         buffers.output().map_or(&[], |output| &*output)
     } else {
         &[]

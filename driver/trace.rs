@@ -76,6 +76,8 @@ pub fn write_load(event: &DriverLoad) {
         str8("Refusal", event.refusal),
         u32("RefusalCode", &event.refusal_code),
         bool8("InputPage", &event.input_page),
+        win_ntstatus("Status", &event.status),
+        str8("Rule", event.rule),
     );
 }
 

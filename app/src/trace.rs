@@ -7,11 +7,16 @@
 //! writing no-ops, so the hook costs nothing there.
 
 use std::ffi::OsString;
+use std::sync::{Mutex, PoisonError};
 
 use hvsignal_proto::trace::{ARGUMENTS_SUMMARY_MAX, CommandEvent, KEYWORD_COMMAND, NONE};
 use tracelogging as tlg;
 
 tlg::define_provider!(PROVIDER, "HvSignal.Console");
+
+/// Held from registering the provider to unregistering it, so no two registrations overlap
+/// whoever calls [`write_command`] (`Provider::register` panics on a concurrent one).
+static REGISTRATION: Mutex<()> = Mutex::new(());
 
 /// The arguments after the program's name, joined by spaces (lossily for non-UTF-8 ones), cut
 /// at a character boundary to at most [`ARGUMENTS_SUMMARY_MAX`] bytes, ending in `...` when cut.
@@ -37,10 +42,11 @@ pub fn summarize_arguments(args: &[OsString]) -> String {
 /// arguments' summary, the backend's name and the exit status. Registers the provider for just
 /// this event; nothing is written unless a trace session listens.
 pub fn write_command(command: Option<&str>, args: &[OsString], backend: &str, exit_code: u8) {
-    // SAFETY: registered here and unregistered below before this function returns, so it is
-    // never registered twice; only `main` calls this, on the main thread, so no other register or
-    // unregister overlaps. The provider is a static (never moves), and this is an executable, so
-    // no module unloads while it is registered.
+    let _registration = REGISTRATION.lock().unwrap_or_else(PoisonError::into_inner);
+    // SAFETY: registered here and unregistered below before this function returns, under
+    // REGISTRATION, so it is never registered twice and no other register or unregister
+    // overlaps. The provider is a static (never moves), and this is an executable, so no module
+    // unloads while it is registered.
     let _status = unsafe { PROVIDER.register() };
     if PROVIDER.enabled(tlg::Level::Informational, KEYWORD_COMMAND) {
         let arguments = summarize_arguments(args);

@@ -186,6 +186,11 @@ pub trait IoBuffers {
     fn output(&mut self) -> Result<&mut [u8], NtStatus>;
 }
 
+/// [`Completion::detail`] when the I/O buffers could not be had ([`IoBuffers`] failed, e.g.
+/// WDF's buffer retrieval): the status is the framework's, passed through, even where its
+/// value is also one of the driver's own failures.
+pub const BUFFER_UNAVAILABLE: &str = "BufferUnavailable";
+
 /// How to complete a request: `WdfRequestCompleteWithInformation(request, status, information)`.
 /// `information` is 0 on failure; on success it is the response's length, never larger than the
 /// output buffer, and every byte up to it has been written.
@@ -197,7 +202,8 @@ pub struct Completion {
     pub information: usize,
     /// For a refusal, the check behind it, for traces: the parse error's rule
     /// ([`hvsignal_proto::ParseError::rule`]) for a malformed request, the readiness refusal's
-    /// name ([`hvcall::Refusal::name`]) when hypercalls are refused; empty otherwise.
+    /// name ([`hvcall::Refusal::name`]) when hypercalls are refused, [`BUFFER_UNAVAILABLE`] when
+    /// the request's buffers could not be had; empty otherwise.
     pub detail: &'static str,
 }
 
@@ -371,7 +377,7 @@ impl<P: HypercallPrimitive> RequestHandler<P> {
         let response = self.query();
         let output = match buffers.output() {
             Ok(output) => output,
-            Err(status) => return Completion::failed(status),
+            Err(status) => return Completion::refused(status, BUFFER_UNAVAILABLE),
         };
         match response.write_to_prefix(output) {
             Ok(()) => Completion::success(QUERY_RESPONSE_SIZE),
@@ -383,7 +389,7 @@ impl<P: HypercallPrimitive> RequestHandler<P> {
         // Parse the whole input into the device's request before the shared buffer is reused.
         let parsed = match buffers.input() {
             Ok(input) => self.request.parse_into(input),
-            Err(status) => return Completion::failed(status),
+            Err(status) => return Completion::refused(status, BUFFER_UNAVAILABLE),
         };
         if let Err(error) = parsed {
             return Completion::refused(error.nt_status(), error.rule());
@@ -398,7 +404,7 @@ impl<P: HypercallPrimitive> RequestHandler<P> {
         };
         let output = match buffers.output() {
             Ok(output) => output,
-            Err(status) => return Completion::failed(status),
+            Err(status) => return Completion::refused(status, BUFFER_UNAVAILABLE),
         };
         match run_request(&self.request, primitive, output) {
             Ok(len) => Completion::success(len),

@@ -179,7 +179,7 @@ fn query_output_errors() {
     };
     assert_eq!(
         dev.handle_device_control(IOCTL_HVSIGNAL_QUERY, &mut failing),
-        Completion::failed(STATUS_INVALID_USER_BUFFER)
+        Completion::refused(STATUS_INVALID_USER_BUFFER, "BufferUnavailable")
     );
 }
 
@@ -585,7 +585,7 @@ fn parse_errors_complete_with_their_statuses() {
     };
     assert_eq!(
         dev.handle_device_control(IOCTL_HVSIGNAL_SIGNAL, &mut failing),
-        Completion::failed(STATUS_INVALID_USER_BUFFER)
+        Completion::refused(STATUS_INVALID_USER_BUFFER, "BufferUnavailable")
     );
     let mut failing = Failing {
         input: Ok(good.clone()),
@@ -593,7 +593,9 @@ fn parse_errors_complete_with_their_statuses() {
     };
     assert_eq!(
         dev.handle_device_control(IOCTL_HVSIGNAL_SIGNAL, &mut failing),
-        Completion::failed(STATUS_BUFFER_TOO_SMALL)
+        // The framework's status, passed through: the detail tells it from the core's own
+        // OutputTooSmall, which has the same value.
+        Completion::refused(STATUS_BUFFER_TOO_SMALL, "BufferUnavailable")
     );
     assert!(calls(&dev).is_empty());
 }

@@ -110,7 +110,7 @@ pub struct EventSpec {
     pub fields: &'static [Field],
 }
 
-/// The driver's load event: written once per device add, when the hypercall verdict is known.
+/// The driver's load event: written once per device add, when it ends (with its status).
 pub const DRIVER_LOAD: EventSpec = EventSpec {
     provider: crate::names::DRIVER_TRACE_PROVIDER_NAME,
     name: "DriverLoad",
@@ -125,6 +125,8 @@ pub const DRIVER_LOAD: EventSpec = EventSpec {
         field("Refusal", "str8"),
         field("RefusalCode", "u32"),
         field("InputPage", "bool8"),
+        field("Status", "win_ntstatus"),
+        field("Rule", "str8"),
     ],
 };
 
@@ -207,11 +209,17 @@ pub struct DriverLoad {
     pub refusal_code: u32,
     /// The memory-convention input page was set up.
     pub input_page: bool,
+    /// How device add ended: `STATUS_SUCCESS`, or the status it failed with.
+    pub status: NtStatus,
+    /// For a failed device add, the failure's name (`NoInputPage`, `InputPageMisaligned`, ...,
+    /// [`Failure::name`]) or `Framework` for a status WDF returned; [`NONE`] on success.
+    pub rule: &'static str,
 }
 
 impl DriverLoad {
     /// The event for a device whose readiness is `readiness`, under the raw-call policy
-    /// `allow_raw_hypercalls`, with (`input_page`) or without its input page.
+    /// `allow_raw_hypercalls`, with (`input_page`) or without its input page; its device add
+    /// succeeded until [`Self::ended_with`] says otherwise.
     #[must_use]
     pub fn new(
         driver_version: &'static str,
@@ -232,6 +240,23 @@ impl DriverLoad {
             refusal,
             refusal_code,
             input_page,
+            status: crate::ntstatus::STATUS_SUCCESS,
+            rule: NONE,
+        }
+    }
+
+    /// The event for a device add that ended with `status`.
+    #[must_use]
+    pub fn ended_with(self, status: NtStatus) -> Self {
+        let rule = if nt_success(status) {
+            NONE
+        } else {
+            Failure::from_nt_status(status).map_or("Framework", Failure::name)
+        };
+        Self {
+            status,
+            rule,
+            ..self
         }
     }
 }
@@ -472,14 +497,49 @@ mod tests {
                 refusal: "none",
                 refusal_code: 0,
                 input_page: true,
+                status: STATUS_SUCCESS,
+                rule: "none",
             }
         );
+        assert_eq!(allowed.ended_with(STATUS_SUCCESS), allowed);
         let refused = DriverLoad::new("0.1.0", &readiness(Err(Refusal::NoHypervisor)), true, false);
         assert!(!refused.hypercalls_allowed);
         assert!(refused.allow_raw_hypercalls);
         assert_eq!(refused.instruction, "none");
         assert_eq!(refused.refusal, "no-hypervisor");
         assert_eq!(refused.refusal_code, 1);
+    }
+
+    #[test]
+    fn load_event_says_how_device_add_ended() {
+        let load = DriverLoad::new(
+            "0.1.0",
+            &readiness(Ok(HypercallInstruction::Vmmcall)),
+            false,
+            false,
+        );
+        // The device-add failures of the NTSTATUS table, by name; anything else is WDF's.
+        for (status, rule) in [
+            (Failure::NoInputPage.nt_status(), "NoInputPage"),
+            (
+                Failure::InputPageMisaligned.nt_status(),
+                "InputPageMisaligned",
+            ),
+            (Failure::InputPageAddress.nt_status(), "InputPageAddress"),
+            (Failure::DeviceNotReady.nt_status(), "DeviceNotReady"),
+            (-1_073_741_823, "Framework"),
+        ] {
+            let ended = load.ended_with(status);
+            assert_eq!((ended.status, ended.rule), (status, rule));
+            assert_eq!(
+                DriverLoad {
+                    status: STATUS_SUCCESS,
+                    rule: "none",
+                    ..ended
+                },
+                load
+            );
+        }
     }
 
     fn response(convention: u32, flags: u32, results: &[OperationResult]) -> Vec<u8> {
