@@ -9,8 +9,9 @@ use hvcall::native::{self, NativeHypercall, NativeInputPage};
 use hvcall::{PAGE_SIZE, Readiness};
 use hvsignal_core::{Policy, RequestHandler};
 use hvsignal_proto::Failure;
+use hvsignal_proto::STATUS_SUCCESS;
 use hvsignal_proto::names::HVSIGNAL_INTERFACE_GUID;
-use hvsignal_proto::trace::DriverLoad;
+use hvsignal_proto::trace::{DriverLoad, FRAMEWORK};
 use wdk::{nt_success, paged_code, println};
 use wdk_sys::ntddk::{ExAllocatePool2, ExFreePool, MmGetPhysicalAddress};
 use wdk_sys::{
@@ -111,9 +112,44 @@ pub fn create_device(device_init: PWDFDEVICE_INIT, policy: Policy) -> NTSTATUS {
         policy.allow_raw_hypercalls,
         false,
     );
-    let status = add_device(device_init, policy, readiness, &mut load.input_page);
-    trace::write_load(&load.ended_with(status));
+    let added = add_device(device_init, policy, readiness, &mut load.input_page);
+    let status = match added {
+        Ok(()) => STATUS_SUCCESS,
+        Err(failure) => {
+            load = load.failed(failure.status, failure.rule);
+            failure.status
+        }
+    };
+    trace::write_load(&load);
     status
+}
+
+/// How device add failed: the status returned to WDF and the rule behind it, for the
+/// `DriverLoad` event. A status a WDF call returned is passed through as `Framework`, even where
+/// its value is also one of the driver's own failures (`STATUS_INSUFFICIENT_RESOURCES`).
+#[derive(Clone, Copy)]
+struct AddFailure {
+    status: NTSTATUS,
+    rule: &'static str,
+}
+
+impl AddFailure {
+    /// A status a WDF call returned.
+    const fn framework(status: NTSTATUS) -> Self {
+        Self {
+            status,
+            rule: FRAMEWORK,
+        }
+    }
+}
+
+impl From<Failure> for AddFailure {
+    fn from(failure: Failure) -> Self {
+        Self {
+            status: failure.nt_status(),
+            rule: failure.name(),
+        }
+    }
 }
 
 /// Context, native primitive, input page, device interface and default queue; sets
@@ -126,7 +162,7 @@ fn add_device(
     policy: Policy,
     readiness: Readiness,
     input_page: &mut bool,
-) -> NTSTATUS {
+) -> Result<(), AddFailure> {
     paged_code!();
 
     // Passive execution level: WDF calls every callback of the device and of its queue (which
@@ -155,7 +191,7 @@ fn add_device(
     };
     if !nt_success(status) {
         println!("hvsignal: WdfDeviceCreate failed {status:#010X}");
-        return status;
+        return Err(AddFailure::framework(status));
     }
 
     let object: WDFOBJECT = device.cast();
@@ -165,13 +201,10 @@ fn add_device(
     // nothing else uses it until the queue exists, so this is the only reference.
     let Some(context) = (unsafe { context.as_mut() }) else {
         println!("hvsignal: the device has no context");
-        return Failure::DeviceNotReady.nt_status();
+        return Err(Failure::DeviceNotReady.into());
     };
 
-    let hypercalls = match native_primitive(context, &readiness) {
-        Ok(hypercalls) => hypercalls,
-        Err(status) => return status,
-    };
+    let hypercalls = native_primitive(context, &readiness).map_err(AddFailure::from)?;
     *input_page = !context.input_page.is_null();
     context.set_core(RequestHandler::new(readiness, hypercalls, policy));
 
@@ -186,10 +219,14 @@ fn add_device(
     };
     if !nt_success(status) {
         println!("hvsignal: WdfDeviceCreateDeviceInterface failed {status:#010X}");
-        return status;
+        return Err(AddFailure::framework(status));
     }
 
-    create_default_queue(device)
+    let status = create_default_queue(device);
+    if !nt_success(status) {
+        return Err(AddFailure::framework(status));
+    }
+    Ok(())
 }
 
 /// The native primitive, or `None` when `readiness` refuses hypercalls on this machine: the
@@ -197,7 +234,7 @@ fn add_device(
 fn native_primitive(
     context: &mut DeviceContext,
     readiness: &Readiness,
-) -> Result<Option<NativeHypercall>, NTSTATUS> {
+) -> Result<Option<NativeHypercall>, Failure> {
     let instruction = match readiness.verdict {
         Ok(instruction) => instruction,
         Err(refusal) => {
@@ -227,19 +264,19 @@ fn native_primitive(
 /// (POOL_FLAG_NON_PAGED), so it never moves and `MmGetPhysicalAddress` of it stays valid. The
 /// alignment is still checked, and device add fails cleanly if it does not hold. In a guest
 /// the "physical" address Windows reports is the guest-physical address the hypervisor reads.
-fn allocate_input_page(context: &mut DeviceContext) -> Result<NativeInputPage, NTSTATUS> {
+fn allocate_input_page(context: &mut DeviceContext) -> Result<NativeInputPage, Failure> {
     // SAFETY: a non-zero size and tag, valid flags; callable at IRQL <= DISPATCH_LEVEL.
     let page: *mut c_void =
         unsafe { ExAllocatePool2(POOL_FLAG_NON_PAGED, PAGE_SIZE as SIZE_T, INPUT_PAGE_TAG) };
     let Some(page) = NonNull::new(page) else {
         println!("hvsignal: cannot allocate the hypercall input page");
-        return Err(Failure::NoInputPage.nt_status());
+        return Err(Failure::NoInputPage);
     };
     context.input_page = page.as_ptr();
 
     if !page.as_ptr().addr().is_multiple_of(PAGE_SIZE) {
         println!("hvsignal: the hypercall input page is not page aligned");
-        return Err(Failure::InputPageMisaligned.nt_status());
+        return Err(Failure::InputPageMisaligned);
     }
     // SAFETY: `page` is a valid, resident (non-paged) kernel virtual address.
     let physical = unsafe { MmGetPhysicalAddress(page.as_ptr()) };
@@ -250,7 +287,7 @@ fn allocate_input_page(context: &mut DeviceContext) -> Result<NativeInputPage, N
         Ok(gpa) if gpa != 0 && gpa.is_multiple_of(PAGE_SIZE as u64) => gpa,
         _ => {
             println!("hvsignal: no usable physical address for the input page ({quad_part:#x})");
-            return Err(Failure::InputPageAddress.nt_status());
+            return Err(Failure::InputPageAddress);
         }
     };
     // SAFETY: `page` is PAGE_SIZE bytes of non-paged, page-aligned memory owned by this device

@@ -101,6 +101,7 @@ use core::sync::atomic::{Ordering, fence};
 use hvcall::{
     HypercallPrimitive, IsolationConfig, PAGE_SIZE, Readiness, Refusal, SignalEventInput,
 };
+use hvsignal_proto::trace::BUFFER_UNAVAILABLE;
 use hvsignal_proto::wire::{
     KIND_QUERY_RESPONSE, KIND_SIGNAL_RESPONSE, OPERATION_RESULT_SIZE, QUERY_FLAG_HV1_INTERFACE,
     QUERY_FLAG_HYPERCALLS_AVAILABLE, QUERY_FLAG_HYPERVISOR_PRESENT, QUERY_FLAG_MEMORY_CONVENTION,
@@ -186,11 +187,6 @@ pub trait IoBuffers {
     fn output(&mut self) -> Result<&mut [u8], NtStatus>;
 }
 
-/// [`Completion::detail`] when the I/O buffers could not be had ([`IoBuffers`] failed, e.g.
-/// WDF's buffer retrieval): the status is the framework's, passed through, even where its
-/// value is also one of the driver's own failures.
-pub const BUFFER_UNAVAILABLE: &str = "BufferUnavailable";
-
 /// How to complete a request: `WdfRequestCompleteWithInformation(request, status, information)`.
 /// `information` is 0 on failure; on success it is the response's length, never larger than the
 /// output buffer, and every byte up to it has been written.
@@ -203,7 +199,7 @@ pub struct Completion {
     /// For a refusal, the check behind it, for traces: the parse error's rule
     /// ([`hvsignal_proto::ParseError::rule`]) for a malformed request, the readiness refusal's
     /// name ([`hvcall::Refusal::name`]) when hypercalls are refused, [`BUFFER_UNAVAILABLE`] when
-    /// the request's buffers could not be had; empty otherwise.
+    /// [`IoBuffers`] could not give the request's buffers; empty otherwise.
     pub detail: &'static str,
 }
 

@@ -479,8 +479,8 @@ impl ParseError {
         self.failure().nt_status()
     }
 
-    /// The check that refused the request, by name (the variant's; an invalid operation gives
-    /// its [`OperationError::rule`]), for traces.
+    /// The check that refused the request, by name (the variant's; a header mismatch gives
+    /// [`HeaderMismatch::name`], an invalid operation its [`OperationError::rule`]), for traces.
     #[must_use]
     pub const fn rule(&self) -> &'static str {
         match self {

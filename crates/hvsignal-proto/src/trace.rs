@@ -190,6 +190,15 @@ pub const EVENTS: [&EventSpec; 4] = [&DRIVER_LOAD, &REQUEST, &REFUSAL, &COMMAND]
 /// The value of a `str8` field that has nothing to say (no refusal, no convention).
 pub const NONE: &str = "none";
 
+/// The rule of a failure whose status a WDF call returned, passed through: not one of the
+/// driver's own checks, even where its value is also one of theirs (`Failure::from_nt_status`
+/// would name the driver's).
+pub const FRAMEWORK: &str = "Framework";
+
+/// The detail of a request whose buffers could not be had (`hvsignal_core::IoBuffers` failed):
+/// the status is WDF's, passed through, or the driver's own `BufferUnavailable`.
+pub const BUFFER_UNAVAILABLE: &str = "BufferUnavailable";
+
 /// [`DRIVER_LOAD`]'s values.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct DriverLoad {
@@ -212,14 +221,14 @@ pub struct DriverLoad {
     /// How device add ended: `STATUS_SUCCESS`, or the status it failed with.
     pub status: NtStatus,
     /// For a failed device add, the failure's name (`NoInputPage`, `InputPageMisaligned`, ...,
-    /// [`Failure::name`]) or `Framework` for a status WDF returned; [`NONE`] on success.
+    /// [`Failure::name`]) or [`FRAMEWORK`] for a status a WDF call returned; [`NONE`] on success.
     pub rule: &'static str,
 }
 
 impl DriverLoad {
     /// The event for a device whose readiness is `readiness`, under the raw-call policy
     /// `allow_raw_hypercalls`, with (`input_page`) or without its input page; its device add
-    /// succeeded until [`Self::ended_with`] says otherwise.
+    /// succeeded unless [`Self::failed`] says otherwise.
     #[must_use]
     pub fn new(
         driver_version: &'static str,
@@ -245,14 +254,12 @@ impl DriverLoad {
         }
     }
 
-    /// The event for a device add that ended with `status`.
+    /// The event for a device add that failed with `status`, for `rule`: the driver's
+    /// [`Failure::name`], or [`FRAMEWORK`] when a WDF call returned the status. The caller
+    /// names the rule where it knows it: the value alone cannot tell WDF's
+    /// `STATUS_INSUFFICIENT_RESOURCES` from the driver's `NoInputPage`.
     #[must_use]
-    pub fn ended_with(self, status: NtStatus) -> Self {
-        let rule = if nt_success(status) {
-            NONE
-        } else {
-            Failure::from_nt_status(status).map_or("Framework", Failure::name)
-        };
+    pub const fn failed(self, status: NtStatus, rule: &'static str) -> Self {
         Self {
             status,
             rule,
@@ -384,7 +391,8 @@ pub struct RefusalEvent {
     /// The check behind `rule`, as the core reports it (`hvsignal_core::Completion::detail`):
     /// the parse error's rule for a malformed request (`ConnectionIdTooLarge`, `BadMagic`, ...;
     /// [`crate::ParseError::rule`]), the readiness refusal's name when hypercalls are refused
-    /// (`isolated`, `guest-os-id-not-set`, ...; `hvcall::Refusal::name`), empty otherwise.
+    /// (`isolated`, `guest-os-id-not-set`, ...; `hvcall::Refusal::name`), [`BUFFER_UNAVAILABLE`]
+    /// when the request's buffers could not be had; empty otherwise.
     pub detail: &'static str,
     /// The completion NTSTATUS.
     pub status: NtStatus,
@@ -425,7 +433,13 @@ impl RefusalEvent {
         }
         Some(Self {
             ioctl,
-            rule: Failure::from_nt_status(status).map_or("Framework", Failure::name),
+            // A status WDF returned for the buffers is the framework's, whatever the driver's
+            // failure of the same value (the driver's own BufferUnavailable keeps its name).
+            rule: match Failure::from_nt_status(status) {
+                Some(Failure::BufferUnavailable) => Failure::BufferUnavailable.name(),
+                _ if detail == BUFFER_UNAVAILABLE => FRAMEWORK,
+                failure => failure.map_or(FRAMEWORK, Failure::name),
+            },
             detail,
             status,
             input_length: length(input_length),
@@ -501,7 +515,6 @@ mod tests {
                 rule: "none",
             }
         );
-        assert_eq!(allowed.ended_with(STATUS_SUCCESS), allowed);
         let refused = DriverLoad::new("0.1.0", &readiness(Err(Refusal::NoHypervisor)), true, false);
         assert!(!refused.hypercalls_allowed);
         assert!(refused.allow_raw_hypercalls);
@@ -518,28 +531,53 @@ mod tests {
             false,
             false,
         );
-        // The device-add failures of the NTSTATUS table, by name; anything else is WDF's.
+        assert_eq!((load.status, load.rule), (STATUS_SUCCESS, "none"));
+        // The caller names the rule: WDF's STATUS_INSUFFICIENT_RESOURCES (0xC000009A) has the
+        // value of the driver's NoInputPage, and stays the framework's.
         for (status, rule) in [
             (Failure::NoInputPage.nt_status(), "NoInputPage"),
-            (
-                Failure::InputPageMisaligned.nt_status(),
-                "InputPageMisaligned",
-            ),
             (Failure::InputPageAddress.nt_status(), "InputPageAddress"),
-            (Failure::DeviceNotReady.nt_status(), "DeviceNotReady"),
-            (-1_073_741_823, "Framework"),
+            (0xC000_009A_u32.cast_signed(), "Framework"),
         ] {
-            let ended = load.ended_with(status);
-            assert_eq!((ended.status, ended.rule), (status, rule));
+            let failed = load.failed(status, rule);
+            assert_eq!((failed.status, failed.rule), (status, rule));
             assert_eq!(
                 DriverLoad {
                     status: STATUS_SUCCESS,
                     rule: "none",
-                    ..ended
+                    ..failed
                 },
                 load
             );
         }
+    }
+
+    #[test]
+    fn a_framework_buffer_status_is_not_named_as_the_drivers_failure() {
+        // WDF's STATUS_BUFFER_TOO_SMALL for the buffers has the value of OutputTooSmall.
+        let event = RefusalEvent::new(
+            IOCTL_HVSIGNAL_SIGNAL,
+            56,
+            8,
+            Failure::OutputTooSmall.nt_status(),
+            "BufferUnavailable",
+        );
+        assert_eq!(
+            event.map(|e| (e.rule, e.detail)),
+            Some(("Framework", "BufferUnavailable"))
+        );
+        // The driver's own refusal of an empty buffer keeps its name.
+        let event = RefusalEvent::new(
+            IOCTL_HVSIGNAL_SIGNAL,
+            0,
+            8,
+            Failure::BufferUnavailable.nt_status(),
+            "BufferUnavailable",
+        );
+        assert_eq!(
+            event.map(|e| (e.rule, e.detail)),
+            Some(("BufferUnavailable", "BufferUnavailable"))
+        );
     }
 
     fn response(convention: u32, flags: u32, results: &[OperationResult]) -> Vec<u8> {
