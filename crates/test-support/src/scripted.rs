@@ -125,9 +125,16 @@ fn pick(script: &[u64], i: usize) -> Option<u64> {
     script.get(i.checked_rem(script.len())?).copied()
 }
 
-/// CPUID of a Hyper-V guest (`Microsoft Hv`, `Hv#1`, SignalEvents privilege) with `vendor`'s CPU.
-pub fn hyperv_cpuid(vendor: CpuVendor) -> impl Fn(u32) -> CpuidResult {
-    move |leaf| match leaf {
+/// CPUID of bare metal (an Intel CPU): no hypervisor bit, no hypervisor leaves.
+#[must_use]
+pub fn bare_metal_cpuid(leaf: u32) -> CpuidResult {
+    cpu_leaf(CpuVendor::Intel, leaf, false)
+}
+
+/// The CPU's own leaves: 0 (`vendor`'s signature) and 1, with or without the
+/// hypervisor-present bit (leaf 1 ECX bit 31); every other leaf reads zero.
+fn cpu_leaf(vendor: CpuVendor, leaf: u32, hypervisor: bool) -> CpuidResult {
+    match leaf {
         0 => {
             let [ebx, edx, ecx] = vendor.leaf0_registers();
             CpuidResult {
@@ -140,9 +147,17 @@ pub fn hyperv_cpuid(vendor: CpuVendor) -> impl Fn(u32) -> CpuidResult {
         1 => CpuidResult {
             eax: 0x000A_0652,
             ebx: 0,
-            ecx: 0xFEDA_3203,
+            ecx: if hypervisor { 0xFEDA_3203 } else { 0x7EDA_3203 },
             edx: 0x178B_FBFF,
         },
+        _ => CpuidResult::default(),
+    }
+}
+
+/// CPUID of a Hyper-V guest (`Microsoft Hv`, `Hv#1`, SignalEvents privilege) with `vendor`'s CPU.
+pub fn hyperv_cpuid(vendor: CpuVendor) -> impl Fn(u32) -> CpuidResult {
+    move |leaf| match leaf {
+        0 | 1 => cpu_leaf(vendor, leaf, true),
         0x4000_0000 => {
             let [ebx, ecx, edx] = hvcall::cpuid::MICROSOFT_HV_SIGNATURE;
             CpuidResult {

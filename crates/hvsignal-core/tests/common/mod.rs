@@ -2,11 +2,11 @@
 //! primitive is the one shared through `hvsignal-test-support`.
 #![allow(dead_code, reason = "each test file uses a different part")]
 
-use hvcall::{CpuVendor, CpuidResult, HypercallMsr, Readiness};
+use hvcall::{CpuVendor, HypercallMsr, Readiness};
 use hvsignal_core::{IoBuffers, NtStatus};
 
 #[allow(unused_imports, reason = "each test file uses a different part")]
-pub use hvsignal_test_support::scripted::{PAGE_GPA, Scripted, hyperv_cpuid};
+pub use hvsignal_test_support::scripted::{PAGE_GPA, Scripted, bare_metal_cpuid, hyperv_cpuid};
 
 /// What the driver finds on a Hyper-V guest with `vendor`'s CPU: [`hyperv_cpuid`], the guest OS
 /// registered and hypercalls enabled.
@@ -20,28 +20,6 @@ pub fn ready(vendor: CpuVendor) -> Readiness {
 /// What the driver finds on bare metal: no hypervisor, so no MSR is read.
 pub fn bare_metal() -> Readiness {
     Readiness::assess(bare_metal_cpuid, |msr| panic!("{msr:?} read on bare metal"))
-}
-
-/// CPUID of bare metal: no hypervisor bit, no hypervisor leaves.
-pub fn bare_metal_cpuid(leaf: u32) -> CpuidResult {
-    match leaf {
-        0 => {
-            let [ebx, edx, ecx] = CpuVendor::Intel.leaf0_registers();
-            CpuidResult {
-                eax: 0x16,
-                ebx,
-                ecx,
-                edx,
-            }
-        }
-        1 => CpuidResult {
-            eax: 0x000A_0652,
-            ebx: 0,
-            ecx: 0x7EDA_3203,
-            edx: 0x178B_FBFF,
-        },
-        _ => CpuidResult::default(),
-    }
 }
 
 /// Separate input and output buffers (what a test or the model backend passes).
