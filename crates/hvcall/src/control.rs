@@ -101,8 +101,11 @@ impl core::error::Error for ControlError {}
 /// assert!(!word.is_plain_simple_call()); // SignalEvent is not a rep call
 ///
 /// // The rep count is 12 bits wide: 4096 does not fit.
-/// let error = word.with_rep_count(0x1000).unwrap_err();
-/// assert_eq!((error.field, error.value, error.allowed), (ControlField::RepCount, 0x1000, 0xFFF));
+/// let error = word.with_rep_count(0x1000).err();
+/// assert_eq!(
+///     error.map(|e| (e.field, e.value, e.allowed)),
+///     Some((ControlField::RepCount, 0x1000, 0xFFF))
+/// );
 /// # Ok::<(), hvcall::ControlError>(())
 /// ```
 ///
@@ -315,8 +318,11 @@ impl HypercallControl {
     /// let word = HypercallControl::signal_event(true).with_reserved_bits(1 << 60)?;
     /// assert_eq!(word.raw(), 0x1000_0000_0001_005D);
     /// // Bit 16 is the fast bit, not a reserved one.
-    /// let error = word.with_reserved_bits(1 << 16).unwrap_err();
-    /// assert_eq!((error.field, error.allowed), (ControlField::ReservedBits, 0xF000_F000_7800_0000));
+    /// let error = word.with_reserved_bits(1 << 16).err();
+    /// assert_eq!(
+    ///     error.map(|e| (e.field, e.allowed)),
+    ///     Some((ControlField::ReservedBits, 0xF000_F000_7800_0000))
+    /// );
     /// # Ok::<(), hvcall::ControlError>(())
     /// ```
     pub const fn with_reserved_bits(self, bits: u64) -> Result<Self, ControlError> {

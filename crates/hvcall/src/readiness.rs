@@ -425,18 +425,26 @@ impl Readiness {
     /// assert_eq!(ready.hypercall_msr, Some(0x1001));
     ///
     /// // Before the OS registers itself: refused, and the hypercall MSR is never read.
-    /// let early = Readiness::assess(cpuid, |msr| match msr {
-    ///     HypercallMsr::GuestOsId => 0,
-    ///     HypercallMsr::Hypercall => unreachable!("read only after a non-zero guest OS ID"),
+    /// let mut reads = Vec::new();
+    /// let early = Readiness::assess(cpuid, |msr| {
+    ///     reads.push(msr);
+    ///     0
     /// });
     /// assert_eq!(early.verdict, Err(Refusal::GuestOsIdNotSet));
+    /// assert_eq!(reads, [HypercallMsr::GuestOsId]);
     /// assert_eq!((early.guest_os_id, early.hypercall_msr), (Some(0), None));
     /// assert_eq!(early.instruction(), None);
     ///
     /// // Without a hypervisor nothing past CPUID is consulted.
-    /// let bare = Readiness::assess(|leaf| if leaf == 1 { CpuidResult::default() } else { cpuid(leaf) }, |_| unreachable!());
+    /// let mut reads = Vec::new();
+    /// let no_hypervisor = |leaf| if leaf == 1 { CpuidResult::default() } else { cpuid(leaf) };
+    /// let bare = Readiness::assess(no_hypervisor, |msr| {
+    ///     reads.push(msr);
+    ///     0
+    /// });
     /// assert_eq!(bare.verdict, Err(Refusal::NoHypervisor));
-    /// assert_eq!(bare.verdict.unwrap_err().code(), 1);
+    /// assert_eq!(bare.verdict.err().map(Refusal::code), Some(1));
+    /// assert!(reads.is_empty());
     /// ```
     pub fn assess(
         mut cpuid: impl FnMut(u32) -> CpuidResult,

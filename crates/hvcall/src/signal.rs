@@ -30,8 +30,8 @@ pub const PORT_ID_MASK: u32 = 0x00FF_FFFF;
 ///
 /// assert_eq!(check_connection_id(0x2001), Ok(0x2001));
 /// assert_eq!(check_connection_id(0x00FF_FFFF), Ok(0x00FF_FFFF));
-/// let error = check_connection_id(0x0100_0000).unwrap_err();
-/// assert_eq!(error, SignalInputError { connection_id: 0x0100_0000 });
+/// let error = SignalInputError { connection_id: 0x0100_0000 };
+/// assert_eq!(check_connection_id(0x0100_0000), Err(error));
 /// assert_eq!(
 ///     error.to_string(),
 ///     "connection id 0x1000000 does not fit 24 bits (0 to 0xffffff); bits 31:24 are reserved"

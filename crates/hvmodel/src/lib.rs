@@ -25,12 +25,13 @@
 //!
 //! let hv = Hypervisor::new(World::builtin());
 //! let mut caller = hv.primitive();
-//! let rdx = SignalEventInput::new(0x2001, 0).unwrap().to_rdx();
+//! let rdx = SignalEventInput::new(0x2001, 0)?.to_rdx();
 //! let rax = caller.hypercall(HypercallControl::signal_event(true).raw(), rdx, 0);
 //! assert_eq!(HypercallResult::from_raw(rax).status(), HvStatus::SUCCESS);
 //! // Port 1 of the built-in world: partition 1, VP 0, SINT 2, base flag 0.
 //! assert_eq!(hv.sief_flag(1, 0, 2, 0), Some(true));
 //! assert_eq!(hv.interrupts(1, 0, 2), Some(1));
+//! # Ok::<(), hvcall::SignalInputError>(())
 //! ```
 
 pub mod cpuid;

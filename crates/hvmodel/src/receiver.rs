@@ -12,19 +12,22 @@
 //! use hvmodel::{Hypervisor, TargetVp, World};
 //!
 //! let world = World::builtin();
-//! let route = world.route(0x2002, 3).unwrap();
+//! let route = world.route(0x2002, 3).ok_or("no route for 0x2002")?;
 //! assert_eq!((route.port, route.partition, route.sint, route.flag), (2, 1, 2, 19));
 //! assert_eq!(route.target_vp, TargetVp::Index(0));
 //! assert_eq!(route.blocked(&world), None);
 //!
 //! let hv = Hypervisor::new(world);
 //! let mut caller = hv.primitive();
-//! let rdx = SignalEventInput::new(0x2002, 3).unwrap().to_rdx();
+//! let rdx = SignalEventInput::new(0x2002, 3)?.to_rdx();
 //! let control = HypercallControl::signal_event(true).raw();
 //! caller.hypercall(control, rdx, 0);
-//! assert!(matches!(Receipt::of(&caller.last_outcome().unwrap()), Receipt::Raised(s) if s.flag == 19));
+//! let outcome = caller.last_outcome().ok_or("no call")?;
+//! assert!(matches!(Receipt::of(&outcome), Receipt::Raised(s) if s.flag == 19));
 //! caller.hypercall(control, rdx, 0);
-//! assert!(matches!(Receipt::of(&caller.last_outcome().unwrap()), Receipt::AlreadySet(_)));
+//! let outcome = caller.last_outcome().ok_or("no call")?;
+//! assert!(matches!(Receipt::of(&outcome), Receipt::AlreadySet(_)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use crate::hypervisor::{CallOutcome, Signal};

@@ -447,9 +447,11 @@ impl World {
     ///
     /// // SINTs are 0–15: the error names the file, the line and the key.
     /// let error = World::from_toml_str(&text.replace("sint = 2", "sint = 16"), "one-port.toml")
-    ///     .unwrap_err();
-    /// assert_eq!((error.file.as_str(), error.line), ("one-port.toml", Some(11)));
-    /// assert_eq!(error.key.as_deref(), Some("port.sint"));
+    ///     .err();
+    /// assert_eq!(
+    ///     error.map(|e| (e.file, e.line, e.key)),
+    ///     Some(("one-port.toml".to_string(), Some(11), Some("port.sint".to_string())))
+    /// );
     /// # Ok::<(), hvmodel::WorldError>(())
     /// ```
     pub fn from_toml_str(text: &str, source: &str) -> Result<Self, WorldError> {
@@ -490,8 +492,8 @@ impl World {
     /// assert!(world.privileges().signal_events());
     /// let ids: Vec<_> = world.connections().iter().map(|c| (c.id, c.port)).collect();
     /// assert_eq!(ids, [(0x2001, 1), (0x2002, 2), (0x2003, 3), (0x2004, 4)]);
-    /// let port = world.port(3).unwrap();
-    /// assert_eq!((port.partition, port.sint, port.base_flag, port.flag_count), (1, 2, 32, 16));
+    /// let port = world.port(3).map(|p| (p.partition, p.sint, p.base_flag, p.flag_count));
+    /// assert_eq!(port, Some((1, 2, 32, 16)));
     /// ```
     #[must_use]
     pub fn builtin() -> Self {

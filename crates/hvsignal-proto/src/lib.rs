@@ -77,11 +77,11 @@
 //! // The console program reads it.
 //! let response = SignalResponse::decode(&output)?;
 //! assert_eq!((response.len(), response.convention()), (1, Some(CallingConvention::Fast)));
-//! let result = response.operation(0).unwrap();
+//! let result = response.operation(0).ok_or("no operation 0")?;
 //! assert_eq!((result.calls, result.successes, result.failures), (10, 10, 0));
 //! assert!(result.first_hv_status().is_success());
 //! assert_eq!(result.mean_cycles(), Some(200));
-//! let view = response.views().next().unwrap();
+//! let view = response.views().next().ok_or("no operation view")?;
 //! assert_eq!(view.histogram().collect::<Vec<_>>(), [(200, 10)]);
 //! # Ok::<(), Box<dyn core::error::Error>>(())
 //! ```

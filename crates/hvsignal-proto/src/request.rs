@@ -765,14 +765,14 @@ impl SignalRequest {
     /// assert_eq!(SignalRequest::parse(&bytes)?.convention(), CallingConvention::Memory);
     ///
     /// // One byte short of what the header declares: an input-size failure.
-    /// let error = SignalRequest::parse(&bytes[..55]).unwrap_err();
-    /// assert_eq!(error, ParseError::SizeMismatch { declared: 56, actual: 55 });
+    /// let error = ParseError::SizeMismatch { declared: 56, actual: 55 };
+    /// assert_eq!(SignalRequest::parse(&bytes[..55]), Err(error));
     /// assert_eq!(error.nt_status(), STATUS_INVALID_BUFFER_SIZE);
     ///
     /// // Repeat count 0 (bytes 48..52 of operation 0): malformed.
     /// bytes[48] = 0;
-    /// let error = SignalRequest::parse(&bytes).unwrap_err();
-    /// assert_eq!(error, ParseError::Operation { index: 0, error: OperationError::ZeroRepeat });
+    /// let error = ParseError::Operation { index: 0, error: OperationError::ZeroRepeat };
+    /// assert_eq!(SignalRequest::parse(&bytes), Err(error));
     /// assert_eq!(error.failure(), Failure::Malformed);
     /// assert_eq!(error.nt_status(), STATUS_INVALID_PARAMETER);
     /// # Ok::<(), Box<dyn core::error::Error>>(())

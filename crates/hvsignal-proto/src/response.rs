@@ -393,15 +393,15 @@ impl<'a> SignalResponse<'a> {
     /// // A signal request (kind 2) is not a response.
     /// bytes[6] = 2;
     /// assert_eq!(
-    ///     SignalResponse::decode(&bytes).unwrap_err(),
-    ///     ResponseError::Header(HeaderMismatch::WrongKind { found: 2, expected: 3 })
+    ///     SignalResponse::decode(&bytes).err(),
+    ///     Some(ResponseError::Header(HeaderMismatch::WrongKind { found: 2, expected: 3 }))
     /// );
     /// // A size that does not match the operation count.
     /// bytes[6] = 3;
     /// bytes[8] = 40;
     /// assert_eq!(
-    ///     SignalResponse::decode(&bytes).unwrap_err(),
-    ///     ResponseError::SizeMismatch { declared: 40, expected: 32 }
+    ///     SignalResponse::decode(&bytes).err(),
+    ///     Some(ResponseError::SizeMismatch { declared: 40, expected: 32 })
     /// );
     /// # Ok::<(), ResponseError>(())
     /// ```

@@ -413,11 +413,13 @@ impl RefusalEvent {
     /// use hvsignal_proto::{IOCTL_HVSIGNAL_SIGNAL, STATUS_INVALID_BUFFER_SIZE, STATUS_SUCCESS};
     ///
     /// let event = RefusalEvent::new(IOCTL_HVSIGNAL_SIGNAL, 55, 152, STATUS_INVALID_BUFFER_SIZE, "SizeMismatch");
-    /// let event = event.unwrap();
-    /// assert_eq!((event.ioctl, event.rule, event.detail), (0x0022_A004, "InputSize", "SizeMismatch"));
-    /// assert_eq!((event.input_length, event.output_length), (55, 152));
+    /// assert_eq!(
+    ///     event.map(|e| (e.ioctl, e.rule, e.detail, e.input_length, e.output_length)),
+    ///     Some((0x0022_A004, "InputSize", "SizeMismatch", 55, 152))
+    /// );
     /// // A status that is not one of the driver's own is WDF's.
-    /// assert_eq!(RefusalEvent::new(IOCTL_HVSIGNAL_SIGNAL, 0, 0, 0xC000_0001_u32 as i32, "").unwrap().rule, "Framework");
+    /// let unknown = RefusalEvent::new(IOCTL_HVSIGNAL_SIGNAL, 0, 0, 0xC000_0001_u32.cast_signed(), "");
+    /// assert_eq!(unknown.map(|e| e.rule), Some("Framework"));
     /// assert_eq!(RefusalEvent::new(IOCTL_HVSIGNAL_SIGNAL, 56, 152, STATUS_SUCCESS, ""), None);
     /// ```
     #[must_use]
