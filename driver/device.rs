@@ -9,7 +9,6 @@ use hvcall::native::{self, NativeHypercall, NativeInputPage};
 use hvcall::{PAGE_SIZE, Readiness};
 use hvsignal_core::{Policy, RequestHandler};
 use hvsignal_proto::Failure;
-use hvsignal_proto::STATUS_SUCCESS;
 use hvsignal_proto::names::HVSIGNAL_INTERFACE_GUID;
 use hvsignal_proto::trace::{DriverLoad, FRAMEWORK};
 use wdk::{nt_success, paged_code, println};
@@ -114,7 +113,7 @@ pub fn create_device(device_init: PWDFDEVICE_INIT, policy: Policy) -> NTSTATUS {
     );
     let added = add_device(device_init, policy, readiness, &mut load.input_page);
     let status = match added {
-        Ok(()) => STATUS_SUCCESS,
+        Ok(status) => status,
         Err(failure) => {
             load = load.failed(failure.status, failure.rule);
             failure.status
@@ -153,7 +152,7 @@ impl From<Failure> for AddFailure {
 }
 
 /// Context, native primitive, input page, device interface and default queue; sets
-/// `input_page` once the page is set up. On failure after `WdfDeviceCreate`, WDF deletes the
+/// `input_page` once the page is set up, and returns the queue's (success) status. On failure after `WdfDeviceCreate`, WDF deletes the
 /// device and the cleanup callback frees what was allocated (`FxDriver::AddDevice`,
 /// fxdriverkm.cpp).
 #[unsafe(link_section = "PAGE")]
@@ -162,7 +161,7 @@ fn add_device(
     policy: Policy,
     readiness: Readiness,
     input_page: &mut bool,
-) -> Result<(), AddFailure> {
+) -> Result<NTSTATUS, AddFailure> {
     paged_code!();
 
     // Passive execution level: WDF calls every callback of the device and of its queue (which
@@ -204,7 +203,7 @@ fn add_device(
         return Err(Failure::DeviceNotReady.into());
     };
 
-    let hypercalls = native_primitive(context, &readiness).map_err(AddFailure::from)?;
+    let hypercalls = native_primitive(context, &readiness)?;
     *input_page = !context.input_page.is_null();
     context.set_core(RequestHandler::new(readiness, hypercalls, policy));
 
@@ -222,11 +221,12 @@ fn add_device(
         return Err(AddFailure::framework(status));
     }
 
+    // The queue's status is device add's: a success status is passed through as WDF gave it.
     let status = create_default_queue(device);
     if !nt_success(status) {
         return Err(AddFailure::framework(status));
     }
-    Ok(())
+    Ok(status)
 }
 
 /// The native primitive, or `None` when `readiness` refuses hypercalls on this machine: the

@@ -385,8 +385,9 @@ pub struct RefusalEvent {
     /// The IOCTL code.
     pub ioctl: u32,
     /// The rule that refused it: the [`Failure`]'s name (`Malformed`, `RawNotAllowed`, ...;
-    /// docs/PROTOCOL.md lists the checks behind each), or `Framework` for a status WDF returned
-    /// that is not one of the driver's.
+    /// docs/PROTOCOL.md lists the checks behind each), or [`FRAMEWORK`] for a status that is not
+    /// one of the driver's, and for a WDF status when the request's buffers could not be had
+    /// (detail [`BUFFER_UNAVAILABLE`]), whatever driver failure shares its value.
     pub rule: &'static str,
     /// The check behind `rule`, as the core reports it (`hvsignal_core::Completion::detail`):
     /// the parse error's rule for a malformed request (`ConnectionIdTooLarge`, `BadMagic`, ...;
@@ -568,10 +569,10 @@ mod tests {
             event.map(|e| (e.rule, e.detail)),
             Some(("Framework", "BufferUnavailable"))
         );
-        // The driver's own refusal of an empty buffer keeps its name.
+        // The driver's own refusal of a buffer WDF returned null or short keeps its name.
         let event = RefusalEvent::new(
             IOCTL_HVSIGNAL_SIGNAL,
-            0,
+            56,
             8,
             Failure::BufferUnavailable.nt_status(),
             "BufferUnavailable",
